@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vm.c - KVM_CREATE_VM and the VM file descriptor.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+#include <linux/idr.h>
+#include <linux/kvm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+
+#include "okvm.h"
+
+/* Names for VMs in dmesg; a closed VM's number is reused. */
+static DEFINE_IDA(okvm_vm_ida);
+
+static struct kmem_cache *okvm_vm_cache;
+
+static void okvm_vm_free(struct okvm_vm *vm)
+{
+	mmdrop(vm->mm);
+	ida_free(&okvm_vm_ida, vm->id);
+	kmem_cache_free(okvm_vm_cache, vm);
+}
+
+/* The last reference to the VM file is gone: nothing can reach the VM. */
+static int okvm_vm_release(struct inode *inode, struct file *filp)
+{
+	okvm_vm_free(filp->private_data);
+	return 0;
+}
+
+static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
+			  unsigned long arg)
+{
+	struct okvm_vm *vm = filp->private_data;
+
+	/*
+	 * Like KVM, a VM serves only the process that created it: a child
+	 * that inherited the fd across fork() has another address space, and
+	 * guest memory is addresses in the creator's.
+	 */
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (ioctl) {
+	case KVM_CHECK_EXTENSION:
+		return okvm_check_extension(vm, arg);
+	default:
+		/* KVM's VM fd answers ENOTTY for what it does not know. */
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations okvm_vm_fops = {
+	.owner = THIS_MODULE,
+	.release = okvm_vm_release,
+	.unlocked_ioctl = okvm_vm_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+/* KVM_CREATE_VM: returns the new VM's fd or an errno. */
+int okvm_create_vm(unsigned long type)
+{
+	struct okvm_vm *vm;
+	int ret, fd;
+
+	/* x86 KVM knows type 0 (KVM_X86_DEFAULT_VM) and no other here. */
+	if (type)
+		return -EINVAL;
+
+	vm = kmem_cache_zalloc(okvm_vm_cache, GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		return -ENOMEM;
+	ret = ida_alloc(&okvm_vm_ida, GFP_KERNEL);
+	if (ret < 0)
+		goto free_vm;
+	vm->id = ret;
+	vm->creator = task_tgid_nr(current);
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	fd = anon_inode_getfd("okvm-vm", &okvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto free_id;
+	}
+	return fd;
+
+free_id:
+	mmdrop(vm->mm);
+	ida_free(&okvm_vm_ida, vm->id);
+free_vm:
+	kmem_cache_free(okvm_vm_cache, vm);
+	return ret;
+}
+
+int __init okvm_vm_init(void)
+{
+	okvm_vm_cache = KMEM_CACHE(okvm_vm, SLAB_ACCOUNT);
+	return okvm_vm_cache ? 0 : -ENOMEM;
+}
+
+void okvm_vm_exit(void)
+{
+	kmem_cache_destroy(okvm_vm_cache);
+	ida_destroy(&okvm_vm_ida);
+}

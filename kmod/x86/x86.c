@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * x86.c - choose the virtualization extension and say why when there is none.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/namei.h>
+#include <linux/path.h>
+#include <linux/printk.h>
+#include <linux/smp.h>
+
+#include "ops.h"
+#include "x86.h"
+
+const struct okvm_x86_ops *okvm_x86;
+
+/*
+ * Each vendor's probe answers -ENODEV when its CPUID bit is clear, so a CPU
+ * implements at most one of them and the first non--ENODEV answer is final.
+ */
+static const struct okvm_x86_ops *const okvm_x86_vendors[] = {
+	&okvm_svm_ops,
+	&okvm_vmx_ops,
+};
+
+int okvm_x86_init(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(okvm_x86_vendors); i++) {
+		ret = okvm_x86_vendors[i]->probe();
+		if (ret == -ENODEV)
+			continue;
+		if (ret)
+			return ret;
+		okvm_x86 = okvm_x86_vendors[i];
+		return 0;
+	}
+	pr_err("this CPU has neither AMD SVM (CPUID 0x80000001 ECX bit 2) nor Intel VMX (CPUID 1 ECX bit 5); cannot load\n");
+	return -ENODEV;
+}
+
+/*
+ * Name the module that most likely holds the extension we found in use, so
+ * the refusal message tells the user what to unload. A module shows up in
+ * sysfs as /sys/module/<name> while it is loaded; nothing else exported lets
+ * a module ask "is module X loaded?".
+ */
+const char *okvm_x86_hypervisor_owner(const char *const *candidates)
+{
+	char dir[64];
+	struct path path;
+
+	for (; *candidates; candidates++) {
+		snprintf(dir, sizeof(dir), "/sys/module/%s", *candidates);
+		if (!kern_path(dir, LOOKUP_DIRECTORY, &path)) {
+			path_put(&path);
+			return *candidates;
+		}
+	}
+	return NULL;
+}
+
+struct okvm_cpu_question {
+	bool (*test)(void);
+	bool answer;
+};
+
+static void okvm_x86_ask_cpu(void *arg)
+{
+	struct okvm_cpu_question *q = arg;
+
+	q->answer = q->test();
+}
+
+/*
+ * Return the first online CPU on which @test() is true, or -1. State such as
+ * EFER.SVME or CR4.VMXE is per CPU, and another hypervisor may have set it on
+ * some CPUs only, so every CPU is asked on itself.
+ */
+int okvm_x86_first_cpu_where(bool (*test)(void))
+{
+	struct okvm_cpu_question q = { .test = test };
+	int cpu, found = -1;
+
+	cpus_read_lock();
+	for_each_online_cpu(cpu) {
+		smp_call_function_single(cpu, okvm_x86_ask_cpu, &q, 1);
+		if (q.answer) {
+			found = cpu;
+			break;
+		}
+	}
+	cpus_read_unlock();
+	return found;
+}

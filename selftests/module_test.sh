@@ -1,0 +1,163 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# module_test.sh - loading, unloading and refusing okvm.ko, in TAP.
+#
+# Runs in a test VM where no hypervisor module is loaded yet (scripts/vmtest
+# --no-load). $OKVM_KO is okvm.ko; $OKVM_INTREE holds the in-tree kvm.ko,
+# kvm-amd.ko and irqbypass.ko of the running kernel, uncompressed. These
+# are okvm's own tests: in-tree KVM has no equivalent to compare with.
+#
+# Run with --cpu qemu64,-svm it checks only the refusal on a CPU without SVM;
+# with --cpu EPYC,+svm,-npt the refusal without nested paging.
+cd "$(dirname "$0")" || exit 1
+ko=${OKVM_KO:-/payload/okvm.ko}
+intree=${OKVM_INTREE:-/payload/intree}
+n=0 failed=0
+
+result() {	# result STATUS NAME
+	n=$((n + 1))
+	if [ "$1" = 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		failed=$((failed + 1))
+	fi
+}
+
+# kernel memory that a leak would grow, in KiB (see lib/okvm_util.c)
+kernel_memory_kb() {
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	awk '/^(Slab|VmallocUsed|Percpu|KernelStack|PageTables):/ { s += $2 }
+	     END { print s }' /proc/meminfo
+}
+
+# insmod_fails ERRNO_TEXT DMESG_TEXT [PARAMS] - insmod must fail with that
+# errno and print exactly one matching line in dmesg
+insmod_fails() {
+	want_err=$1 want_msg=$2
+	shift 2
+	dmesg -c > /dev/null
+	out=$(insmod "$ko" "$@" 2>&1) && { echo "# insmod succeeded"; rmmod okvm; return 1; }
+	echo "# $out"
+	dmesg | sed 's/^/# dmesg: /'
+	echo "$out" | grep -q "$want_err" &&
+		[ "$(dmesg | grep -c "okvm: .*$want_msg")" = 1 ]
+}
+
+wait_for() {	# wait_for FILE: up to 20 s
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$1" ]
+}
+
+hold_vm_start() {	# hold_vm_start DEVICE: sets $holder
+	rm -f /tmp/vm-ready
+	./hold_vm "$1" /tmp/vm-ready &
+	holder=$!
+	wait_for /tmp/vm-ready
+}
+
+hold_vm_stop() {
+	kill "$holder"
+	wait "$holder" 2> /dev/null
+}
+
+load_intree_kvm() {	# in dependency order; params go to kvm.ko
+	insmod "$intree/irqbypass.ko" &&
+		insmod "$intree/kvm.ko" "$@" &&
+		insmod "$intree/kvm-amd.ko"
+}
+
+unload_intree_kvm() {
+	rmmod kvm_amd && rmmod kvm && rmmod irqbypass
+}
+
+if ! grep -qw svm /proc/cpuinfo; then
+	insmod_fails "No such device" "neither AMD SVM .* nor Intel VMX"
+	result $? "refused_without_svm_or_vmx"
+	echo "1..$n"
+	exit $((failed != 0))
+fi
+if ! grep -qw npt /proc/cpuinfo; then
+	insmod_fails "Operation not supported" "SVM without nested paging"
+	result $? "refused_without_npt"
+	echo "1..$n"
+	exit $((failed != 0))
+fi
+
+dmesg -c > /dev/null
+insmod "$ko" && [ -c /dev/okvm ] && dmesg | grep -q "okvm: ready on svm: /dev/okvm"
+result $? "load_creates_dev_okvm"
+
+# misc major 10, dynamic minor; the kernel's node is 0660, udev adds the group
+[ "$(stat -c '%t %a %u' /dev/okvm)" = "a 660 0" ]
+result $? "dev_okvm_is_misc_0660_root"
+
+exec 3< /dev/okvm
+! rmmod okvm 2> /dev/null && [ -c /dev/okvm ]
+result $? "rmmod_refused_while_device_open"
+exec 3<&-
+
+hold_vm_start /dev/okvm
+r=$?
+exec 3<&-
+[ $r = 0 ] && ! rmmod okvm 2> /dev/null
+result $? "rmmod_refused_while_vm_open"
+hold_vm_stop
+
+rmmod okvm && [ ! -e /dev/okvm ] && [ ! -e /sys/module/okvm ]
+result $? "rmmod_removes_everything"
+
+# Load, use and unload many times: kernel memory must come back.
+insmod "$ko" && ./api_test > /dev/null 2>&1 && rmmod okvm
+before=$(kernel_memory_kb)
+i=0 r=0
+while [ $i -lt 30 ] && [ $r = 0 ]; do
+	insmod "$ko" && ./api_test > /dev/null 2>&1 && rmmod okvm || r=1
+	i=$((i + 1))
+done
+after=$(kernel_memory_kb)
+echo "# kernel memory: $before KiB before, $after KiB after 30 load/use/unload rounds"
+[ $r = 0 ] && [ $((after - before)) -lt 512 ]
+result $? "reload_30_times_without_leak"
+
+# devname=kvm: /dev/kvm on KVM's own minor, and the ABI tests pass there
+insmod "$ko" devname=kvm &&
+	[ "$(stat -c '%t:%T' /dev/kvm)" = "a:e8" ] &&
+	OKVM_DEV=/dev/kvm ./api_test > /tmp/api.log 2>&1
+r=$?
+sed 's/^/# /' /tmp/api.log
+rmmod okvm && [ ! -e /dev/kvm ] && [ $r = 0 ]
+result $? "devname_kvm_takes_minor_232"
+
+insmod_fails "Invalid argument" "devname=bogus: must be okvm or kvm" devname=bogus
+result $? "devname_bogus_refused"
+
+# In-tree KVM holds minor 232: devname=kvm must refuse, loudly. Since Linux
+# 6.12 kvm turns SVM on at load unless told not to; older kvm ignores the
+# unknown parameter.
+if load_intree_kvm enable_virt_at_load=0; then
+	insmod_fails "Device or resource busy" "misc minor 232 (/dev/kvm) is taken" devname=kvm
+	result $? "devname_kvm_refused_when_kvm_has_it"
+
+	# With a KVM VM alive, SVM is on (EFER.SVME) and okvm must say who.
+	hold_vm_start /dev/kvm
+	insmod_fails "Device or resource busy" "SVM is already in use on CPU [0-9]* (EFER.SVME set): kvm_amd is loaded"
+	result $? "refused_while_kvm_amd_uses_svm"
+	hold_vm_stop
+
+	# KVM turned SVM off with its last VM: both modules can be loaded.
+	insmod "$ko" && [ -c /dev/okvm ] && [ -c /dev/kvm ] && rmmod okvm
+	result $? "coexists_with_idle_kvm_amd"
+	unload_intree_kvm
+else
+	result 1 "load_intree_kvm"
+fi
+
+echo "1..$n"
+exit $((failed != 0))
