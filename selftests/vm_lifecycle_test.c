@@ -12,8 +12,8 @@
 
 #define CREATE_CLOSE_ROUNDS	10000
 #define WARMUP_ROUNDS		500
-#define THREAD_ROUNDS		3000
-#define OPEN_AT_ONCE		500
+#define THREAD_ROUNDS		1000
+#define OPEN_AT_ONCE		200
 
 /*
  * A VM costs the kernel at least a few hundred bytes, so a leak of one per
