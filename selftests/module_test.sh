@@ -4,9 +4,10 @@
 # module_test.sh - loading, unloading and refusing okvm.ko, in TAP.
 #
 # Runs in a test VM where no hypervisor module is loaded yet (scripts/vmtest
-# --no-load). $OKVM_KO is okvm.ko; $OKVM_INTREE holds the in-tree kvm.ko,
-# kvm-amd.ko and irqbypass.ko of the running kernel, uncompressed. These
-# are okvm's own tests: in-tree KVM has no equivalent to compare with.
+# --no-load). $OKVM_KO is okvm.ko; $OKVM_INTREE holds kvm-amd.ko and its
+# dependencies from the running kernel, uncompressed, with their load order
+# in the file "order". These are okvm's own tests: in-tree KVM has no
+# equivalent to compare with.
 #
 # Run with --cpu qemu64,-svm it checks only the refusal on a CPU without SVM;
 # with --cpu EPYC,+svm,-npt the refusal without nested paging.
@@ -39,7 +40,7 @@ insmod_fails() {
 	want_err=$1 want_msg=$2
 	shift 2
 	dmesg -c > /dev/null
-	out=$(insmod "$ko" "$@" 2>&1) && { echo "# insmod succeeded"; rmmod okvm; return 1; }
+	out=$(./load_module "$ko" "$@" 2>&1) && { echo "# okvm.ko loaded"; rmmod okvm; return 1; }
 	echo "# $out"
 	dmesg | sed 's/^/# dmesg: /'
 	echo "$out" | grep -q "$want_err" &&
@@ -67,14 +68,20 @@ hold_vm_stop() {
 	wait "$holder" 2> /dev/null
 }
 
-load_intree_kvm() {	# in dependency order; params go to kvm.ko
-	insmod "$intree/irqbypass.ko" &&
-		insmod "$intree/kvm.ko" "$@" &&
-		insmod "$intree/kvm-amd.ko"
+load_intree_kvm() {	# in dependency order; the parameters go to kvm.ko
+	for m in $(cat "$intree/order"); do
+		if [ "$m" = kvm ]; then
+			insmod "$intree/$m.ko" "$@"
+		else
+			insmod "$intree/$m.ko"
+		fi || return 1
+	done
 }
 
 unload_intree_kvm() {
-	rmmod kvm_amd && rmmod kvm && rmmod irqbypass
+	for m in $(cat "$intree/order" | tac); do
+		rmmod "$m" || return 1
+	done
 }
 
 if ! grep -qw svm /proc/cpuinfo; then
