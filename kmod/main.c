@@ -112,23 +112,31 @@ static int __init okvm_init(void)
 	ret = okvm_x86_init();
 	if (ret)
 		return ret;
-	ret = okvm_vm_init();
+	ret = okvm_hardware_init();
 	if (ret)
 		return ret;
+	ret = okvm_vm_init();
+	if (ret)
+		goto hardware_exit;
 	ret = okvm_register_device();
-	if (ret) {
-		okvm_vm_exit();
-		return ret;
-	}
+	if (ret)
+		goto vm_exit;
 	pr_info("ready on %s: /dev/%s (misc minor %d)\n", okvm_x86->name,
 		devname, okvm_dev.minor);
 	return 0;
+
+vm_exit:
+	okvm_vm_exit();
+hardware_exit:
+	okvm_hardware_exit();
+	return ret;
 }
 
 static void __exit okvm_exit(void)
 {
 	misc_deregister(&okvm_dev);
 	okvm_vm_exit();
+	okvm_hardware_exit();
 }
 
 module_init(okvm_init);

@@ -42,6 +42,12 @@ int okvm_create_vm(unsigned long type);
 int okvm_vm_init(void);
 void okvm_vm_exit(void);
 
+/* hardware.c */
+int okvm_hardware_get(void);
+void okvm_hardware_put(void);
+int okvm_hardware_init(void);
+void okvm_hardware_exit(void);
+
 /* main.c */
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 

@@ -23,6 +23,7 @@ static void okvm_vm_free(struct okvm_vm *vm)
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
 	kmem_cache_free(okvm_vm_cache, vm);
+	okvm_hardware_put();
 }
 
 /* The last reference to the VM file is gone: nothing can reach the VM. */
@@ -72,9 +73,14 @@ int okvm_create_vm(unsigned long type)
 	if (type)
 		return -EINVAL;
 
+	ret = okvm_hardware_get();
+	if (ret)
+		return ret;
 	vm = kmem_cache_zalloc(okvm_vm_cache, GFP_KERNEL_ACCOUNT);
-	if (!vm)
-		return -ENOMEM;
+	if (!vm) {
+		ret = -ENOMEM;
+		goto put_hardware;
+	}
 	ret = ida_alloc(&okvm_vm_ida, GFP_KERNEL);
 	if (ret < 0)
 		goto free_vm;
@@ -95,6 +101,8 @@ free_id:
 	ida_free(&okvm_vm_ida, vm->id);
 free_vm:
 	kmem_cache_free(okvm_vm_cache, vm);
+put_hardware:
+	okvm_hardware_put();
 	return ret;
 }
 

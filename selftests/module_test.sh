@@ -159,12 +159,40 @@ if load_intree_kvm enable_virt_at_load=0; then
 	hold_vm_stop
 
 	# KVM turned SVM off with its last VM: both modules can be loaded.
-	insmod "$ko" && [ -c /dev/okvm ] && [ -c /dev/kvm ] && rmmod okvm
+	insmod "$ko" && [ -c /dev/okvm ] && [ -c /dev/kvm ]
 	result $? "coexists_with_idle_kvm_amd"
+
+	# They take turns: SVM belongs to whichever has a VM.
+	hold_vm_start /dev/okvm &&
+		! ./hold_vm /dev/kvm /tmp/kvm-ready 2> /dev/null
+	result $? "kvm_amd_refused_while_okvm_has_a_vm"
+	hold_vm_stop
+
+	dmesg -c > /dev/null
+	hold_vm_start /dev/kvm
+	out=$(./hold_vm /dev/okvm /tmp/okvm-ready 2>&1)
+	r=$?
+	echo "# $out"
+	dmesg | sed 's/^/# dmesg: /'
+	[ $r != 0 ] && echo "$out" | grep -q "Device or resource busy" &&
+		dmesg | grep -q "okvm: SVM was turned on for CPU [0-9]* by another hypervisor"
+	result $? "okvm_vm_refused_while_kvm_amd_has_a_vm"
+	hold_vm_stop
+
+	hold_vm_start /dev/okvm
+	result $? "okvm_vm_after_kvm_amd_let_go"
+	hold_vm_stop
+	rmmod okvm
 	unload_intree_kvm
 else
 	result 1 "load_intree_kvm"
 fi
+
+# Leave okvm loaded with a VM open: the VM's poweroff then runs okvm's
+# reboot notifier with SVM on, and scripts/vmtest fails the tier if that
+# hangs or oopses.
+insmod "$ko" && hold_vm_start /dev/okvm
+result $? "vm_left_open_for_poweroff"
 
 echo "1..$n"
 exit $((failed != 0))

@@ -24,10 +24,18 @@
  *		  -EPERM	firmware disabled the extension
  *		  -EBUSY	another hypervisor is using it
  *		  -EOPNOTSUPP	a feature okvm requires is missing
+ * @hardware_enable:	turn the extension on for the calling CPU (hotplug
+ *		thread bound to it: may sleep). Returns 0, or -EBUSY if another
+ *		hypervisor holds this CPU (after printing a rate-limited line),
+ *		or -ENOMEM.
+ * @hardware_disable:	turn it off again on the calling CPU; also called
+ *		from IPI context at reboot, and on CPUs where it is already off.
  */
 struct okvm_x86_ops {
 	const char *name;
 	int (*probe)(void);
+	int (*hardware_enable)(void);
+	void (*hardware_disable)(void);
 };
 
 extern const struct okvm_x86_ops okvm_svm_ops;

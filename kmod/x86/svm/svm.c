@@ -8,7 +8,12 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/errno.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/printk.h>
+#include <linux/topology.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -97,7 +102,55 @@ static int svm_probe(void)
 	return 0;
 }
 
+/*
+ * APM 15.30.4: VMRUN saves host state in the host save area whose physical
+ * address is in VM_HSAVE_PA; one 4 KiB page per CPU, owned by this CPU
+ * while SVM is on.
+ */
+static DEFINE_PER_CPU(struct page *, svm_host_save_area);
+
+static int svm_hardware_enable(void)
+{
+	int cpu = smp_processor_id();
+	struct page *hsave;
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		pr_warn_ratelimited("SVM was turned on for CPU %d by another hypervisor after okvm loaded\n",
+				    cpu);
+		return -EBUSY;
+	}
+	hsave = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+	if (!hsave)
+		return -ENOMEM;
+	per_cpu(svm_host_save_area, cpu) = hsave;
+
+	/* APM 15.4: EFER.SVME enables the SVM instructions on this CPU. */
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(hsave));
+	return 0;
+}
+
+static void svm_hardware_disable(void)
+{
+	int cpu = smp_processor_id();
+	struct page *hsave = per_cpu(svm_host_save_area, cpu);
+	u64 efer;
+
+	if (!hsave)
+		return;
+	/* APM 15.30.4: clear VM_HSAVE_PA before the page is reused. */
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	per_cpu(svm_host_save_area, cpu) = NULL;
+	__free_page(hsave);
+}
+
 const struct okvm_x86_ops okvm_svm_ops = {
 	.name = "svm",
 	.probe = svm_probe,
+	.hardware_enable = svm_hardware_enable,
+	.hardware_disable = svm_hardware_disable,
 };

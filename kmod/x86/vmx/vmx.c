@@ -8,7 +8,12 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/errno.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/printk.h>
+#include <linux/topology.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
@@ -79,7 +84,108 @@ static int vmx_probe(void)
 	return 0;
 }
 
+/* SDM Vol. 3D, Appendix A.1: IA32_VMX_BASIC bits 30:0, the VMCS revision. */
+#define VMX_BASIC_REVISION_MASK	0x7fffffffull
+
+/* SDM "VMXON Region": a 4 KiB region per CPU, owned by it in VMX operation. */
+static DEFINE_PER_CPU(struct page *, vmx_vmxon_region);
+
+/*
+ * SDM Appendix A.7 and A.8: in VMX operation, CR0 and CR4 bits set in
+ * IA32_VMX_CRn_FIXED0 must be 1 and bits clear in IA32_VMX_CRn_FIXED1 must
+ * be 0, or VMXON fails.
+ */
+static bool vmx_cr_allowed(unsigned long cr, u32 fixed0_msr, u32 fixed1_msr)
+{
+	u64 fixed0, fixed1;
+
+	rdmsrl(fixed0_msr, fixed0);
+	rdmsrl(fixed1_msr, fixed1);
+	return (cr & fixed0) == fixed0 && !(cr & ~fixed1);
+}
+
+/*
+ * VMXON and VMXOFF. The preconditions that would make them fault (#UD
+ * without CR4.VMXE, #GP with IA32_FEATURE_CONTROL or CR0/CR4 wrong) are
+ * checked before, so only VMfailInvalid (CF=1: a bad VMXON region) or
+ * VMfailValid (ZF=1) remain, and "setna" catches both.
+ */
+static int vmx_vmxon(u64 region_pa)
+{
+	bool failed;
+
+	asm volatile("vmxon %[pa]\n\tsetna %[failed]"
+		     : [failed] "=qm"(failed)
+		     : [pa] "m"(region_pa)
+		     : "cc", "memory");
+	return failed ? -EIO : 0;
+}
+
+static void vmx_vmxoff(void)
+{
+	asm volatile("vmxoff" : : : "cc", "memory");
+}
+
+static int vmx_hardware_enable(void)
+{
+	int cpu = smp_processor_id();
+	struct page *region;
+	u64 basic;
+	int ret;
+
+	if (vmx_enabled_by_someone()) {
+		pr_warn_ratelimited("VMX was turned on for CPU %d by another hypervisor after okvm loaded\n",
+				    cpu);
+		return -EBUSY;
+	}
+	if (!vmx_cr_allowed(read_cr0(), MSR_IA32_VMX_CR0_FIXED0,
+			    MSR_IA32_VMX_CR0_FIXED1) ||
+	    !vmx_cr_allowed(__read_cr4() | X86_CR4_VMXE,
+			    MSR_IA32_VMX_CR4_FIXED0, MSR_IA32_VMX_CR4_FIXED1)) {
+		pr_warn_ratelimited("CPU %d: CR0/CR4 do not meet IA32_VMX_CR*_FIXED* (SDM Appendix A.7, A.8)\n",
+				    cpu);
+		return -EIO;
+	}
+
+	region = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
+	if (!region)
+		return -ENOMEM;
+	rdmsrl(MSR_IA32_VMX_BASIC, basic);
+	*(u32 *)page_address(region) = basic & VMX_BASIC_REVISION_MASK;
+
+	/*
+	 * Through the kernel's CR4 shadow, so that in-tree KVM (and the crash
+	 * path, which VMXOFFs a CPU with CR4.VMXE set) see this CPU is in VMX
+	 * operation.
+	 */
+	cr4_set_bits(X86_CR4_VMXE);
+	ret = vmx_vmxon(page_to_phys(region));
+	if (ret) {
+		cr4_clear_bits(X86_CR4_VMXE);
+		__free_page(region);
+		pr_warn_ratelimited("CPU %d: VMXON failed\n", cpu);
+		return ret;
+	}
+	per_cpu(vmx_vmxon_region, cpu) = region;
+	return 0;
+}
+
+static void vmx_hardware_disable(void)
+{
+	int cpu = smp_processor_id();
+	struct page *region = per_cpu(vmx_vmxon_region, cpu);
+
+	if (!region)
+		return;
+	vmx_vmxoff();
+	cr4_clear_bits(X86_CR4_VMXE);
+	per_cpu(vmx_vmxon_region, cpu) = NULL;
+	__free_page(region);
+}
+
 const struct okvm_x86_ops okvm_vmx_ops = {
 	.name = "vmx",
 	.probe = vmx_probe,
+	.hardware_enable = vmx_hardware_enable,
+	.hardware_disable = vmx_hardware_disable,
 };

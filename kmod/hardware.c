@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hardware.c - keep the virtualization extension enabled on every CPU while
+ * any VM exists, and disable it again with the last one.
+ *
+ * Why per VM and not at load: Documentation/design.rst, "When the hardware
+ * is turned on". The per-CPU work is a CPU hotplug state, so a CPU that
+ * comes online while VMs exist is turned on before it runs anything, and
+ * one that goes offline is turned off first.
+ *
+ * Crash and kexec paths need nothing from us: on x86 the kernel itself
+ * turns VMX and SVM off on every CPU before it jumps to the crash kernel
+ * (cpu_emergency_disable_virtualization()). A reboot runs our notifier.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/mutex.h>
+#include <linux/reboot.h>
+#include <linux/smp.h>
+
+#include "okvm.h"
+#include "x86/ops.h"
+
+/*
+ * Locking: okvm_hardware_lock guards okvm_hardware_users and
+ * okvm_hardware_state. The per-CPU hooks run under the hotplug lock.
+ */
+static DEFINE_MUTEX(okvm_hardware_lock);
+static unsigned int okvm_hardware_users;
+static int okvm_hardware_state;	/* the dynamic cpuhp state, while users */
+static bool okvm_rebooting;
+
+static int okvm_cpu_online(unsigned int cpu)
+{
+	/* A reboot turned everything off; do not turn a CPU back on. */
+	if (READ_ONCE(okvm_rebooting))
+		return -EBUSY;
+	return okvm_x86->hardware_enable();
+}
+
+static int okvm_cpu_offline(unsigned int cpu)
+{
+	okvm_x86->hardware_disable();
+	return 0;
+}
+
+/*
+ * Take a reference on the hardware for a new VM. The first reference turns
+ * the extension on everywhere; if any CPU refuses (another hypervisor took
+ * it since we loaded), the ones already on are turned off again and the
+ * caller gets the CPU's errno.
+ */
+int okvm_hardware_get(void)
+{
+	int ret = 0;
+
+	mutex_lock(&okvm_hardware_lock);
+	if (okvm_hardware_users == 0) {
+		ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "okvm:online",
+					okvm_cpu_online, okvm_cpu_offline);
+		if (ret < 0)
+			goto out;
+		okvm_hardware_state = ret;
+		ret = 0;
+	}
+	okvm_hardware_users++;
+out:
+	mutex_unlock(&okvm_hardware_lock);
+	return ret;
+}
+
+void okvm_hardware_put(void)
+{
+	mutex_lock(&okvm_hardware_lock);
+	if (!WARN_ON(okvm_hardware_users == 0) && --okvm_hardware_users == 0)
+		cpuhp_remove_state(okvm_hardware_state);
+	mutex_unlock(&okvm_hardware_lock);
+}
+
+static void okvm_cpu_disable_ipi(void *unused)
+{
+	okvm_x86->hardware_disable();
+}
+
+/*
+ * Firmware and the next kernel expect the CPU without SVM/VMX enabled, and
+ * an INIT with VMX on is blocked (SDM 24.8), so leave no CPU on. VMs may
+ * still exist; their vCPUs cannot run again since nothing turns the CPUs
+ * back on.
+ */
+static int okvm_reboot(struct notifier_block *nb, unsigned long code,
+		       void *unused)
+{
+	WRITE_ONCE(okvm_rebooting, true);
+	mutex_lock(&okvm_hardware_lock);
+	if (okvm_hardware_users)
+		on_each_cpu(okvm_cpu_disable_ipi, NULL, 1);
+	mutex_unlock(&okvm_hardware_lock);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block okvm_reboot_nb = {
+	.notifier_call = okvm_reboot,
+};
+
+int __init okvm_hardware_init(void)
+{
+	return register_reboot_notifier(&okvm_reboot_nb);
+}
+
+void okvm_hardware_exit(void)
+{
+	unregister_reboot_notifier(&okvm_reboot_nb);
+	/* Every VM held a module reference, so none is left. */
+	WARN_ON(okvm_hardware_users);
+}
