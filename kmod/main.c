@@ -40,7 +40,10 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 {
 	switch (cap) {
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_USER_MEMORY:
 		return 1;
+	case KVM_CAP_NR_MEMSLOTS:
+		return OKVM_USER_MEM_SLOTS;
 	default:
 		return 0;
 	}

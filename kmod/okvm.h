@@ -9,9 +9,40 @@
 #define OKVM_H
 
 #include <linux/fs.h>
+#include <linux/kvm.h>
 #include <linux/mm_types.h>
+#include <linux/mutex.h>
 #include <linux/printk.h>
+#include <linux/rcupdate.h>
 #include <linux/types.h>
+
+/*
+ * Memory slots a VM may have (KVM_CAP_NR_MEMSLOTS). KVM allows 32764; okvm
+ * copies the whole slot array on each change, so it keeps the count that
+ * KVM had for years, which is plenty for any VMM.
+ */
+#define OKVM_USER_MEM_SLOTS	509
+
+/*
+ * struct okvm_memslot - guest-physical pages [base_gfn, base_gfn + npages)
+ * are the VM process's memory at userspace_addr. Immutable once published.
+ */
+struct okvm_memslot {
+	u64 base_gfn;
+	u64 npages;
+	u64 userspace_addr;
+	u32 flags;
+	u16 id;
+};
+
+/*
+ * struct okvm_memslots - all slots of a VM, sorted by base_gfn: a snapshot
+ * published with RCU and never modified afterwards (memslot.c).
+ */
+struct okvm_memslots {
+	unsigned int nr;
+	struct okvm_memslot slots[];
+};
 
 /*
  * struct okvm_vm - one virtual machine.
@@ -20,12 +51,16 @@
  * reference to that file goes (okvm_vm_release()). Everything hanging off a
  * VM is freed there, so closing the fd returns every byte.
  *
- * Locking: @id and @mm never change after creation and need no lock.
+ * Locking: @id, @mm and @creator never change after creation and need no
+ * lock. @memslots is replaced under @slots_lock and read under RCU.
  */
 struct okvm_vm {
 	unsigned int id;	/* small number naming the VM in dmesg */
 	struct mm_struct *mm;	/* the creator's mm: only it may issue ioctls */
 	pid_t creator;		/* tgid of the creator, for dmesg */
+
+	struct mutex slots_lock;	/* serializes memslot changes */
+	struct okvm_memslots __rcu *memslots;
 };
 
 /* One rate-limited dmesg line naming the VM, for bad guest or ioctl input. */
@@ -36,6 +71,12 @@ struct okvm_vm {
 		pr_warn_ratelimited("vm%u (pid %d): " fmt, __vm->id,	\
 				    __vm->creator, ##__VA_ARGS__);	\
 	} while (0)
+
+/* memslot.c */
+int okvm_set_user_memory_region(struct okvm_vm *vm,
+				const struct kvm_userspace_memory_region *mem);
+int okvm_memslots_init(struct okvm_vm *vm);
+void okvm_memslots_free(struct okvm_vm *vm);
 
 /* vm.c */
 int okvm_create_vm(unsigned long type);

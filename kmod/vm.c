@@ -10,6 +10,7 @@
 #include <linux/kvm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include "okvm.h"
 
@@ -20,6 +21,7 @@ static struct kmem_cache *okvm_vm_cache;
 
 static void okvm_vm_free(struct okvm_vm *vm)
 {
+	okvm_memslots_free(vm);
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
 	kmem_cache_free(okvm_vm_cache, vm);
@@ -49,6 +51,13 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	switch (ioctl) {
 	case KVM_CHECK_EXTENSION:
 		return okvm_check_extension(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region mem;
+
+		if (copy_from_user(&mem, (void __user *)arg, sizeof(mem)))
+			return -EFAULT;
+		return okvm_set_user_memory_region(vm, &mem);
+	}
 	default:
 		/* KVM's VM fd answers ENOTTY for what it does not know. */
 		return -ENOTTY;
@@ -86,18 +95,23 @@ int okvm_create_vm(unsigned long type)
 		goto free_vm;
 	vm->id = ret;
 	vm->creator = task_tgid_nr(current);
+	ret = okvm_memslots_init(vm);
+	if (ret)
+		goto free_id;
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
 	fd = anon_inode_getfd("okvm-vm", &okvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		ret = fd;
-		goto free_id;
+		goto drop_mm;
 	}
 	return fd;
 
-free_id:
+drop_mm:
 	mmdrop(vm->mm);
+	okvm_memslots_free(vm);
+free_id:
 	ida_free(&okvm_vm_ida, vm->id);
 free_vm:
 	kmem_cache_free(okvm_vm_cache, vm);

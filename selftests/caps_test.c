@@ -45,6 +45,49 @@ static const char *check_vm_types(int dev, long answer)
 	return answer & 1 ? NULL : "type 0 (KVM_X86_DEFAULT_VM) missing";
 }
 
+/* KVM_CAP_USER_MEMORY: a slot can be made and deleted. */
+static const char *check_user_memory(int dev, long answer)
+{
+	struct kvm_userspace_memory_region r = { .memory_size = 4096 };
+	const char *why = NULL;
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	static char page[4096] __attribute__((aligned(4096)));
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	r.userspace_addr = (unsigned long)page;
+	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		why = "creating a slot failed";
+	r.memory_size = 0;
+	if (!why && okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		why = "deleting a slot failed";
+	close(vm);
+	return why;
+}
+
+/* KVM_CAP_NR_MEMSLOTS: ids below the answer work, the answer does not. */
+static const char *check_nr_memslots(int dev, long answer)
+{
+	struct kvm_userspace_memory_region r = { .memory_size = 4096 };
+	const char *why = NULL;
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	static char page[4096] __attribute__((aligned(4096)));
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	r.userspace_addr = (unsigned long)page;
+	r.slot = answer - 1;
+	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		why = "the last slot id is refused";
+	r.slot = answer;
+	r.guest_phys_addr = 4096;
+	if (!why && okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION,
+			       (unsigned long)&r) != -EINVAL)
+		why = "a slot id beyond the count is not EINVAL";
+	close(vm);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -53,6 +96,8 @@ static const struct {
 	{ KVM_CAP_CHECK_EXTENSION_VM, "KVM_CAP_CHECK_EXTENSION_VM",
 	  check_extension_vm },
 	{ KVM_CAP_VM_TYPES, "KVM_CAP_VM_TYPES", check_vm_types },
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", check_user_memory },
+	{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", check_nr_memslots },
 };
 
 static int find_check(long cap)

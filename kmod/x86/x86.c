@@ -11,6 +11,7 @@
 #include <linux/path.h>
 #include <linux/printk.h>
 #include <linux/smp.h>
+#include <asm/processor.h>
 
 #include "ops.h"
 #include "x86.h"
@@ -96,4 +97,19 @@ int okvm_x86_first_cpu_where(bool (*test)(void))
 	}
 	cpus_read_unlock();
 	return found;
+}
+
+/*
+ * The first guest-physical address the second-level page tables cannot map:
+ * 2^MAXPHYADDR, from CPUID 0x80000008 EAX[7:0] (Intel SDM Vol. 2A CPUID;
+ * AMD APM Vol. 3 E.4.7). Read raw rather than from boot_cpu_data, which
+ * memory encryption may have reduced for the host's own page tables.
+ */
+u64 okvm_x86_max_gpa(void)
+{
+	unsigned int bits = 36;	/* the architectural minimum */
+
+	if (boot_cpu_data.extended_cpuid_level >= 0x80000008)
+		bits = cpuid_eax(0x80000008) & 0xff;
+	return 1ull << bits;
 }

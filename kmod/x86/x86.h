@@ -11,5 +11,6 @@
 int okvm_x86_init(void);
 int okvm_x86_first_cpu_where(bool (*test)(void));
 const char *okvm_x86_hypervisor_owner(const char *const *candidates);
+u64 okvm_x86_max_gpa(void);
 
 #endif /* OKVM_X86_H */

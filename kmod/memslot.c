@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * memslot.c - KVM_SET_USER_MEMORY_REGION: which guest-physical ranges are
+ * backed by which ranges of the VM process's address space.
+ *
+ * The slots of a VM form an immutable, sorted snapshot (struct
+ * okvm_memslots). A change builds a new snapshot, publishes it with RCU and
+ * frees the old one after a grace period, so that readers (the nested page
+ * fault handler, soon) look slots up without a lock and never see a slot
+ * half changed. This is KVM's scheme, with one array instead of two trees.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/rcupdate.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
+
+#include "okvm.h"
+#include "x86/x86.h"
+
+/* The same limit KVM has on the size of one slot. */
+#define OKVM_MEMSLOT_MAX_PAGES	((1ull << 31) - 1)
+
+static struct okvm_memslots *okvm_memslots_alloc(unsigned int nr)
+{
+	struct okvm_memslots *slots;
+
+	return kvzalloc(struct_size(slots, slots, nr), GFP_KERNEL_ACCOUNT);
+}
+
+static int okvm_memslot_cmp_gfn(const void *a, const void *b)
+{
+	const struct okvm_memslot *x = a, *y = b;
+
+	if (x->base_gfn < y->base_gfn)
+		return -1;
+	return x->base_gfn > y->base_gfn;
+}
+
+/* The slot with this id in a snapshot, or NULL. */
+static const struct okvm_memslot *
+okvm_memslot_by_id(const struct okvm_memslots *slots, u16 id)
+{
+	unsigned int i;
+
+	for (i = 0; i < slots->nr; i++)
+		if (slots->slots[i].id == id)
+			return &slots->slots[i];
+	return NULL;
+}
+
+/* Does [gfn, gfn + npages) overlap any slot other than @id? */
+static bool okvm_memslot_overlaps(const struct okvm_memslots *slots, u16 id,
+				  u64 gfn, u64 npages)
+{
+	const struct okvm_memslot *s;
+	unsigned int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		s = &slots->slots[i];
+		if (s->id != id && gfn < s->base_gfn + s->npages &&
+		    s->base_gfn < gfn + npages)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The checks KVM makes before it looks at existing slots, with its errnos.
+ * Returns 0 or -EINVAL.
+ */
+static int okvm_memslot_check_region(struct okvm_vm *vm,
+				     const struct kvm_userspace_memory_region *mem)
+{
+	u16 as_id = mem->slot >> 16, id = mem->slot & 0xffff;
+	u64 gpa = mem->guest_phys_addr, size = mem->memory_size;
+
+	/* Dirty logging and read-only slots are not implemented yet. */
+	if (mem->flags)
+		return -EINVAL;
+	/* One address space: okvm has no SMM (KVM_CAP_MULTI_ADDRESS_SPACE). */
+	if (as_id || id >= OKVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	if (!PAGE_ALIGNED(gpa) || !PAGE_ALIGNED(size) ||
+	    !PAGE_ALIGNED(mem->userspace_addr))
+		return -EINVAL;
+	if (gpa + size < gpa || size >> PAGE_SHIFT > OKVM_MEMSLOT_MAX_PAGES)
+		return -EINVAL;
+	/* The HVA range must be user memory; it need not be mapped yet. */
+	if (mem->userspace_addr != untagged_addr(mem->userspace_addr) ||
+	    !access_ok((void __user *)(unsigned long)mem->userspace_addr, size))
+		return -EINVAL;
+	/* Nested paging maps guest-physical addresses below MAXPHYADDR. */
+	if (size && gpa + size > okvm_x86_max_gpa())
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Build the snapshot that results from applying @mem to @old: the slot
+ * removed (size 0), added, or moved/kept. Returns it, NULL when nothing
+ * changes, or an ERR_PTR with KVM's errno.
+ */
+static struct okvm_memslots *
+okvm_memslots_apply(const struct okvm_memslots *old,
+		    const struct kvm_userspace_memory_region *mem)
+{
+	u16 id = mem->slot & 0xffff;
+	u64 gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	u64 npages = mem->memory_size >> PAGE_SHIFT;
+	const struct okvm_memslot *cur = okvm_memslot_by_id(old, id);
+	struct okvm_memslots *new;
+	unsigned int i, n = 0;
+
+	if (!npages) {
+		if (!cur)
+			return ERR_PTR(-EINVAL);	/* deleting no slot */
+	} else if (cur) {
+		/* An existing slot may move; its size and HVA are fixed. */
+		if (cur->userspace_addr != mem->userspace_addr ||
+		    cur->npages != npages)
+			return ERR_PTR(-EINVAL);
+		if (cur->base_gfn == gfn)
+			return NULL;
+	}
+	if (npages && okvm_memslot_overlaps(old, id, gfn, npages))
+		return ERR_PTR(-EEXIST);
+
+	new = okvm_memslots_alloc(old->nr + 1);
+	if (!new)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < old->nr; i++)
+		if (old->slots[i].id != id)
+			new->slots[n++] = old->slots[i];
+	if (npages) {
+		new->slots[n++] = (struct okvm_memslot) {
+			.id = id,
+			.base_gfn = gfn,
+			.npages = npages,
+			.userspace_addr = mem->userspace_addr,
+			.flags = mem->flags,
+		};
+	}
+	new->nr = n;
+	sort(new->slots, n, sizeof(new->slots[0]), okvm_memslot_cmp_gfn, NULL);
+	return new;
+}
+
+int okvm_set_user_memory_region(struct okvm_vm *vm,
+				const struct kvm_userspace_memory_region *mem)
+{
+	struct okvm_memslots *old, *new;
+	int ret;
+
+	ret = okvm_memslot_check_region(vm, mem);
+	if (ret)
+		return ret;
+
+	mutex_lock(&vm->slots_lock);
+	old = rcu_dereference_protected(vm->memslots,
+					lockdep_is_held(&vm->slots_lock));
+	new = okvm_memslots_apply(old, mem);
+	if (IS_ERR_OR_NULL(new)) {
+		mutex_unlock(&vm->slots_lock);
+		return PTR_ERR_OR_ZERO(new);
+	}
+	rcu_assign_pointer(vm->memslots, new);
+	mutex_unlock(&vm->slots_lock);
+
+	/* No reader may still use the old snapshot once it is freed. */
+	synchronize_rcu();
+	kvfree(old);
+	return 0;
+}
+
+int okvm_memslots_init(struct okvm_vm *vm)
+{
+	struct okvm_memslots *none = okvm_memslots_alloc(0);
+
+	if (!none)
+		return -ENOMEM;
+	mutex_init(&vm->slots_lock);
+	RCU_INIT_POINTER(vm->memslots, none);
+	return 0;
+}
+
+/* The VM is unreachable: no reader is left, no grace period is needed. */
+void okvm_memslots_free(struct okvm_vm *vm)
+{
+	kvfree(rcu_dereference_protected(vm->memslots, true));
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * emulate.h - decode the x86 instruction that touched MMIO or did port I/O.
+ *
+ * When a guest access traps on a second-level fault (AMD #NPF, Intel EPT
+ * violation) the fault gives the guest-physical address but not what the
+ * instruction wanted to do with it. okvm reads the instruction bytes at
+ * guest RIP and decodes them here: direction, size, the register or
+ * immediate involved, zero/sign extension, and the length, so the vCPU can
+ * skip the instruction. The length matters on its own too: TCG's SVM has no
+ * NRIP save and no decode assists, so, like KVM without NRIPS, okvm finds
+ * the next RIP of IN/OUT/INS/OUTS and MMIO instructions by decoding.
+ *
+ * The decoder is a pure function with no kernel dependency, so it is built
+ * into okvm.ko and also on the host for the unit tests in selftests/unit/.
+ * It decodes a small, fixed set of instructions (the ones Linux guests use
+ * on MMIO and I/O ports) and says "unsupported" for anything else: it never
+ * guesses.
+ */
+#ifndef OKVM_X86_EMULATE_H
+#define OKVM_X86_EMULATE_H
+
+#ifdef __KERNEL__
+#include <linux/bits.h>
+#include <linux/types.h>
+#else
+/*
+ * On the host (selftests/unit/), the same names over the compiler's own
+ * fixed-width types, which are what <stdint.h> uses too.
+ */
+#include <stdbool.h>
+typedef __UINT8_TYPE__ u8;
+typedef __UINT16_TYPE__ u16;
+typedef __UINT32_TYPE__ u32;
+typedef __UINT64_TYPE__ u64;
+typedef __INT8_TYPE__ s8;
+typedef __INT32_TYPE__ s32;
+typedef __INT64_TYPE__ s64;
+#define BIT(nr) (1UL << (nr))
+#endif
+
+/* Architectural limit on an instruction's length (Intel SDM Vol. 2 2.3.11). */
+#define OKVM_INSN_MAX_LEN	15
+
+/*
+ * The code-segment mode the bytes are decoded in (Intel SDM Vol. 3 5.2.1,
+ * AMD APM Vol. 2 4.8.1). Real mode and virtual-8086 mode decode as 16-bit.
+ */
+enum okvm_cpu_mode {
+	OKVM_CPU_MODE_16,	/* real mode, or protected mode with CS.D=0 */
+	OKVM_CPU_MODE_32,	/* protected/compatibility mode with CS.D=1 */
+	OKVM_CPU_MODE_64,	/* long mode with CS.L=1 */
+};
+
+/* What okvm_decode_insn() returns. */
+enum okvm_decode_result {
+	OKVM_DECODE_OK = 0,
+	OKVM_DECODE_UNSUPPORTED,	/* not an instruction this decoder knows */
+	OKVM_DECODE_NEED_MORE,		/* the buffer ends inside the insn */
+	OKVM_DECODE_TOO_LONG,		/* longer than 15 bytes: #GP on HW */
+};
+
+enum okvm_insn_kind {
+	OKVM_INSN_NONE,
+	OKVM_INSN_MOV,		/* 88/89/8a/8b, c6/c7 /0, a0-a3 */
+	OKVM_INSN_MOVZX,	/* 0f b6/b7 */
+	OKVM_INSN_MOVSX,	/* 0f be/bf, and REX.W 63 (MOVSXD) */
+	OKVM_INSN_ADD,		/* the ALU group: 00-03, 80/81/83 /0 ... */
+	OKVM_INSN_OR,
+	OKVM_INSN_ADC,
+	OKVM_INSN_SBB,
+	OKVM_INSN_AND,
+	OKVM_INSN_SUB,
+	OKVM_INSN_XOR,
+	OKVM_INSN_CMP,
+	OKVM_INSN_TEST,		/* 84/85, f6/f7 /0 */
+	OKVM_INSN_XCHG,		/* 86/87 */
+	OKVM_INSN_MOVS,		/* a4/a5 */
+	OKVM_INSN_STOS,		/* aa/ab */
+	OKVM_INSN_LODS,		/* ac/ad */
+	OKVM_INSN_IN,		/* e4/e5, ec/ed */
+	OKVM_INSN_OUT,		/* e6/e7, ee/ef */
+	OKVM_INSN_INS,		/* 6c/6d */
+	OKVM_INSN_OUTS,		/* 6e/6f */
+	OKVM_INSN_NR_KINDS
+};
+
+/* How a narrower memory value widens into the destination register. */
+enum okvm_insn_ext {
+	OKVM_EXT_NONE,
+	OKVM_EXT_ZERO,		/* MOVZX */
+	OKVM_EXT_SIGN,		/* MOVSX, MOVSXD */
+};
+
+/* The repeat prefix present, if any (the last of f2/f3 wins). */
+enum okvm_rep {
+	OKVM_REP_NONE,
+	OKVM_REP_REP,		/* f3: REP, or REPE/REPZ for CMPS/SCAS */
+	OKVM_REP_REPNE,		/* f2: REPNE/REPNZ */
+};
+
+/* Segment registers, numbered as in the ModRM sreg field (SDM 3.4.2). */
+enum okvm_seg {
+	OKVM_SEG_ES,
+	OKVM_SEG_CS,
+	OKVM_SEG_SS,
+	OKVM_SEG_DS,
+	OKVM_SEG_FS,
+	OKVM_SEG_GS,
+};
+
+/* Bits of okvm_insn.mem. */
+#define OKVM_MEM_READ	0x1
+#define OKVM_MEM_WRITE	0x2
+
+/*
+ * struct okvm_insn - one decoded instruction.
+ *
+ * @len:	length in bytes, prefixes included: next RIP = RIP + @len.
+ * @kind:	what it does.
+ * @op_size:	bytes moved to or from memory (or the I/O port): 1, 2, 4, 8.
+ *		For MOVZX/MOVSX(D) this is the source (memory) size.
+ * @dst_size:	bytes written to the destination register for MOVZX and
+ *		MOVSX(D); equal to @op_size for everything else.
+ * @addr_size:	address size in bytes (2, 4, 8): the width of the ModRM
+ *		address, of moffs, and of rSI/rDI/rCX for string instructions.
+ * @ext:	zero or sign extension from @op_size to @dst_size.
+ * @mem:	OKVM_MEM_READ and/or OKVM_MEM_WRITE: what the instruction does
+ *		to its memory operand; 0 when it has none (a ModRM register
+ *		form, or IN/OUT). Both bits for read-modify-write (the ALU ops
+ *		but CMP/TEST, XCHG) and for MOVS (reads one, writes the other).
+ * @mem_is_dst:	the memory operand is the first (destination) operand in
+ *		Intel syntax, e.g. true for "cmp [m], r" (38/39), false for
+ *		"cmp r, [m]" (3a/3b): operand order matters for SUB/CMP.
+ * @has_reg:	a general register is the other operand: @reg.
+ * @reg:	its number, 0 (rAX) to 15 (r15), REX.R applied. When
+ *		@reg_high8 is set it is 0-3 and names AH, CH, DH, BH.
+ * @reg_high8:	the register is bits 15:8 of @reg: a byte operand encoded
+ *		4-7 without any REX prefix (SDM Vol. 2 3.1.1.1, Table 3-1).
+ * @has_imm:	there is an immediate operand: @imm.
+ * @imm:	its value, sign-extended to 64 bits from its encoded width
+ *		(imm8, imm16 or imm32); truncate it to @op_size to use it.
+ * @port_imm:	IN/OUT with the port number in the instruction (@port);
+ *		otherwise (ec-ef, INS, OUTS) the port is in DX.
+ * @port:	the port number when @port_imm.
+ * @rep:	the f2/f3 prefix present.
+ * @seg:	the segment of the memory operand after any override. For
+ *		MOVS, LODS and OUTS it is the source segment (DS:rSI by
+ *		default); the ES:rDI destination of MOVS, STOS and INS cannot
+ *		be overridden.
+ * @seg_override: @seg comes from a segment-override prefix.
+ * @lock:	f0 LOCK prefix present (XCHG with memory locks anyway).
+ * @rip_relative: 64-bit mode RIP-relative address (mod=00, rm=101).
+ * @disp:	the ModRM displacement, sign-extended; 0 when there is none.
+ * @moffs:	the absolute offset of MOV a0-a3, zero-extended.
+ * @str_src:	string instruction reading memory at seg:rSI.
+ * @str_dst:	string instruction writing memory at ES:rDI.
+ *		After each element rSI/rDI move by @op_size, up or down
+ *		following RFLAGS.DF; with @rep, rCX (@addr_size wide) counts.
+ * @rex:	the REX prefix in effect (0x40-0x4f), 0 when none.
+ * @opcode:	the opcode byte (after 0f when @opcode_0f).
+ * @opcode_0f:	the instruction is in the two-byte (0f xx) opcode map.
+ * @has_modrm:	the instruction has a ModRM byte: @modrm.
+ * @has_sib:	it has an SIB byte too: @sib.
+ */
+struct okvm_insn {
+	u8 len;
+	enum okvm_insn_kind kind;
+	u8 op_size;
+	u8 dst_size;
+	u8 addr_size;
+	enum okvm_insn_ext ext;
+	u8 mem;
+	bool mem_is_dst;
+	bool has_reg;
+	u8 reg;
+	bool reg_high8;
+	bool has_imm;
+	s64 imm;
+	bool port_imm;
+	u16 port;
+	enum okvm_rep rep;
+	enum okvm_seg seg;
+	bool seg_override;
+	bool lock;
+	bool rip_relative;
+	s64 disp;
+	u64 moffs;
+	bool str_src;
+	bool str_dst;
+	u8 rex;
+	u8 opcode;
+	bool opcode_0f;
+	bool has_modrm;
+	u8 modrm;
+	bool has_sib;
+	u8 sib;
+};
+
+/*
+ * okvm_cpu_mode() - the decode mode from the state the vCPU is in.
+ * @pe:		CR0.PE.
+ * @vm86:	RFLAGS.VM.
+ * @lma:	EFER.LMA.
+ * @cs_l:	CS.L (the 64-bit code segment bit).
+ * @cs_d:	CS.D (the default operation size bit).
+ */
+static inline enum okvm_cpu_mode okvm_cpu_mode(bool pe, bool vm86, bool lma,
+					       bool cs_l, bool cs_d)
+{
+	if (!pe || vm86)
+		return OKVM_CPU_MODE_16;
+	if (lma && cs_l)
+		return OKVM_CPU_MODE_64;
+	return cs_d ? OKVM_CPU_MODE_32 : OKVM_CPU_MODE_16;
+}
+
+enum okvm_decode_result okvm_decode_insn(const u8 *buf, unsigned int avail,
+					 enum okvm_cpu_mode mode,
+					 struct okvm_insn *insn);
+
+const char *okvm_insn_kind_name(enum okvm_insn_kind kind);
+
+#endif /* OKVM_X86_EMULATE_H */
