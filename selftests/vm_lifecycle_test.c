@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -178,6 +179,37 @@ TEST_F_TIMEOUT(dev, create_in_one_thread_close_in_another, SLOW_TEST_SECONDS)
 	ASSERT_EQ(0, pthread_join(closer, NULL));
 	EXPECT_EQ(0, h.result);
 	close(h.pipe[0]);
+}
+
+/*
+ * With no free file descriptor KVM_CREATE_VM fails with EMFILE, and the VM
+ * it had begun to build is freed again: repeat it and compare memory.
+ */
+TEST_F_TIMEOUT(dev, create_without_a_free_fd, SLOW_TEST_SECONDS)
+{
+	struct rlimit saved, tight;
+	long before, after, vm;
+	int i;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+	tight = saved;
+	tight.rlim_cur = okvm_count_open_fds();
+	before = okvm_kernel_memory_kb();
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &tight));
+	for (i = 0; i < WARMUP_ROUNDS * 4; i++) {
+		vm = okvm_ioctl(self->fd, KVM_CREATE_VM, 0);
+		if (vm != -EMFILE)
+			break;
+	}
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &saved));
+	EXPECT_EQ(-EMFILE, vm) TH_LOG("round %d", i);
+	after = okvm_kernel_memory_kb();
+	TH_LOG("kernel memory %ld KiB before, %ld KiB after", before, after);
+	EXPECT_GT(LEAK_BUDGET_KB, after - before);
+	/* And the device still works. */
+	vm = okvm_ioctl(self->fd, KVM_CREATE_VM, 0);
+	EXPECT_LE(0, vm);
+	close(vm);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * x86_guest.h - make a vCPU run a C function of the test, in 64-bit mode.
+ *
+ * The test binary is static and not PIE, linked at 0x400000. vm_create_guest()
+ * copies its PT_LOAD segments (read from /proc/self/exe) to the same
+ * addresses in guest memory and maps the low 4 GiB 1:1 (guest virtual ==
+ * guest physical), so a function of the test runs in the guest at the
+ * address it has in the test, and the guest can pass pointers to the host.
+ *
+ * Guest physical memory (slot 0, [0, mem_size), fresh anonymous memory):
+ *
+ *   0x0000  -         unused (a stack-protector canary read via %fs:0x28
+ *                     would land here; the tests are built without one)
+ *   0x1000  REAL_MODE_CODE_GPA: vm_vcpu_add_real_mode()'s code, one page
+ *   0x2000  GDT_GPA: null, 64-bit code (0x08), data (0x10), TSS (0x18)
+ *   0x3000  TSS_GPA: a zeroed 64-bit TSS (VMX wants a usable TR)
+ *   0x4000  PML4, then one PDPT and four page directories of 2 MiB pages:
+ *           0 - 4 GiB mapped present + writable, executable, supervisor;
+ *           what no slot backs is MMIO to KVM
+ *   0xa000  IDT_GPA: interrupt gates for the 32 exception vectors
+ *           (x86_exception.h)
+ *   0x400000  the test's ELF image
+ *   after it  vm_alloc(): vCPU stacks (GUEST_STACK_SIZE each), test data
+ *
+ * The vCPU starts with CR0 = PE|MP|ET|NE|WP|PG, CR4 = PAE|OSFXSR|OSXMMEXCPT,
+ * EFER = LME|LMA, CS.L = 1, interrupts off, and an IDT whose exception
+ * handlers report to the host (x86_exception.h). SSE is on because GCC
+ * uses SSE registers in ordinary code (struct copies, varargs prologues);
+ * the guest has no XSAVE state set up, so AVX is not.
+ *
+ * Rules for guest code: no libc (not even implicitly: no large struct
+ * initialisers, no __builtin_memcpy of unknown size), no TLS (errno), no
+ * globals written by the host after vm_create_guest() unless synced with
+ * vm_sync_global_to_guest(). Build it as selftests/x86/Makefile does:
+ * -static -no-pie -fno-stack-protector -fno-tree-loop-distribute-patterns
+ * -mno-red-zone.
+ */
+#ifndef SELFTESTS_X86_GUEST_H
+#define SELFTESTS_X86_GUEST_H
+
+#include <string.h>
+
+#include "kvm_vm.h"
+
+#define REAL_MODE_CODE_GPA	0x1000ULL
+#define GDT_GPA			0x2000ULL
+#define TSS_GPA			0x3000ULL
+#define PAGE_TABLES_GPA		0x4000ULL
+#define IDT_GPA			0xa000ULL
+#define IDENTITY_MAP_SIZE	(4ULL << 30)
+
+#define DEFAULT_GUEST_MEM_SIZE	(64ULL << 20)
+#define GUEST_STACK_SIZE	(64ULL << 10)
+
+#define GDT_CODE_SEL		0x08
+#define GDT_DATA_SEL		0x10
+#define GDT_TSS_SEL		0x18
+
+/*
+ * A VM with slot 0 of mem_size bytes at GPA 0 (0: DEFAULT_GUEST_MEM_SIZE),
+ * the test's ELF image, page tables and GDT in it.
+ */
+struct kvm_vm *vm_create_guest(uint64_t mem_size);
+
+/* Copy the PT_LOAD segments of the (static, non-PIE) ELF at path. */
+uint64_t vm_load_elf(struct kvm_vm *vm, const char *path);
+
+/*
+ * A vCPU in 64-bit mode about to run guest_code(args...) on its own stack,
+ * with KVM_GET_SUPPORTED_CPUID as its CPUID. Should guest_code return,
+ * the host sees a failed GUEST_ASSERT saying so: end it with GUEST_DONE().
+ */
+struct kvm_vcpu *vm_vcpu_add_guest(struct kvm_vm *vm, uint32_t id,
+				   void *guest_code);
+
+/* Registers and segments of 64-bit mode as above, RIP and RSP aside. */
+void vcpu_setup_long_mode(struct kvm_vcpu *vcpu);
+
+/* Up to 6 integer arguments of guest_code: RDI, RSI, RDX, RCX, R8, R9. */
+void vcpu_args_set(struct kvm_vcpu *vcpu, int n, ...);
+
+/*
+ * A vCPU in real mode at CS:IP = 0x0100:0000 (CS base REAL_MODE_CODE_GPA),
+ * the rest as KVM's reset state, about to run the len raw bytes of code
+ * copied to REAL_MODE_CODE_GPA. Needs memory at that GPA (any slot).
+ */
+struct kvm_vcpu *vm_vcpu_add_real_mode(struct kvm_vm *vm, uint32_t id,
+				       const void *code, size_t len);
+
+/* KVM_GET_SUPPORTED_CPUID, malloc'ed; the caller frees it. */
+struct kvm_cpuid2 *kvm_get_supported_cpuid(struct kvm_vm *vm);
+/* The entry for (function, index); kvm_die() if absent. */
+struct kvm_cpuid_entry2 *kvm_cpuid_entry(struct kvm_cpuid2 *cpuid,
+					 uint32_t function, uint32_t index);
+void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
+
+/* Copy a global of the test into the guest's copy of it, or back. */
+#define vm_sync_global_to_guest(vm, g)					\
+	memcpy(addr_gpa2hva(vm, (uintptr_t)&(g)), &(g), sizeof(g))
+#define vm_sync_global_from_guest(vm, g)				\
+	memcpy(&(g), addr_gpa2hva(vm, (uintptr_t)&(g)), sizeof(g))
+
+/* What the guest's pointer p points at, in the test process. */
+#define addr_gva2hva(vm, p)	addr_gpa2hva(vm, (uintptr_t)(p))
+
+#endif /* SELFTESTS_X86_GUEST_H */
