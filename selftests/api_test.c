@@ -9,23 +9,9 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "okvm_util.h"
+#include "okvm_fixture.h"
 
-FIXTURE(dev) {
-	int fd;
-};
-
-FIXTURE_SETUP(dev)
-{
-	self->fd = okvm_open_dev();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", okvm_dev_path(),
-				      strerror(-self->fd));
-}
-
-FIXTURE_TEARDOWN(dev)
-{
-	close(self->fd);
-}
+OKVM_DEV_FIXTURE;
 
 TEST_F(dev, api_version_is_12)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "okvm_util.h"
+#include "okvm_fixture.h"
 
 /* The highest capability number asked about; KVM's list ends near 240. */
 #define CAP_SCAN_MAX	512
@@ -45,47 +45,56 @@ static const char *check_vm_types(int dev, long answer)
 	return answer & 1 ? NULL : "type 0 (KVM_X86_DEFAULT_VM) missing";
 }
 
+/*
+ * Set one one-page slot in a fresh VM: returns the ioctl's result for
+ * (slot, gpa, size), after first creating (first_slot, 0, 4096) when
+ * first_slot >= 0; -ENOMEM-like negative values for setup failures.
+ */
+static long one_page_slot(int dev, long first_slot, __u32 slot, __u64 gpa,
+			  __u64 size, long *first_result)
+{
+	static char page[4096] __attribute__((aligned(4096)));
+	struct kvm_userspace_memory_region r = {
+		.userspace_addr = (unsigned long)page,
+	};
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), ret;
+
+	if (vm < 0)
+		return vm;
+	*first_result = 0;
+	if (first_slot >= 0) {
+		r.slot = first_slot;
+		r.memory_size = 4096;
+		*first_result = okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION,
+					   (unsigned long)&r);
+	}
+	r.slot = slot;
+	r.guest_phys_addr = gpa;
+	r.memory_size = size;
+	ret = okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r);
+	close(vm);
+	return ret;
+}
+
 /* KVM_CAP_USER_MEMORY: a slot can be made and deleted. */
 static const char *check_user_memory(int dev, long answer)
 {
-	struct kvm_userspace_memory_region r = { .memory_size = 4096 };
-	const char *why = NULL;
-	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
-	static char page[4096] __attribute__((aligned(4096)));
+	long created, deleted = one_page_slot(dev, 0, 0, 0, 0, &created);
 
-	if (vm < 0)
-		return "KVM_CREATE_VM failed";
-	r.userspace_addr = (unsigned long)page;
-	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
-		why = "creating a slot failed";
-	r.memory_size = 0;
-	if (!why && okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
-		why = "deleting a slot failed";
-	close(vm);
-	return why;
+	if (created)
+		return "creating a slot failed";
+	return deleted ? "deleting a slot failed" : NULL;
 }
 
 /* KVM_CAP_NR_MEMSLOTS: ids below the answer work, the answer does not. */
 static const char *check_nr_memslots(int dev, long answer)
 {
-	struct kvm_userspace_memory_region r = { .memory_size = 4096 };
-	const char *why = NULL;
-	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
-	static char page[4096] __attribute__((aligned(4096)));
+	long last, beyond = one_page_slot(dev, answer - 1, answer, 4096, 4096,
+					  &last);
 
-	if (vm < 0)
-		return "KVM_CREATE_VM failed";
-	r.userspace_addr = (unsigned long)page;
-	r.slot = answer - 1;
-	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
-		why = "the last slot id is refused";
-	r.slot = answer;
-	r.guest_phys_addr = 4096;
-	if (!why && okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION,
-			       (unsigned long)&r) != -EINVAL)
-		why = "a slot id beyond the count is not EINVAL";
-	close(vm);
-	return why;
+	if (last)
+		return "the last slot id is refused";
+	return beyond != -EINVAL ? "a slot id beyond the count is not EINVAL" : NULL;
 }
 
 static const struct {
@@ -110,21 +119,7 @@ static int find_check(long cap)
 	return -1;
 }
 
-FIXTURE(dev) {
-	int fd;
-};
-
-FIXTURE_SETUP(dev)
-{
-	self->fd = okvm_open_dev();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", okvm_dev_path(),
-				      strerror(-self->fd));
-}
-
-FIXTURE_TEARDOWN(dev)
-{
-	close(self->fd);
-}
+OKVM_DEV_FIXTURE;
 
 /* No capability number, however wild, is an error: unknown ones are 0. */
 TEST_F(dev, every_answer_is_a_count)

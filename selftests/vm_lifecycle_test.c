@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
-#include "okvm_util.h"
+#include "okvm_fixture.h"
 
 #define CREATE_CLOSE_ROUNDS	10000
 #define WARMUP_ROUNDS		500
@@ -26,21 +26,7 @@
 /* Under emulation a round can take a millisecond or more. */
 #define SLOW_TEST_SECONDS	600
 
-FIXTURE(dev) {
-	int fd;
-};
-
-FIXTURE_SETUP(dev)
-{
-	self->fd = okvm_open_dev();
-	ASSERT_LE(0, self->fd) TH_LOG("open %s: %s", okvm_dev_path(),
-				      strerror(-self->fd));
-}
-
-FIXTURE_TEARDOWN(dev)
-{
-	close(self->fd);
-}
+OKVM_DEV_FIXTURE;
 
 static int create_close(int dev, int rounds)
 {
