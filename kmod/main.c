@@ -13,6 +13,8 @@
 #include <linux/kvm.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/cpumask.h>
+#include <linux/minmax.h>
 #include <linux/string.h>
 
 #include "okvm.h"
@@ -44,6 +46,13 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return OKVM_USER_MEM_SLOTS;
+	case KVM_CAP_NR_VCPUS:
+		/* The recommended count: one vCPU per host CPU. */
+		return min_t(long, num_online_cpus(), OKVM_MAX_VCPUS);
+	case KVM_CAP_MAX_VCPUS:
+		return OKVM_MAX_VCPUS;
+	case KVM_CAP_MAX_VCPU_ID:
+		return OKVM_MAX_VCPU_ID;
 	default:
 		return 0;
 	}

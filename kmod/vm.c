@@ -21,6 +21,10 @@ static struct kmem_cache *okvm_vm_cache;
 
 static void okvm_vm_free(struct okvm_vm *vm)
 {
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++)
+		okvm_vcpu_free(vm->vcpus[i]);
 	okvm_memslots_free(vm);
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
@@ -28,10 +32,20 @@ static void okvm_vm_free(struct okvm_vm *vm)
 	okvm_hardware_put();
 }
 
-/* The last reference to the VM file is gone: nothing can reach the VM. */
+static void okvm_vm_last_ref(struct kref *kref)
+{
+	okvm_vm_free(container_of(kref, struct okvm_vm, refs));
+}
+
+/* Drop a reference; the last one (no VM or vCPU fd left) frees the VM. */
+void okvm_vm_put(struct okvm_vm *vm)
+{
+	kref_put(&vm->refs, okvm_vm_last_ref);
+}
+
 static int okvm_vm_release(struct inode *inode, struct file *filp)
 {
-	okvm_vm_free(filp->private_data);
+	okvm_vm_put(filp->private_data);
 	return 0;
 }
 
@@ -51,6 +65,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	switch (ioctl) {
 	case KVM_CHECK_EXTENSION:
 		return okvm_check_extension(vm, arg);
+	case KVM_CREATE_VCPU:
+		return okvm_create_vcpu(vm, arg);
 	case KVM_SET_USER_MEMORY_REGION: {
 		struct kvm_userspace_memory_region mem;
 
@@ -95,6 +111,8 @@ int okvm_create_vm(unsigned long type)
 		goto free_vm;
 	vm->id = ret;
 	vm->creator = task_tgid_nr(current);
+	kref_init(&vm->refs);
+	mutex_init(&vm->lock);
 	ret = okvm_memslots_init(vm);
 	if (ret)
 		goto free_id;

@@ -97,6 +97,51 @@ static const char *check_nr_memslots(int dev, long answer)
 	return beyond != -EINVAL ? "a slot id beyond the count is not EINVAL" : NULL;
 }
 
+/*
+ * Create vCPUs with ids @first..@last in a fresh VM; return NULL if they
+ * all succeed and @beyond (when >= 0) then fails with EINVAL.
+ */
+static const char *create_vcpus(int dev, long first, long last, long beyond)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), i, fd;
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	for (i = first; i <= last && !why; i++) {
+		fd = okvm_ioctl(vm, KVM_CREATE_VCPU, i);
+		if (fd < 0)
+			why = "a vCPU within the limit was refused";
+		else
+			close(fd);
+	}
+	if (!why && beyond >= 0 &&
+	    okvm_ioctl(vm, KVM_CREATE_VCPU, beyond) != -EINVAL)
+		why = "a vCPU beyond the limit was not EINVAL";
+	close(vm);
+	return why;
+}
+
+/* KVM_CAP_NR_VCPUS: that many vCPUs can be created. */
+static const char *check_nr_vcpus(int dev, long answer)
+{
+	return create_vcpus(dev, 0, answer - 1, -1);
+}
+
+/* KVM_CAP_MAX_VCPUS: that many, and not one more (ids permitting). */
+static const char *check_max_vcpus(int dev, long answer)
+{
+	long max_id = okvm_ioctl(dev, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+
+	return create_vcpus(dev, 0, answer - 1, max_id > answer ? answer : -1);
+}
+
+/* KVM_CAP_MAX_VCPU_ID: the highest id is answer - 1. */
+static const char *check_max_vcpu_id(int dev, long answer)
+{
+	return create_vcpus(dev, answer - 1, answer - 1, answer);
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -107,6 +152,9 @@ static const struct {
 	{ KVM_CAP_VM_TYPES, "KVM_CAP_VM_TYPES", check_vm_types },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", check_user_memory },
 	{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", check_nr_memslots },
+	{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS", check_nr_vcpus },
+	{ KVM_CAP_MAX_VCPUS, "KVM_CAP_MAX_VCPUS", check_max_vcpus },
+	{ KVM_CAP_MAX_VCPU_ID, "KVM_CAP_MAX_VCPU_ID", check_max_vcpu_id },
 };
 
 static int find_check(long cap)
