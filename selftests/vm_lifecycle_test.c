@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -15,6 +16,8 @@
 #define WARMUP_ROUNDS		500
 #define THREAD_ROUNDS		1000
 #define OPEN_AT_ONCE		200
+#define VCPU_ROUNDS		1000
+#define VCPUS_PER_VM		4
 
 /*
  * A VM costs the kernel at least a few hundred bytes, so a leak of one per
@@ -22,6 +25,7 @@
  * noise (per-CPU slab caches, lazily freed vmalloc areas) stays well below.
  */
 #define LEAK_BUDGET_KB		1024
+#define USED_BUDGET_KB		(6 * 1024)
 
 /* Under emulation a round can take a millisecond or more. */
 #define SLOW_TEST_SECONDS	600
@@ -165,6 +169,63 @@ TEST_F_TIMEOUT(dev, create_in_one_thread_close_in_another, SLOW_TEST_SECONDS)
 	ASSERT_EQ(0, pthread_join(closer, NULL));
 	EXPECT_EQ(0, h.result);
 	close(h.pipe[0]);
+}
+
+/*
+ * A VM with vCPUs, their kvm_run pages mapped, torn down in the order a VMM
+ * exits in (VM fd first, vCPU fds and mappings after): nothing may stay.
+ */
+static int vm_with_vcpus_round(int dev, long mmap_size)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), vcpu[VCPUS_PER_VM];
+	void *run[VCPUS_PER_VM];
+	int i;
+
+	if (vm < 0)
+		return vm;
+	for (i = 0; i < VCPUS_PER_VM; i++) {
+		vcpu[i] = okvm_ioctl(vm, KVM_CREATE_VCPU, i);
+		if (vcpu[i] < 0)
+			return vcpu[i];
+		run[i] = mmap(NULL, mmap_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, vcpu[i], 0);
+		if (run[i] == MAP_FAILED)
+			return -ENOMEM;
+		((struct kvm_run *)run[i])->immediate_exit = 1;
+	}
+	close(vm);
+	for (i = 0; i < VCPUS_PER_VM; i++) {
+		close(vcpu[i]);
+		munmap(run[i], mmap_size);
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(dev, vms_with_vcpus_without_leak, SLOW_TEST_SECONDS)
+{
+	long mmap_size = okvm_ioctl(self->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	long before, after, used_before, used_after;
+	int i, fds;
+
+	ASSERT_LT(0, mmap_size);
+	for (i = 0; i < VCPU_ROUNDS / 10; i++)
+		ASSERT_EQ(0, vm_with_vcpus_round(self->fd, mmap_size));
+	fds = okvm_count_open_fds();
+	used_before = okvm_used_memory_kb();
+	before = okvm_kernel_memory_kb();
+	for (i = 0; i < VCPU_ROUNDS; i++)
+		ASSERT_EQ(0, vm_with_vcpus_round(self->fd, mmap_size))
+			TH_LOG("round %d", i);
+	after = okvm_kernel_memory_kb();
+	used_after = okvm_used_memory_kb();
+	TH_LOG("kernel memory %ld KiB before, %ld KiB after %d VMs with %d vCPUs",
+	       before, after, VCPU_ROUNDS, VCPUS_PER_VM);
+	TH_LOG("used memory %ld KiB before, %ld KiB after", used_before,
+	       used_after);
+	EXPECT_GT(LEAK_BUDGET_KB, after - before);
+	/* A leaked page per vCPU would be 16 MiB here. */
+	EXPECT_GT(USED_BUDGET_KB, used_after - used_before);
+	EXPECT_EQ(fds, okvm_count_open_fds());
 }
 
 /*

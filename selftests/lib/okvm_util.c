@@ -76,12 +76,9 @@ static void okvm_drop_caches(void)
 	close(fd);
 }
 
-long okvm_kernel_memory_kb(void)
+/* Sum the /proc/meminfo fields named, each with a sign (+1 or -1). */
+static long okvm_meminfo_sum(const char *const *fields, const int *signs)
 {
-	static const char *const fields[] = {
-		"Slab:", "VmallocUsed:", "Percpu:", "KernelStack:",
-		"PageTables:", NULL
-	};
 	char line[256];
 	long total = 0, kb;
 	FILE *f;
@@ -97,11 +94,30 @@ long okvm_kernel_memory_kb(void)
 
 			if (!strncmp(line, fields[i], n) &&
 			    sscanf(line + n, "%ld", &kb) == 1)
-				total += kb;
+				total += signs[i] * kb;
 		}
 	}
 	fclose(f);
 	return total;
+}
+
+long okvm_kernel_memory_kb(void)
+{
+	static const char *const fields[] = {
+		"Slab:", "VmallocUsed:", "Percpu:", "KernelStack:",
+		"PageTables:", NULL
+	};
+	static const int signs[] = { 1, 1, 1, 1, 1 };
+
+	return okvm_meminfo_sum(fields, signs);
+}
+
+long okvm_used_memory_kb(void)
+{
+	static const char *const fields[] = { "MemTotal:", "MemFree:", NULL };
+	static const int signs[] = { 1, -1 };
+
+	return okvm_meminfo_sum(fields, signs);
 }
 
 int okvm_count_open_fds(void)
