@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,6 +185,27 @@ TEST_F(vm, vcpu_fd_refuses_another_process)
 		_exit(okvm_ioctl(fd, KVM_RUN, 0) == -EIO ? 0 : 1);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+}
+
+/*
+ * With no free file descriptor KVM_CREATE_VCPU fails with EMFILE and the
+ * vCPU it had built is gone: its id can be used afterwards.
+ */
+TEST_F(vm, create_without_a_free_fd)
+{
+	struct rlimit saved, tight;
+	long fd;
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_NOFILE, &saved));
+	tight = saved;
+	tight.rlim_cur = okvm_count_open_fds();
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &tight));
+	fd = okvm_ioctl(self->vm, KVM_CREATE_VCPU, 3);
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &saved));
+	EXPECT_EQ(-EMFILE, fd);
+	fd = okvm_ioctl(self->vm, KVM_CREATE_VCPU, 3);
+	EXPECT_LE(0, fd);
 	close(fd);
 }
 
