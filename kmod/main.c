@@ -16,6 +16,7 @@
 #include <linux/cpumask.h>
 #include <linux/minmax.h>
 #include <linux/string.h>
+#include <asm/cpufeature.h>
 
 #include "okvm.h"
 #include "x86/ops.h"
@@ -53,6 +54,19 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return OKVM_MAX_VCPUS;
 	case KVM_CAP_MAX_VCPU_ID:
 		return OKVM_MAX_VCPU_ID;
+	case KVM_CAP_SYNC_MMU:		/* guest memory follows the VMM's (mmu.c) */
+	case KVM_CAP_EXT_CPUID:		/* KVM_GET_SUPPORTED_CPUID */
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_XCRS:
+	case KVM_CAP_GET_TSC_KHZ:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_GET_MSR_FEATURES:
+		return 1;
+	case KVM_CAP_XSAVE:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
 	default:
 		return 0;
 	}
@@ -74,6 +88,12 @@ static long okvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		if (arg)
 			return -EINVAL;
 		return OKVM_VCPU_MMAP_PAGES * PAGE_SIZE;
+	case KVM_GET_SUPPORTED_CPUID:
+		return okvm_dev_get_supported_cpuid((void __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+	case KVM_GET_MSRS:
+		return okvm_dev_ioctl_msrs(ioctl, (void __user *)arg);
 	default:
 		/* KVM's x86 system fd answers EINVAL, not ENOTTY. */
 		return -EINVAL;
@@ -84,7 +104,7 @@ static const struct file_operations okvm_dev_fops = {
 	.owner = THIS_MODULE,
 	.open = nonseekable_open,
 	.unlocked_ioctl = okvm_dev_ioctl,
-	.compat_ioctl = okvm_dev_ioctl,	/* every argument is a plain integer */
+	.compat_ioctl = compat_ptr_ioctl,
 	.llseek = noop_llseek,
 };
 
@@ -126,7 +146,7 @@ static int __init okvm_init(void)
 		return ret;
 	ret = okvm_hardware_init();
 	if (ret)
-		return ret;
+		goto x86_exit;
 	ret = okvm_vm_init();
 	if (ret)
 		goto hardware_exit;
@@ -141,6 +161,8 @@ vm_exit:
 	okvm_vm_exit();
 hardware_exit:
 	okvm_hardware_exit();
+x86_exit:
+	okvm_x86_exit();
 	return ret;
 }
 
@@ -149,6 +171,7 @@ static void __exit okvm_exit(void)
 	misc_deregister(&okvm_dev);
 	okvm_vm_exit();
 	okvm_hardware_exit();
+	okvm_x86_exit();
 }
 
 module_init(okvm_init);

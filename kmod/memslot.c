@@ -150,10 +150,58 @@ okvm_memslots_apply(const struct okvm_memslots *old,
 	return new;
 }
 
+/*
+ * The slot holding @gfn, or NULL. Call under rcu_read_lock() (or
+ * slots_lock) and use the result only inside it.
+ */
+const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
+					     u64 gfn)
+{
+	unsigned int lo = 0, hi = slots->nr;
+
+	/* Binary search: the snapshot is sorted by base_gfn, with no overlap. */
+	while (lo < hi) {
+		unsigned int mid = lo + (hi - lo) / 2;
+		const struct okvm_memslot *slot = &slots->slots[mid];
+
+		if (gfn < slot->base_gfn)
+			hi = mid;
+		else if (gfn >= slot->base_gfn + slot->npages)
+			lo = mid + 1;
+		else
+			return slot;
+	}
+	return NULL;
+}
+
+/*
+ * Translate a guest-physical address to the VMM's virtual address.
+ * Returns 0 and sets *@hva, or -ENOENT when no slot holds @gpa.
+ */
+int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
+{
+	const struct okvm_memslot *slot;
+	u64 gfn = gpa >> PAGE_SHIFT;
+	int ret = -ENOENT;
+
+	rcu_read_lock();
+	slot = okvm_memslot_find(rcu_dereference(vm->memslots), gfn);
+	if (slot) {
+		*hva = slot->userspace_addr +
+		       ((gfn - slot->base_gfn) << PAGE_SHIFT) +
+		       offset_in_page(gpa);
+		ret = 0;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
 int okvm_set_user_memory_region(struct okvm_vm *vm,
 				const struct kvm_userspace_memory_region *mem)
 {
 	struct okvm_memslots *old, *new;
+	const struct okvm_memslot *cur;
+	u64 gone_gfn = 0, gone_npages = 0;
 	int ret;
 
 	ret = okvm_memslot_check_region(vm, mem);
@@ -168,11 +216,34 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 		mutex_unlock(&vm->slots_lock);
 		return PTR_ERR_OR_ZERO(new);
 	}
-	rcu_assign_pointer(vm->memslots, new);
-	mutex_unlock(&vm->slots_lock);
+	if (mem->memory_size) {
+		ret = okvm_mmu_watch_mm(vm);
+		if (ret) {
+			mutex_unlock(&vm->slots_lock);
+			kvfree(new);
+			return ret;
+		}
+	}
 
-	/* No reader may still use the old snapshot once it is freed. */
+	/* A deleted or moved slot's old GPAs must leave the page tables. */
+	cur = okvm_memslot_by_id(old, mem->slot & 0xffff);
+	if (cur) {
+		gone_gfn = cur->base_gfn;
+		gone_npages = cur->npages;
+	}
+	rcu_assign_pointer(vm->memslots, new);
+
+	/*
+	 * No reader may still use the old snapshot once it is freed, and no
+	 * fault that looked a page up in it may still be about to map it:
+	 * the zap bumps the MMU's invalidation count, which such a fault
+	 * rechecks under the MMU lock (mmu.c). A vCPU touching these GPAs
+	 * from now on finds no slot and exits with KVM_EXIT_MMIO.
+	 */
 	synchronize_rcu();
+	if (gone_npages)
+		okvm_mmu_zap_gfn_range(vm, gone_gfn, gone_gfn + gone_npages);
+	mutex_unlock(&vm->slots_lock);
 	kvfree(old);
 	return 0;
 }

@@ -8,14 +8,22 @@
 #ifndef OKVM_H
 #define OKVM_H
 
+#include <linux/atomic.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/kvm.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/printk.h>
 #include <linux/rcupdate.h>
+#include <linux/signal.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+
+#include "x86/emulate.h"
 
 /*
  * Memory slots a VM may have (KVM_CAP_NR_MEMSLOTS). KVM allows 32764; okvm
@@ -53,6 +61,32 @@ struct okvm_memslots {
 };
 
 /*
+ * struct okvm_mmu - a VM's second-level (nested / extended) page tables,
+ * which map guest-physical to host-physical addresses (mmu.c).
+ *
+ * @root is the top table, shared by every vCPU of the VM. @lock guards the
+ * tables and the notifier counters. A fault that read @invalidate_seq
+ * before looking up the host page may install it only if no invalidation
+ * started since (@invalidate_seq unchanged) and none is running
+ * (@invalidate_count == 0): that is how the MMU notifier and the fault path
+ * agree without the fault holding a page reference (design.rst, "Guest
+ * memory").
+ */
+struct okvm_mmu {
+	spinlock_t lock;
+	u64 *root;
+	unsigned long invalidate_seq;
+	unsigned int invalidate_count;
+	unsigned long nr_tables;	/* table pages, for accounting */
+	struct mmu_notifier notifier;
+	/*
+	 * Bumped (under @lock) whenever an entry is removed or narrowed; a
+	 * vCPU that saw an older value flushes its TLB before the next entry.
+	 */
+	atomic64_t tlb_gen;
+};
+
+/*
  * struct okvm_vm - one virtual machine.
  *
  * Lifetime: created by KVM_CREATE_VM. Its file and each vCPU file hold a
@@ -60,8 +94,9 @@ struct okvm_memslots {
  * closing every fd returns every byte, and a vCPU never outlives its VM.
  *
  * Locking: @id, @mm and @creator never change after creation and need no
- * lock. @lock guards @vcpus and @nr_vcpus. @memslots is replaced under
- * @slots_lock and read under RCU.
+ * lock. @lock guards @vcpus, @nr_vcpus, @tss_addr and @identity_map_addr;
+ * @nr_vcpus only grows, so readers may walk vcpus[0 .. READ_ONCE(nr_vcpus))
+ * without it. @memslots is replaced under @slots_lock and read under RCU.
  */
 struct okvm_vm {
 	struct kref refs;
@@ -72,26 +107,113 @@ struct okvm_vm {
 	struct mutex lock;	/* guards vcpus[] and nr_vcpus */
 	struct okvm_vcpu *vcpus[OKVM_MAX_VCPUS];	/* in creation order */
 	unsigned int nr_vcpus;
+	u64 tss_addr;			/* KVM_SET_TSS_ADDR, kept for KVM's errnos */
+	bool identity_map_addr_set;	/* KVM_SET_IDENTITY_MAP_ADDR was called */
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
+
+	struct okvm_mmu mmu;
+	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
+};
+
+/* General registers, in the order of the ModRM encoding and struct kvm_regs. */
+enum okvm_gpr {
+	OKVM_RAX, OKVM_RCX, OKVM_RDX, OKVM_RBX,
+	OKVM_RSP, OKVM_RBP, OKVM_RSI, OKVM_RDI,
+	OKVM_R8, OKVM_R9, OKVM_R10, OKVM_R11,
+	OKVM_R12, OKVM_R13, OKVM_R14, OKVM_R15,
+	OKVM_NR_GPRS
+};
+
+/* An exception okvm raises in the guest at the next entry (x86/run.c). */
+struct okvm_exception {
+	bool pending;
+	bool has_error_code;
+	u8 vector;
+	u32 error_code;
+};
+
+/*
+ * What a vCPU waits for from user space after an exit: the data of an IN or
+ * an MMIO read, finished by the next KVM_RUN (x86/io.c).
+ */
+enum okvm_pending_io {
+	OKVM_IO_NONE,
+	OKVM_IO_PIO,		/* port I/O: finish the IN/OUT/INS/OUTS */
+	OKVM_IO_MMIO,		/* MMIO: finish the decoded instruction */
 };
 
 /*
  * struct okvm_vcpu - one virtual CPU, run by whichever thread calls KVM_RUN.
  *
  * Lifetime: created by KVM_CREATE_VCPU and freed with its VM (like KVM's),
- * so the VM can walk its vCPUs without references.
+ * so the VM can walk its vCPUs without references. The vendor allocates it
+ * inside its own larger struct (okvm_x86_ops.vcpu_size).
  *
  * @run is page 0 of the vCPU fd's mmap (struct kvm_run), @pio_data page
  * KVM_PIO_PAGE_OFFSET; both are shared with user space for the vCPU's life.
+ *
+ * Locking: @mutex is held by every vCPU ioctl (so KVM_RUN and the register
+ * ioctls never overlap, as in KVM) and guards everything below it except
+ * @mode and @cpu, which other CPUs read to decide whether to kick the vCPU
+ * out of guest mode (mmu.c).
+ *
+ * Register ownership: @regs, @rip and @rflags are the truth whenever the
+ * vCPU is not inside the vendor's run hook; the vendor copies them into its
+ * VMCB/VMCS before entry and back after exit. Everything else (control
+ * registers, segments, most MSRs) lives in the VMCB/VMCS and is reached
+ * through okvm_x86_ops.
  */
 struct okvm_vcpu {
 	struct okvm_vm *vm;
 	unsigned int id;
 	struct kvm_run *run;
 	void *pio_data;
+
+	struct mutex mutex;
+	bool has_run;		/* KVM_RUN entered once: CPUID is fixed */
+	int mode;		/* OKVM_OUTSIDE_GUEST / OKVM_IN_GUEST */
+	int cpu;		/* host CPU it last entered on, -1 before */
+
+	unsigned long regs[OKVM_NR_GPRS];
+	unsigned long rip;
+	unsigned long rflags;
+	u64 xcr0;
+	struct fpu_guest fpu;
+	s64 tlb_gen;		/* okvm_mmu.tlb_gen at the last flush */
+	void *spare_tables[3];	/* for the fault path (mmu.c) */
+	unsigned int nr_spare_tables;
+
+	struct okvm_exception exception;
+	enum okvm_pending_io pending_io;
+	struct okvm_pio {		/* the port access being completed */
+		u8 size;
+		bool in;
+		bool string;
+		u32 count;		/* elements in the pio page */
+		unsigned long next_rip;
+		struct okvm_insn insn;	/* for INS: where the data goes */
+	} pio;
+	struct okvm_insn mmio_insn;	/* the MMIO read being completed */
+	bool tlb_flush;			/* set by the run loop for the vendor */
+
+	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */
+	unsigned int cpuid_nent;
+	u64 guest_xcr0_mask;		/* XCR0 bits the guest CPUID allows */
+
+	u64 apic_base;
+	unsigned long cr8;		/* the TPR, kept until the local APIC */
+	u64 misc_enable;
+	u64 hwcr;
+	unsigned long dr[4];		/* DR0-3: kept, not loaded (svm/exit.c) */
+
+	sigset_t sigset;
+	bool sigset_active;
 };
+
+#define OKVM_OUTSIDE_GUEST	0
+#define OKVM_IN_GUEST		1
 
 /* One rate-limited dmesg line naming the VM, for bad guest or ioctl input. */
 #define okvm_vm_warn(vm, fmt, ...)					\
@@ -107,6 +229,19 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 				const struct kvm_userspace_memory_region *mem);
 int okvm_memslots_init(struct okvm_vm *vm);
 void okvm_memslots_free(struct okvm_vm *vm);
+const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
+					     u64 gfn);
+int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
+
+/* mmu.c */
+int okvm_mmu_init(struct okvm_vm *vm);
+int okvm_mmu_watch_mm(struct okvm_vm *vm);
+void okvm_mmu_vcpu_free(struct okvm_vcpu *vcpu);
+void okvm_mmu_destroy(struct okvm_vm *vm);
+int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write);
+void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end);
+bool okvm_mmu_need_tlb_flush(struct okvm_vcpu *vcpu);
+u64 okvm_mmu_root_pa(struct okvm_vm *vm);
 
 /* vcpu.c */
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id);

@@ -3,8 +3,9 @@
  * vcpu.c - KVM_CREATE_VCPU and the vCPU file descriptor: its shared
  * struct kvm_run page and the mmap that exposes it.
  *
- * Running a vCPU (KVM_RUN and the register ioctls) arrives with the AMD-V
- * core; until then the vCPU fd knows no ioctl.
+ * The ioctls themselves live in x86/: KVM_RUN in run.c, the register state
+ * in regs.c, CPUID and MSRs in cpuid.c and msr.c. Every vCPU ioctl holds
+ * the vCPU's mutex, so they never overlap, as in KVM.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,9 +14,14 @@
 #include <linux/gfp.h>
 #include <linux/kvm.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
 #include <linux/slab.h>
+#include <asm/tsc.h>
 
 #include "okvm.h"
+#include "x86/ops.h"
+#include "x86/x86.h"
 
 /* The mmap layout KVM_GET_VCPU_MMAP_SIZE announces (main.c). */
 static vm_fault_t okvm_vcpu_fault(struct vm_fault *vmf)
@@ -56,15 +62,72 @@ static int okvm_vcpu_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/* KVM_SET_SIGNAL_MASK: len must be the kernel's sigset size (8 on x86). */
+static int okvm_vcpu_set_signal_mask(struct okvm_vcpu *vcpu,
+				     void __user *argp)
+{
+	struct kvm_signal_mask __user *umask = argp;
+	struct kvm_signal_mask mask;
+	sigset_t set;
+
+	if (!argp) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&mask, umask, sizeof(mask)))
+		return -EFAULT;
+	if (mask.len != sizeof(set))
+		return -EINVAL;
+	if (copy_from_user(&set, umask->sigset, sizeof(set)))
+		return -EFAULT;
+	/* SIGKILL and SIGSTOP cannot be blocked (sigprocmask(2)). */
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
+static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
+				   void __user *argp)
+{
+	switch (ioctl) {
+	case KVM_RUN:
+		if (argp)
+			return -EINVAL;
+		vcpu->has_run = true;
+		return okvm_vcpu_ioctl_run(vcpu);
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		return okvm_vcpu_ioctl_msrs(vcpu, ioctl, argp);
+	case KVM_SET_CPUID2:
+		return okvm_vcpu_set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return okvm_vcpu_get_cpuid2(vcpu, argp);
+	case KVM_SET_SIGNAL_MASK:
+		return okvm_vcpu_set_signal_mask(vcpu, argp);
+	case KVM_GET_TSC_KHZ:
+		/* The guest's TSC is the host's plus an offset. */
+		return tsc_khz ? tsc_khz : -EIO;
+	default:
+		break;
+	}
+	return okvm_vcpu_ioctl_regs(vcpu, ioctl, argp);
+}
+
 static long okvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 			    unsigned long arg)
 {
 	struct okvm_vcpu *vcpu = filp->private_data;
+	long ret;
 
 	if (vcpu->vm->mm != current->mm)
 		return -EIO;
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	ret = okvm_vcpu_ioctl_locked(vcpu, ioctl, (void __user *)arg);
+	mutex_unlock(&vcpu->mutex);
 	/* KVM's x86 vCPU fd answers EINVAL for what it does not know. */
-	return -EINVAL;
+	return ret == -ENOTTY ? -EINVAL : ret;
 }
 
 static const struct file_operations okvm_vcpu_fops = {
@@ -78,25 +141,50 @@ static const struct file_operations okvm_vcpu_fops = {
 
 void okvm_vcpu_free(struct okvm_vcpu *vcpu)
 {
+	okvm_x86->vcpu_free(vcpu);
+	if (vcpu->fpu.fpstate)
+		fpu_free_guest_fpstate(&vcpu->fpu);
+	okvm_mmu_vcpu_free(vcpu);
+	kvfree(vcpu->cpuid);
 	free_page((unsigned long)vcpu->pio_data);
 	free_page((unsigned long)vcpu->run);
 	kfree(vcpu);
 }
 
+/*
+ * The power-on state (SDM Vol. 3 9.1.1): the vendor resets what the VMCB
+ * or VMCS holds; x87 state is fresh from fpu_alloc_guest_fpstate(); XCR0
+ * starts with x87 only (SDM Vol. 1 13.3).
+ */
+static void okvm_vcpu_reset(struct okvm_vcpu *vcpu)
+{
+	okvm_x86->vcpu_reset(vcpu);
+	okvm_msr_reset(vcpu);
+	vcpu->xcr0 = XFEATURE_MASK_FP;
+	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;
+	vcpu->cpu = -1;
+	vcpu->tlb_gen = -1;
+}
+
 static struct okvm_vcpu *okvm_vcpu_alloc(struct okvm_vm *vm, unsigned int id)
 {
-	struct okvm_vcpu *vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	struct okvm_vcpu *vcpu = kzalloc(okvm_x86->vcpu_size,
+					 GFP_KERNEL_ACCOUNT);
 
 	if (!vcpu)
 		return NULL;
 	vcpu->vm = vm;
 	vcpu->id = id;
+	mutex_init(&vcpu->mutex);
 	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vcpu->run || !vcpu->pio_data) {
+	if (!vcpu->run || !vcpu->pio_data ||
+	    !fpu_alloc_guest_fpstate(&vcpu->fpu) ||
+	    okvm_x86->vcpu_create(vcpu)) {
 		okvm_vcpu_free(vcpu);
 		return NULL;
 	}
+	okvm_vcpu_reset(vcpu);
 	return vcpu;
 }
 
@@ -109,6 +197,12 @@ int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id)
 
 	if (id >= OKVM_MAX_VCPU_ID)
 		return -EINVAL;
+	/* VMX runs no vCPU yet (its VMCS code is the next step). */
+	if (!okvm_x86->vcpu_create) {
+		okvm_vm_warn(vm, "vCPUs are not implemented on %s yet\n",
+			     okvm_x86->name);
+		return -EOPNOTSUPP;
+	}
 
 	mutex_lock(&vm->lock);
 	ret = -EINVAL;
@@ -133,7 +227,9 @@ int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id)
 		ret = fd;
 		goto unlock;
 	}
-	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	/* Lock-free readers (mmu.c) load nr_vcpus, then the slots below it. */
+	WRITE_ONCE(vm->vcpus[vm->nr_vcpus], vcpu);
+	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	ret = fd;
 unlock:
 	mutex_unlock(&vm->lock);

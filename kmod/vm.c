@@ -23,6 +23,8 @@ static void okvm_vm_free(struct okvm_vm *vm)
 {
 	unsigned int i;
 
+	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
+	okvm_mmu_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
 	okvm_memslots_free(vm);
@@ -74,6 +76,32 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return okvm_set_user_memory_region(vm, &mem);
 	}
+	case KVM_SET_TSS_ADDR:
+		/*
+		 * The real-mode TSS VMX without unrestricted guest needs; SVM
+		 * has no use for it and KVM on AMD accepts any address. Kept
+		 * for the VMX side.
+		 */
+		mutex_lock(&vm->lock);
+		vm->tss_addr = arg;
+		mutex_unlock(&vm->lock);
+		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR: {
+		u64 addr;
+		int ret = -EINVAL;
+
+		/* KVM refuses it once vCPUs exist, before reading the address. */
+		mutex_lock(&vm->lock);
+		if (!vm->nr_vcpus) {
+			ret = -EFAULT;
+			if (!copy_from_user(&addr, (void __user *)arg, sizeof(addr))) {
+				vm->identity_map_addr_set = true;
+				ret = 0;
+			}
+		}
+		mutex_unlock(&vm->lock);
+		return ret;
+	}
 	default:
 		/* KVM's VM fd answers ENOTTY for what it does not know. */
 		return -ENOTTY;
@@ -116,6 +144,11 @@ int okvm_create_vm(unsigned long type)
 	ret = okvm_memslots_init(vm);
 	if (ret)
 		goto free_id;
+	ret = okvm_mmu_init(vm);
+	if (ret) {
+		okvm_memslots_free(vm);
+		goto free_id;
+	}
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
@@ -128,6 +161,7 @@ int okvm_create_vm(unsigned long type)
 
 drop_mm:
 	mmdrop(vm->mm);
+	okvm_mmu_destroy(vm);
 	okvm_memslots_free(vm);
 free_id:
 	ida_free(&okvm_vm_ida, vm->id);

@@ -107,6 +107,9 @@ enum okvm_seg {
 	OKVM_SEG_DS,
 	OKVM_SEG_FS,
 	OKVM_SEG_GS,
+	/* Not encodable in an instruction; the vCPU state has them too. */
+	OKVM_SEG_TR,
+	OKVM_SEG_LDTR,
 };
 
 /* Bits of okvm_insn.mem. */

@@ -9,10 +9,18 @@
 #ifndef OKVM_X86_OPS_H
 #define OKVM_X86_OPS_H
 
+#include <linux/kvm.h>
+
+#include "../okvm.h"
+#include "emulate.h"
+
+struct okvm_spte_format;
+
 /*
  * struct okvm_x86_ops - a hardware virtualization extension.
  *
- * Every hook is mandatory unless its comment says otherwise.
+ * Every hook but @unload is mandatory: an extension that cannot do one of these things
+ * cannot run a guest. Hooks taking a vCPU are called with its mutex held.
  *
  * @name:	"svm" or "vmx", for messages and /sys/module/okvm/parameters.
  * @probe:	decide whether this CPU can run okvm on this extension. Called
@@ -24,18 +32,76 @@
  *		  -EPERM	firmware disabled the extension
  *		  -EBUSY	another hypervisor is using it
  *		  -EOPNOTSUPP	a feature okvm requires is missing
+ *		  -ENOMEM
+ * @unload:	optional: free what a successful @probe allocated, at
+ *		module unload.
  * @hardware_enable:	turn the extension on for the calling CPU (hotplug
  *		thread bound to it: may sleep). Returns 0, or -EBUSY if another
  *		hypervisor holds this CPU (after printing a rate-limited line),
  *		or -ENOMEM.
  * @hardware_disable:	turn it off again on the calling CPU; also called
  *		from IPI context at reboot, and on CPUs where it is already off.
+ *
+ * @spte:	how a second-level entry encodes a page and its rights.
+ * @vcpu_size:	bytes of the vendor's vCPU struct, which begins with a
+ *		struct okvm_vcpu; okvm allocates it zeroed.
+ * @vcpu_create: allocate the VMCB/VMCS; -ENOMEM on failure.
+ * @vcpu_free:	free what @vcpu_create allocated.
+ * @vcpu_reset:	put the vCPU in its power-on state (SDM 9.1.1, APM 14.1.3):
+ *		real mode at F000:FFF0, caches on, no paging.
+ * @vcpu_run:	enter the guest once and return when it exits. Called with
+ *		interrupts and preemption disabled, the guest FPU loaded and
+ *		@regs/@rip/@rflags current. Returns 0, or -EIO if this CPU's
+ *		extension is off (reboot in progress).
+ * @handle_exit: act on the exit @vcpu_run saw. Preemptible. Returns 1 to
+ *		enter again, 0 to return to user space with kvm_run filled in,
+ *		or a negative errno for KVM_RUN to return.
+ * @get_segment/@set_segment: a segment register in KVM's terms.
+ * @get_dtable/@set_dtable: the GDTR (@idt false) or IDTR.
+ * @get_cr/@set_cr: CR0, CR2, CR3 or CR4; set_cr does not validate (the
+ *		caller has) and never fails.
+ * @get_efer/@set_efer: the guest's EFER as the guest sees it.
+ * @get_msr/@set_msr: the MSRs the VMCB/VMCS holds; return 1 for an MSR the
+ *		vendor does not hold, so generic code (msr.c) tries its own.
+ * @get_interrupt_shadow/@set_interrupt_shadow: KVM_X86_SHADOW_INT_* bits.
+ * @dump_state:	print the guest state for a failed entry (once per VM).
  */
 struct okvm_x86_ops {
 	const char *name;
 	int (*probe)(void);
+	void (*unload)(void);
 	int (*hardware_enable)(void);
 	void (*hardware_disable)(void);
+
+	/* The second-level page-table entry format (mmu.c). */
+	const struct okvm_spte_format *spte;
+
+	/* vCPUs */
+	size_t vcpu_size;
+	int (*vcpu_create)(struct okvm_vcpu *vcpu);
+	void (*vcpu_free)(struct okvm_vcpu *vcpu);
+	void (*vcpu_reset)(struct okvm_vcpu *vcpu);
+	int (*vcpu_run)(struct okvm_vcpu *vcpu);
+	int (*handle_exit)(struct okvm_vcpu *vcpu);
+
+	/* Guest state that lives in the VMCB/VMCS. */
+	void (*get_segment)(struct okvm_vcpu *vcpu, struct kvm_segment *var,
+			    enum okvm_seg seg);
+	void (*set_segment)(struct okvm_vcpu *vcpu,
+			    const struct kvm_segment *var, enum okvm_seg seg);
+	void (*get_dtable)(struct okvm_vcpu *vcpu, struct kvm_dtable *dt,
+			   bool idt);
+	void (*set_dtable)(struct okvm_vcpu *vcpu, const struct kvm_dtable *dt,
+			   bool idt);
+	unsigned long (*get_cr)(struct okvm_vcpu *vcpu, int cr);
+	void (*set_cr)(struct okvm_vcpu *vcpu, int cr, unsigned long val);
+	u64 (*get_efer)(struct okvm_vcpu *vcpu);
+	void (*set_efer)(struct okvm_vcpu *vcpu, u64 efer);
+	int (*get_msr)(struct okvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct okvm_vcpu *vcpu, u32 index, u64 data);
+	u64 (*get_interrupt_shadow)(struct okvm_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct okvm_vcpu *vcpu, u64 shadow);
+	void (*dump_state)(struct okvm_vcpu *vcpu);
 };
 
 extern const struct okvm_x86_ops okvm_svm_ops;

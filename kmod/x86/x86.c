@@ -11,12 +11,17 @@
 #include <linux/path.h>
 #include <linux/printk.h>
 #include <linux/smp.h>
+#include <asm/cpufeature.h>
+#include <asm/fpu/xcr.h>
 #include <asm/processor.h>
 
 #include "ops.h"
 #include "x86.h"
 
 const struct okvm_x86_ops *okvm_x86;
+
+/* The host's XCR0, fixed at boot; run.c switches to the guest's and back. */
+u64 okvm_host_xcr0;
 
 /*
  * Each vendor's probe answers -ENODEV when its CPUID bit is clear, so a CPU
@@ -38,10 +43,23 @@ int okvm_x86_init(void)
 		if (ret)
 			return ret;
 		okvm_x86 = okvm_x86_vendors[i];
-		return 0;
+		if (boot_cpu_has(X86_FEATURE_XSAVE))
+			okvm_host_xcr0 = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+		ret = okvm_cpuid_init();
+		if (ret)
+			okvm_x86_exit();
+		return ret;
 	}
 	pr_err("this CPU has neither AMD SVM (CPUID 0x80000001 ECX bit 2) nor Intel VMX (CPUID 1 ECX bit 5); cannot load\n");
 	return -ENODEV;
+}
+
+/* Undo okvm_x86_init(). */
+void okvm_x86_exit(void)
+{
+	okvm_cpuid_exit();
+	if (okvm_x86->unload)
+		okvm_x86->unload();
 }
 
 /*
@@ -111,5 +129,6 @@ u64 okvm_x86_max_gpa(void)
 
 	if (boot_cpu_data.extended_cpuid_level >= 0x80000008)
 		bits = cpuid_eax(0x80000008) & 0xff;
-	return 1ull << bits;
+	/* Four-level second-level tables stop at 48 bits (mmu.h). */
+	return 1ull << min(bits, 48U);
 }

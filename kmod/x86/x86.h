@@ -1,16 +1,81 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * x86.h - helpers the vendor code shares: choosing the extension at load and
- * looking at every CPU.
+ * x86.h - the generic x86 code the vendors call: choosing the extension at
+ * load, and emulating what an exit asks for (CPUID, MSRs, port I/O, MMIO,
+ * XSETBV) the same way for SVM and VMX.
  */
 #ifndef OKVM_X86_H
 #define OKVM_X86_H
 
 #include <linux/types.h>
 
+#include "../okvm.h"
+
+/* Exception vectors (SDM Vol. 3 Table 6-1). */
+#define OKVM_DE_VECTOR	0
+#define OKVM_DB_VECTOR	1
+#define OKVM_UD_VECTOR	6
+#define OKVM_GP_VECTOR	13
+#define OKVM_PF_VECTOR	14
+
+/* x86.c */
 int okvm_x86_init(void);
+void okvm_x86_exit(void);
 int okvm_x86_first_cpu_where(bool (*test)(void));
 const char *okvm_x86_hypervisor_owner(const char *const *candidates);
 u64 okvm_x86_max_gpa(void);
+extern u64 okvm_host_xcr0;
+extern u64 okvm_supported_xcr0;
+
+/* run.c */
+int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu);
+void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
+			  bool has_error_code, u32 error_code);
+void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len);
+int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data);
+int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
+			   unsigned int len);
+int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl);
+
+/* regs.c */
+int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp);
+void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *sregs);
+enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
+
+/* cpuid.c */
+int okvm_cpuid_init(void);
+void okvm_cpuid_exit(void);
+int okvm_dev_get_supported_cpuid(void __user *argp);
+int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
+int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
+void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
+bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
+
+/* msr.c */
+int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
+int okvm_emulate_wrmsr(struct okvm_vcpu *vcpu);
+int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp);
+int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp);
+void okvm_msr_reset(struct okvm_vcpu *vcpu);
+
+/* io.c */
+int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
+		     bool string, unsigned long next_rip);
+int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa);
+int okvm_complete_io(struct okvm_vcpu *vcpu);
+
+/* guest_mem.c */
+int okvm_read_guest(struct okvm_vm *vm, u64 gpa, void *buf, unsigned int len);
+int okvm_write_guest(struct okvm_vm *vm, u64 gpa, const void *buf,
+		     unsigned int len);
+int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, u64 *gpa);
+int okvm_read_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
+			 unsigned int len);
+int okvm_write_guest_virt(struct okvm_vcpu *vcpu, u64 gva, const void *buf,
+			  unsigned int len);
+unsigned int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf);
+u64 okvm_seg_linear(struct okvm_vcpu *vcpu, enum okvm_seg seg, u64 offset);
 
 #endif /* OKVM_X86_H */

@@ -20,6 +20,7 @@
 
 #include "../ops.h"
 #include "../x86.h"
+#include "svm.h"
 
 /* APM 15.4: CPUID Fn8000_0001_ECX[2] says the CPU implements SVM. */
 #define SVM_CPUID_EXT_FEATURES	0x80000001
@@ -58,6 +59,92 @@ static bool svm_enabled_by_someone(void)
 
 	rdmsrl(MSR_EFER, efer);
 	return efer & EFER_SVME;
+}
+
+/*
+ * Per-CPU SVM state, owned by the CPU while SVM is on.
+ *
+ * @hsave: APM 15.30.4: VMRUN saves part of the host state in the host save
+ * area whose physical address is in VM_HSAVE_PA; one 4 KiB page per CPU.
+ * @host_vmsave: the page VMSAVE/VMLOAD keep the host's FS/GS/TR/LDTR and
+ * syscall MSRs in around VMRUN (vmenter.S).
+ * @next_asid, @asid_gen: ASIDs are handed out per CPU, counting up; when
+ * they run out the CPU flushes every ASID's TLB entries and starts a new
+ * generation, so a vCPU whose ASID belongs to an older generation (or to
+ * another CPU) takes a fresh one (APM 15.16).
+ */
+struct svm_cpu {
+	struct page *hsave;
+	struct page *host_vmsave;
+	u32 next_asid;
+	u64 asid_gen;
+};
+
+static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+
+/* CPUID Fn8000_000A_EBX: the number of ASIDs; ASID 0 is the host's. */
+static u32 svm_nr_asids;
+
+/*
+ * The I/O and MSR permission maps (APM 15.10.1, 15.11): one for all vCPUs,
+ * as every vCPU intercepts the same ports and MSRs. Physically contiguous:
+ * 12 KiB and 8 KiB.
+ */
+#define SVM_IOPM_ORDER	2
+#define SVM_MSRPM_ORDER	1
+static struct page *svm_iopm, *svm_msrpm;
+u64 svm_iopm_pa, svm_msrpm_pa;
+
+/*
+ * MSRs the guest reads and writes without an exit: VMLOAD/VMSAVE switch
+ * them with the rest of the guest's state, so the hardware value is always
+ * the guest's while it runs, and the VMCB's copy is what KVM_GET_MSRS sees.
+ */
+static const u32 svm_passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+};
+
+/*
+ * APM 15.11: two bits per MSR (read, write) in three 2 KiB ranges, for MSRs
+ * 0000_0000-0000_1FFF, C000_0000-C000_1FFF and C001_0000-C001_1FFF.
+ */
+static void svm_msrpm_allow(u8 *msrpm, u32 msr)
+{
+	u32 offset, bit;
+
+	if (msr < 0x2000)
+		offset = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		offset = 0x800 * 8;
+	else
+		offset = 0x1000 * 8;
+	bit = offset + (msr & 0x1fff) * 2;
+	msrpm[bit / 8] &= ~(3 << (bit % 8));
+}
+
+static int svm_alloc_permission_maps(void)
+{
+	unsigned int i;
+
+	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
+	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm) {
+		if (svm_iopm)
+			__free_pages(svm_iopm, SVM_IOPM_ORDER);
+		if (svm_msrpm)
+			__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+		return -ENOMEM;
+	}
+	/* Intercept every port and every MSR, then open the few above. */
+	memset(page_address(svm_iopm), 0xff, PAGE_SIZE << SVM_IOPM_ORDER);
+	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
+	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++)
+		svm_msrpm_allow(page_address(svm_msrpm), svm_passthrough_msrs[i]);
+	svm_iopm_pa = page_to_phys(svm_iopm);
+	svm_msrpm_pa = page_to_phys(svm_msrpm);
+	return 0;
 }
 
 static int svm_probe(void)
@@ -99,20 +186,27 @@ static int svm_probe(void)
 		       owner ? " is loaded" : " owns it");
 		return -EBUSY;
 	}
-	return 0;
+
+	svm_nr_asids = cpuid_ebx(SVM_CPUID_FEATURES);
+	if (svm_nr_asids < 2) {
+		pr_err("SVM reports %u ASIDs (CPUID Fn8000_000A_EBX); okvm needs at least one for guests\n",
+		       svm_nr_asids);
+		return -EOPNOTSUPP;
+	}
+	return svm_alloc_permission_maps();
 }
 
-/*
- * APM 15.30.4: VMRUN saves host state in the host save area whose physical
- * address is in VM_HSAVE_PA; one 4 KiB page per CPU, owned by this CPU
- * while SVM is on.
- */
-static DEFINE_PER_CPU(struct page *, svm_host_save_area);
+static void svm_unload(void)
+{
+	__free_pages(svm_iopm, SVM_IOPM_ORDER);
+	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+}
 
 static int svm_hardware_enable(void)
 {
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
 	int cpu = smp_processor_id();
-	struct page *hsave;
+	struct page *hsave, *host_vmsave;
 	u64 efer;
 
 	rdmsrl(MSR_EFER, efer);
@@ -122,35 +216,113 @@ static int svm_hardware_enable(void)
 		return -EBUSY;
 	}
 	hsave = alloc_pages_node(cpu_to_node(cpu), GFP_KERNEL | __GFP_ZERO, 0);
-	if (!hsave)
+	host_vmsave = alloc_pages_node(cpu_to_node(cpu),
+				       GFP_KERNEL | __GFP_ZERO, 0);
+	if (!hsave || !host_vmsave) {
+		if (hsave)
+			__free_page(hsave);
+		if (host_vmsave)
+			__free_page(host_vmsave);
 		return -ENOMEM;
-	per_cpu(svm_host_save_area, cpu) = hsave;
+	}
+
+	/*
+	 * Start with the ASIDs used up, so that the first vCPU to run here
+	 * flushes every ASID: another hypervisor may have used this CPU
+	 * before, and its TLB entries are tagged with the same numbers.
+	 */
+	sc->next_asid = svm_nr_asids;
+	sc->asid_gen++;
 
 	/* APM 15.4: EFER.SVME enables the SVM instructions on this CPU. */
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(hsave));
+	sc->host_vmsave = host_vmsave;
+	/* Published last: a vCPU runs on this CPU only when it is set. */
+	WRITE_ONCE(sc->hsave, hsave);
 	return 0;
 }
 
 static void svm_hardware_disable(void)
 {
-	int cpu = smp_processor_id();
-	struct page *hsave = per_cpu(svm_host_save_area, cpu);
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
+	struct page *hsave = sc->hsave;
 	u64 efer;
 
 	if (!hsave)
 		return;
+	WRITE_ONCE(sc->hsave, NULL);
 	/* APM 15.30.4: clear VM_HSAVE_PA before the page is reused. */
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
-	per_cpu(svm_host_save_area, cpu) = NULL;
 	__free_page(hsave);
+	__free_page(sc->host_vmsave);
+	sc->host_vmsave = NULL;
+}
+
+/*
+ * Called with interrupts off right before VMRUN: give the vCPU an ASID
+ * valid on this CPU and ask for the TLB flush the run loop wants. Returns
+ * -EIO if SVM is off on this CPU (a reboot turned it off; the vCPU must not
+ * enter).
+ */
+int svm_prepare_cpu(struct svm_vcpu *svm)
+{
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
+	struct vmcb *vmcb = svm->vmcb;
+	int cpu = smp_processor_id();
+
+	if (!sc->hsave)
+		return -EIO;
+	if (svm->asid_cpu != cpu || svm->asid_gen != sc->asid_gen) {
+		if (sc->next_asid >= svm_nr_asids) {
+			sc->asid_gen++;
+			sc->next_asid = 1;
+			vmcb->control.tlb_control = SVM_TLB_FLUSH_ALL;
+		}
+		svm->asid = sc->next_asid++;
+		svm->asid_cpu = cpu;
+		svm->asid_gen = sc->asid_gen;
+		vmcb->control.asid = svm->asid;
+		/* A fresh ASID has no entries: no flush needed for it. */
+		svm->vcpu.tlb_flush = false;
+	}
+	if (svm->vcpu.tlb_flush && vmcb->control.tlb_control == SVM_TLB_NOTHING)
+		vmcb->control.tlb_control = SVM_TLB_FLUSH_ASID;
+	return 0;
+}
+
+/* Host physical address of this CPU's VMSAVE area; call with IRQs off. */
+u64 svm_host_vmsave_pa(void)
+{
+	return page_to_phys(this_cpu_read(svm_cpu.host_vmsave));
 }
 
 const struct okvm_x86_ops okvm_svm_ops = {
 	.name = "svm",
 	.probe = svm_probe,
+	.unload = svm_unload,
 	.hardware_enable = svm_hardware_enable,
 	.hardware_disable = svm_hardware_disable,
+	.spte = &svm_npt_format,
+	.vcpu_size = sizeof(struct svm_vcpu),
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_free = svm_vcpu_free,
+	.vcpu_reset = svm_vcpu_reset,
+	.vcpu_run = svm_vcpu_run,
+	.handle_exit = svm_handle_exit,
+	.get_segment = svm_get_segment,
+	.set_segment = svm_set_segment,
+	.get_dtable = svm_get_dtable,
+	.set_dtable = svm_set_dtable,
+	.get_cr = svm_get_cr,
+	.set_cr = svm_set_cr,
+	.get_efer = svm_get_efer,
+	.set_efer = svm_set_efer,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.get_interrupt_shadow = svm_get_interrupt_shadow,
+	.set_interrupt_shadow = svm_set_interrupt_shadow,
+	.dump_state = svm_dump_vmcb,
 };

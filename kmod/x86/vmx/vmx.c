@@ -21,6 +21,7 @@
 
 #include "../ops.h"
 #include "../x86.h"
+#include "vmx.h"
 
 /* SDM 23.6 "Discovering support for VMX": CPUID.1:ECX.VMX[bit 5]. */
 #define VMX_CPUID_ECX_VMX	BIT(5)
@@ -188,4 +189,6 @@ const struct okvm_x86_ops okvm_vmx_ops = {
 	.probe = vmx_probe,
 	.hardware_enable = vmx_hardware_enable,
 	.hardware_disable = vmx_hardware_disable,
+	.spte = &vmx_ept_format,
+	/* No VMCS yet (issue 4): KVM_CREATE_VCPU fails with EOPNOTSUPP. */
 };

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * cpuid.c - what the guest sees when it executes CPUID.
+ *
+ * KVM_GET_SUPPORTED_CPUID offers the host's CPUID filtered down to what
+ * okvm really virtualizes: a feature bit survives only if the guest can
+ * use the feature under okvm without the host's state leaking or breaking.
+ * The VMM picks from that list with KVM_SET_CPUID2, and the guest's CPUID
+ * instruction is answered from the vCPU's list, with the few bits that
+ * depend on guest state (CR4.OSXSAVE, the XSAVE area size) filled in live.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <asm/fpu/types.h>
+#include <asm/processor.h>
+#include <asm/processor-flags.h>
+
+#include "ops.h"
+#include "x86.h"
+
+/* KVM's limit on entries (KVM_MAX_CPUID_ENTRIES). */
+#define OKVM_MAX_CPUID_ENTRIES	256
+
+/*
+ * The feature bits okvm passes through when the host has them (Intel SDM
+ * Vol. 2A CPUID; AMD APM Vol. 3 Appendix E). Left out on purpose:
+ * VMX/SVM (no nested virtualization yet); APIC, x2APIC, TSC-deadline (no
+ * in-kernel local APIC yet); MTRR, MCE, MCA (not emulated); MONITOR/MWAIT
+ * (intercepted, #UD); RDTSCP and RDPID (TSC_AUX is not switched, so they
+ * would show the host's value); PKU (PKRU is not switched); the
+ * speculation-control MSRs (not switched); XSAVES (no IA32_XSS).
+ */
+#define LEAF1_ECX	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | \
+			 BIT(17) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | \
+			 BIT(25) | BIT(26) | BIT(28) | BIT(29) | BIT(30))
+#define LEAF1_ECX_HYPERVISOR	BIT(31)
+#define LEAF1_ECX_OSXSAVE	BIT(27)
+#define LEAF1_EDX	(BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | \
+			 BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | \
+			 BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(23) | \
+			 BIT(24) | BIT(25) | BIT(26))
+/* Leaf 7.0 EBX: FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS INVPCID RDSEED ADX SMAP
+ * CLFLUSHOPT CLWB SHA; the AVX-512 bits only with their XSAVE state. */
+#define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | \
+			 BIT(9) | BIT(10) | BIT(18) | BIT(19) | BIT(20) | \
+			 BIT(23) | BIT(24) | BIT(29))
+#define LEAF7_EBX_AVX512 (BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | \
+			  BIT(28) | BIT(30) | BIT(31))
+/* Leaf 7.0 ECX: UMIP GFNI VAES VPCLMULQDQ; AVX-512 VBMI VBMI2 VNNI BITALG
+ * VPOPCNTDQ with AVX-512. */
+#define LEAF7_ECX	(BIT(2) | BIT(8) | BIT(9) | BIT(10))
+#define LEAF7_ECX_AVX512 (BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14))
+/* Leaf 7.0 EDX: FSRM, SERIALIZE. */
+#define LEAF7_EDX	(BIT(4) | BIT(14))
+/* 0x80000001 ECX: LAHF/SAHF LZCNT SSE4A MisAlignSSE PREFETCHW XOP FMA4 TBM. */
+#define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | \
+			 BIT(11) | BIT(16) | BIT(21))
+/* 0x80000001 EDX: leaf 1's bits 0-17 and 23-24 as AMD mirrors them, plus
+ * SYSCALL NX MMXEXT FFXSR 1GB-pages LM 3DNowExt 3DNow. */
+#define EXT1_EDX	((LEAF1_EDX & (GENMASK(17, 0) | BIT(23) | BIT(24))) | \
+			 BIT(11) | BIT(20) | BIT(22) | BIT(25) | BIT(26) | \
+			 BIT(29) | BIT(30) | BIT(31))
+/* 0x80000007 EDX: invariant TSC (the guest's TSC is the host's plus an offset). */
+#define EXT7_EDX	BIT(8)
+
+/* XSAVE components okvm's guests may enable (x87 SSE AVX, AVX-512). */
+#define OKVM_XCR0_AVX512 (XFEATURE_MASK_OPMASK | XFEATURE_MASK_ZMM_Hi256 | \
+			  XFEATURE_MASK_Hi16_ZMM)
+#define OKVM_XCR0_MAX	(XFEATURE_MASK_FP | XFEATURE_MASK_SSE | \
+			 XFEATURE_MASK_YMM | OKVM_XCR0_AVX512)
+
+u64 okvm_supported_xcr0;
+
+static struct kvm_cpuid_entry2 *okvm_supported_cpuid;
+static unsigned int okvm_supported_nent;
+
+static struct kvm_cpuid_entry2 *okvm_cpuid_add(u32 function, u32 index,
+					       bool indexed)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	if (okvm_supported_nent >= OKVM_MAX_CPUID_ENTRIES)
+		return NULL;
+	e = &okvm_supported_cpuid[okvm_supported_nent++];
+	e->function = function;
+	e->index = index;
+	e->flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+	cpuid_count(function, index, &e->eax, &e->ebx, &e->ecx, &e->edx);
+	return e;
+}
+
+/* Bytes of an XSAVE area holding the components in @xcr0 (SDM 13.4.3). */
+static u32 okvm_xsave_size(u64 xcr0)
+{
+	u32 size = 512 + 64, eax, ebx, ecx, edx;
+	int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		size = max(size, eax + ebx);
+	}
+	return size;
+}
+
+/* Build the supported list once, at module load. */
+int okvm_cpuid_init(void)
+{
+	u32 max_basic = min_t(u32, cpuid_eax(0), 0xd);
+	u32 max_ext = min_t(u32, cpuid_eax(0x80000000), 0x80000008);
+	bool avx512;
+	struct kvm_cpuid_entry2 *e;
+	u32 f, i;
+
+	okvm_supported_cpuid = kcalloc(OKVM_MAX_CPUID_ENTRIES, sizeof(*e),
+				       GFP_KERNEL);
+	if (!okvm_supported_cpuid)
+		return -ENOMEM;
+
+	okvm_supported_xcr0 = 0;
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		okvm_supported_xcr0 = okvm_host_xcr0 & OKVM_XCR0_MAX;
+	if ((okvm_supported_xcr0 & OKVM_XCR0_AVX512) != OKVM_XCR0_AVX512)
+		okvm_supported_xcr0 &= ~OKVM_XCR0_AVX512;
+	avx512 = okvm_supported_xcr0 & OKVM_XCR0_AVX512;
+
+	for (f = 0; f <= max_basic; f++) {
+		switch (f) {
+		case 0:
+			e = okvm_cpuid_add(f, 0, false);
+			e->eax = max_basic;
+			break;
+		case 1:
+			e = okvm_cpuid_add(f, 0, false);
+			/* No APIC to name, no topology to describe. */
+			e->ebx &= 0xffff;
+			e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_HYPERVISOR;
+			if (!okvm_supported_xcr0)
+				e->ecx &= ~BIT(26);
+			e->edx &= LEAF1_EDX;
+			break;
+		case 2:
+			okvm_cpuid_add(f, 0, false);
+			break;
+		case 4:
+			/* Deterministic cache parameters, until type 0. */
+			for (i = 0; i < 16; i++) {
+				e = okvm_cpuid_add(f, i, true);
+				if (!(e->eax & 0x1f)) {
+					okvm_supported_nent--;
+					break;
+				}
+				/* Cores and threads sharing: none known. */
+				e->eax &= 0x3ff;
+			}
+			break;
+		case 7:
+			e = okvm_cpuid_add(f, 0, true);
+			e->eax = 0;
+			e->ebx &= LEAF7_EBX | (avx512 ? LEAF7_EBX_AVX512 : 0);
+			e->ecx &= LEAF7_ECX | (avx512 ? LEAF7_ECX_AVX512 : 0);
+			e->edx &= LEAF7_EDX;
+			break;
+		case 0xd:
+			if (!okvm_supported_xcr0)
+				break;
+			e = okvm_cpuid_add(f, 0, true);
+			e->eax = (u32)okvm_supported_xcr0;
+			e->edx = okvm_supported_xcr0 >> 32;
+			e->ebx = okvm_xsave_size(okvm_supported_xcr0);
+			e->ecx = e->ebx;
+			e = okvm_cpuid_add(f, 1, true);
+			/* XSAVEOPT, XSAVEC, XGETBV with ECX=1; no XSAVES. */
+			e->eax &= BIT(0) | BIT(1) | BIT(2);
+			e->ebx = 0;
+			e->ecx = 0;
+			e->edx = 0;
+			for (i = 2; i < 64; i++)
+				if (okvm_supported_xcr0 & BIT_ULL(i))
+					okvm_cpuid_add(f, i, true);
+			break;
+		default:
+			break;
+		}
+	}
+
+	for (f = 0x80000000; f <= max_ext; f++) {
+		e = okvm_cpuid_add(f, 0, false);
+		switch (f) {
+		case 0x80000000:
+			e->eax = max_ext;
+			break;
+		case 0x80000001:
+			e->ecx &= EXT1_ECX;
+			e->edx &= EXT1_EDX;
+			break;
+		case 0x80000007:
+			e->eax = 0;
+			e->ebx = 0;
+			e->ecx = 0;
+			e->edx &= EXT7_EDX;
+			break;
+		case 0x80000008:
+			/* Address sizes only: no IBPB & co, no core count. */
+			e->eax &= 0xffff;
+			e->ebx = 0;
+			e->ecx = 0;
+			e->edx = 0;
+			break;
+		default:	/* brand string, cache and TLB descriptions */
+			break;
+		}
+	}
+	return 0;
+}
+
+void okvm_cpuid_exit(void)
+{
+	kfree(okvm_supported_cpuid);
+}
+
+/* KVM_GET_SUPPORTED_CPUID on the system fd. */
+int okvm_dev_get_supported_cpuid(void __user *argp)
+{
+	struct kvm_cpuid2 __user *ucpuid = argp;
+	struct kvm_cpuid2 cpuid;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent < okvm_supported_nent)
+		return -E2BIG;
+	if (copy_to_user(ucpuid->entries, okvm_supported_cpuid,
+			 okvm_supported_nent * sizeof(*okvm_supported_cpuid)))
+		return -EFAULT;
+	cpuid.nent = okvm_supported_nent;
+	if (copy_to_user(ucpuid, &cpuid, sizeof(cpuid)))
+		return -EFAULT;
+	return 0;
+}
+
+static struct kvm_cpuid_entry2 *okvm_cpuid_find(struct kvm_cpuid_entry2 *ents,
+						unsigned int nent,
+						u32 function, u32 index)
+{
+	unsigned int i;
+
+	for (i = 0; i < nent; i++) {
+		struct kvm_cpuid_entry2 *e = &ents[i];
+
+		if (e->function == function &&
+		    (!(e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		     e->index == index))
+			return e;
+	}
+	return NULL;
+}
+
+/* Whether the guest's CPUID has (@function, index 0) @reg bit @bit. */
+bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent,
+						     function, 0);
+	u32 val;
+
+	if (!e)
+		return false;
+	val = reg == CPUID_EAX ? e->eax : reg == CPUID_EBX ? e->ebx :
+	      reg == CPUID_ECX ? e->ecx : e->edx;
+	return val & BIT(bit);
+}
+
+/* KVM_SET_CPUID2: the guest's CPUID, taken as given (as KVM does). */
+int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid2 __user *ucpuid = argp;
+	struct kvm_cpuid_entry2 *ents = NULL, *e;
+	struct kvm_cpuid2 cpuid;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent > OKVM_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	if (cpuid.nent) {
+		ents = vmemdup_user(ucpuid->entries,
+				    array_size(sizeof(*ents), cpuid.nent));
+		if (IS_ERR(ents))
+			return PTR_ERR(ents);
+	}
+	/*
+	 * Once the vCPU ran, its CPUID may no longer change (KVM since 5.16:
+	 * the guest may have cached it); the same list again is accepted.
+	 */
+	if (vcpu->has_run &&
+	    (cpuid.nent != vcpu->cpuid_nent ||
+	     (cpuid.nent && memcmp(ents, vcpu->cpuid,
+				   cpuid.nent * sizeof(*ents))))) {
+		kvfree(ents);
+		return -EINVAL;
+	}
+	kvfree(vcpu->cpuid);
+	vcpu->cpuid = ents;
+	vcpu->cpuid_nent = cpuid.nent;
+
+	/* XCR0 bits the guest may set: what its leaf 0xd offers and okvm has. */
+	e = okvm_cpuid_find(ents, cpuid.nent, 0xd, 0);
+	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;
+	if (e && okvm_guest_has(vcpu, 1, CPUID_ECX, 26))
+		vcpu->guest_xcr0_mask |= ((u64)e->edx << 32 | e->eax) &
+					 okvm_supported_xcr0;
+	return 0;
+}
+
+/* KVM_GET_CPUID2: the list KVM_SET_CPUID2 gave. */
+int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid2 __user *ucpuid = argp;
+	struct kvm_cpuid2 cpuid;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent < vcpu->cpuid_nent)
+		return -E2BIG;
+	if (vcpu->cpuid_nent &&
+	    copy_to_user(ucpuid->entries, vcpu->cpuid,
+			 vcpu->cpuid_nent * sizeof(*vcpu->cpuid)))
+		return -EFAULT;
+	cpuid.nent = vcpu->cpuid_nent;
+	if (copy_to_user(ucpuid, &cpuid, sizeof(cpuid)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * The guest executed CPUID with EAX/ECX: answer from its list; a leaf it
+ * does not have reads as zeros (as KVM answers an AMD guest).
+ */
+void okvm_emulate_cpuid(struct okvm_vcpu *vcpu)
+{
+	u32 function = vcpu->regs[OKVM_RAX], index = vcpu->regs[OKVM_RCX];
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent,
+						     function, index);
+	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+
+	if (e) {
+		eax = e->eax;
+		ebx = e->ebx;
+		ecx = e->ecx;
+		edx = e->edx;
+		if (function == 1) {
+			/* OSXSAVE mirrors CR4.OSXSAVE (SDM Vol. 2A CPUID). */
+			ecx &= ~LEAF1_ECX_OSXSAVE;
+			if (okvm_x86->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
+				ecx |= LEAF1_ECX_OSXSAVE;
+		} else if (function == 0xd && index == 0) {
+			/* EBX: the size the current XCR0 needs. */
+			ebx = okvm_xsave_size(vcpu->xcr0);
+		}
+	}
+	vcpu->regs[OKVM_RAX] = eax;
+	vcpu->regs[OKVM_RBX] = ebx;
+	vcpu->regs[OKVM_RCX] = ecx;
+	vcpu->regs[OKVM_RDX] = edx;
+}

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * msr.c - the guest's model-specific registers: RDMSR/WRMSR exits, and
+ * KVM_GET_MSRS / KVM_SET_MSRS / KVM_GET_MSR_INDEX_LIST for the VMM.
+ *
+ * Every MSR access exits except those the vendor switches in hardware
+ * (svm.c's pass-through list), so each MSR below is either held by the
+ * vendor (get_msr/set_msr: the VMCB/VMCS has it) or kept here. An MSR
+ * okvm does not know raises #GP in the guest and fails the ioctl, as in
+ * KVM with its default ignore_msrs=0.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr-index.h>
+#include <asm/processor.h>
+
+#include "ops.h"
+#include "x86.h"
+
+/* KVM's cap on entries per KVM_GET/SET_MSRS call (MAX_IO_MSRS). */
+#define OKVM_MAX_IO_MSRS	256
+
+/* IA32_APIC_BASE (SDM Vol. 3 10.4.4): BSP flag, enable, base address. */
+#define APIC_BASE_BSP		BIT_ULL(8)
+#define APIC_BASE_ENABLE	BIT_ULL(11)
+#define APIC_BASE_DEFAULT	0xfee00000ULL
+
+/* The MSRs KVM_GET_MSR_INDEX_LIST names: what a VMM saves and restores. */
+static const u32 okvm_msrs_to_save[] = {
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_EFER,
+	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+};
+
+/* Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST): read on the system fd. */
+static const u32 okvm_feature_msrs[] = {
+	MSR_IA32_UCODE_REV,
+};
+
+void okvm_msr_reset(struct okvm_vcpu *vcpu)
+{
+	vcpu->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE |
+			  (vcpu->id == 0 ? APIC_BASE_BSP : 0);
+	/* What KVM starts with: no PEBS, no BTS (SDM Vol. 4 Table 2-2). */
+	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+	vcpu->hwcr = 0;
+}
+
+/* PAT entries must be a valid memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2). */
+static bool okvm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * EFER: SCE, LME, NXE as the guest's CPUID allows; LMA follows CR0.PG and
+ * LME and cannot be written differently; LME cannot change while paging
+ * is on (SDM Vol. 3 9.8.5, APM Vol. 2 3.1.7).
+ */
+static int okvm_set_efer(struct okvm_vcpu *vcpu, u64 efer, bool host)
+{
+	u64 allowed = EFER_SCE | EFER_LME | EFER_LMA | EFER_NX;
+	u64 old = okvm_x86->get_efer(vcpu);
+
+	if (efer & ~allowed)
+		return 1;
+	if (!host) {
+		if (!okvm_guest_has(vcpu, 0x80000001, CPUID_EDX, 11) && (efer & EFER_SCE))
+			return 1;
+		if (!okvm_guest_has(vcpu, 0x80000001, CPUID_EDX, 29) && (efer & EFER_LME))
+			return 1;
+		if (!okvm_guest_has(vcpu, 0x80000001, CPUID_EDX, 20) && (efer & EFER_NX))
+			return 1;
+		if ((okvm_x86->get_cr(vcpu, 0) & X86_CR0_PG) &&
+		    ((efer ^ old) & EFER_LME))
+			return 1;
+		/* LMA is read-only to the guest. */
+		efer = (efer & ~EFER_LMA) | (old & EFER_LMA);
+	}
+	okvm_x86->set_efer(vcpu, efer);
+	return 0;
+}
+
+/* Returns 0, or 1 when the MSR does not exist or @data is not valid. */
+static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	int ret = okvm_x86->get_msr(vcpu, index, data);
+
+	if (ret <= 0)
+		return ret;
+	switch (index) {
+	case MSR_EFER:
+		*data = okvm_x86->get_efer(vcpu);
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->apic_base;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_IA32_PLATFORM_ID:
+	case MSR_AMD64_SYSCFG:
+	case MSR_VM_CR:
+		/* No microcode, no platform, no SYSCFG features, SVM not offered. */
+		*data = 0;
+		return 0;
+	case MSR_K7_HWCR:
+		*data = vcpu->hwcr;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
+			bool host)
+{
+	switch (index) {
+	case MSR_EFER:
+		return okvm_set_efer(vcpu, data, host);
+	case MSR_IA32_CR_PAT:
+		if (!okvm_pat_valid(data))
+			return 1;
+		break;
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		/* Addresses must be canonical (SDM Vol. 4, WRMSR #GP). */
+		if ((s64)(data << 16) >> 16 != (s64)data)
+			return 1;
+		break;
+	case MSR_IA32_APICBASE:
+		/* No local APIC yet: kept, as KVM keeps it without one. */
+		if (data & ~(APIC_BASE_BSP | APIC_BASE_ENABLE | GENMASK_ULL(51, 12)))
+			return 1;
+		vcpu->apic_base = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->misc_enable = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+	case MSR_AMD64_SYSCFG:
+		/* Writes are ignored, as on CPUs where they are ignored. */
+		return 0;
+	case MSR_K7_HWCR:
+		/* Only the "McStatusWrEn" bit 18 and TSC-frequency bit 24 stick. */
+		if (data & ~(BIT_ULL(18) | BIT_ULL(24)))
+			return 1;
+		vcpu->hwcr = data;
+		return 0;
+	default:
+		break;
+	}
+	return okvm_x86->set_msr(vcpu, index, data);
+}
+
+/* RDMSR exit: returns 0 when the instruction completed, 1 after #GP. */
+int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[OKVM_RCX];
+	u64 data;
+
+	if (okvm_get_msr(vcpu, index, &data)) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	vcpu->regs[OKVM_RAX] = (u32)data;
+	vcpu->regs[OKVM_RDX] = data >> 32;
+	return 0;
+}
+
+int okvm_emulate_wrmsr(struct okvm_vcpu *vcpu)
+{
+	u32 index = vcpu->regs[OKVM_RCX];
+	u64 data = (u32)vcpu->regs[OKVM_RAX] |
+		   (u64)(u32)vcpu->regs[OKVM_RDX] << 32;
+
+	if (okvm_set_msr(vcpu, index, data, false)) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	return 0;
+}
+
+static int okvm_copy_index_list(void __user *argp, const u32 *list,
+				unsigned int n)
+{
+	struct kvm_msr_list __user *ulist = argp;
+	struct kvm_msr_list msr_list;
+
+	if (copy_from_user(&msr_list, ulist, sizeof(msr_list)))
+		return -EFAULT;
+	/* KVM tells how many there are even when they do not fit. */
+	if (put_user(n, &ulist->nmsrs))
+		return -EFAULT;
+	if (msr_list.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ulist->indices, list, n * sizeof(*list)))
+		return -EFAULT;
+	return 0;
+}
+
+/*
+ * KVM_GET_MSRS / KVM_SET_MSRS: process entries in order and stop at the
+ * first that fails; the return value is how many succeeded (KVM's ABI).
+ * @vcpu is NULL for feature MSRs on the system fd.
+ */
+static int okvm_do_msrs(struct okvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct kvm_msrs __user *umsrs = argp;
+	struct kvm_msr_entry *entries;
+	struct kvm_msrs msrs;
+	unsigned int i;
+	int ret;
+
+	if (copy_from_user(&msrs, umsrs, sizeof(msrs)))
+		return -EFAULT;
+	if (msrs.nmsrs >= OKVM_MAX_IO_MSRS)
+		return -E2BIG;
+	entries = memdup_user(umsrs->entries,
+			      array_size(sizeof(*entries), msrs.nmsrs));
+	if (IS_ERR(entries))
+		return PTR_ERR(entries);
+
+	for (i = 0; i < msrs.nmsrs; i++) {
+		struct kvm_msr_entry *e = &entries[i];
+
+		if (!vcpu) {
+			if (e->index != MSR_IA32_UCODE_REV)
+				break;
+			e->data = 0;
+		} else if (set) {
+			if (okvm_set_msr(vcpu, e->index, e->data, true))
+				break;
+		} else if (okvm_get_msr(vcpu, e->index, &e->data)) {
+			break;
+		}
+	}
+	ret = i;
+	if (!set && copy_to_user(umsrs->entries, entries,
+				 i * sizeof(*entries)))
+		ret = -EFAULT;
+	kfree(entries);
+	return ret;
+}
+
+int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp)
+{
+	return okvm_do_msrs(vcpu, argp, ioctl == KVM_SET_MSRS);
+}
+
+/* System fd: KVM_GET_MSR_INDEX_LIST, the feature list, feature MSRs. */
+int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp)
+{
+	switch (ioctl) {
+	case KVM_GET_MSR_INDEX_LIST:
+		return okvm_copy_index_list(argp, okvm_msrs_to_save,
+					    ARRAY_SIZE(okvm_msrs_to_save));
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return okvm_copy_index_list(argp, okvm_feature_msrs,
+					    ARRAY_SIZE(okvm_feature_msrs));
+	default:	/* KVM_GET_MSRS */
+		return okvm_do_msrs(NULL, argp, false);
+	}
+}

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * regs.c - the vCPU state ioctls: general registers, segment and control
+ * registers, the FPU and XSAVE state, XCR0, the multiprocessing state and
+ * pending events, each with KVM's structures and KVM's checks.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/kvm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
+#include <asm/fpu/xcr.h>
+#include <asm/processor-flags.h>
+
+#include "ops.h"
+#include "x86.h"
+
+enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu)
+{
+	struct kvm_segment cs;
+
+	okvm_x86->get_segment(vcpu, &cs, OKVM_SEG_CS);
+	return okvm_cpu_mode(okvm_x86->get_cr(vcpu, 0) & X86_CR0_PE,
+			     vcpu->rflags & X86_EFLAGS_VM,
+			     okvm_x86->get_efer(vcpu) & EFER_LMA, cs.l, cs.db);
+}
+
+static void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *r)
+{
+	const unsigned long *g = vcpu->regs;
+
+	*r = (struct kvm_regs) {
+		.rax = g[OKVM_RAX], .rbx = g[OKVM_RBX], .rcx = g[OKVM_RCX],
+		.rdx = g[OKVM_RDX], .rsi = g[OKVM_RSI], .rdi = g[OKVM_RDI],
+		.rsp = g[OKVM_RSP], .rbp = g[OKVM_RBP],
+		.r8 = g[OKVM_R8], .r9 = g[OKVM_R9], .r10 = g[OKVM_R10],
+		.r11 = g[OKVM_R11], .r12 = g[OKVM_R12], .r13 = g[OKVM_R13],
+		.r14 = g[OKVM_R14], .r15 = g[OKVM_R15],
+		.rip = vcpu->rip, .rflags = vcpu->rflags,
+	};
+}
+
+static void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	g[OKVM_RAX] = r->rax;
+	g[OKVM_RBX] = r->rbx;
+	g[OKVM_RCX] = r->rcx;
+	g[OKVM_RDX] = r->rdx;
+	g[OKVM_RSI] = r->rsi;
+	g[OKVM_RDI] = r->rdi;
+	g[OKVM_RSP] = r->rsp;
+	g[OKVM_RBP] = r->rbp;
+	g[OKVM_R8] = r->r8;
+	g[OKVM_R9] = r->r9;
+	g[OKVM_R10] = r->r10;
+	g[OKVM_R11] = r->r11;
+	g[OKVM_R12] = r->r12;
+	g[OKVM_R13] = r->r13;
+	g[OKVM_R14] = r->r14;
+	g[OKVM_R15] = r->r15;
+	vcpu->rip = r->rip;
+	/* Bit 1 always reads as 1 (SDM Vol. 1 3.4.3), as KVM forces it. */
+	vcpu->rflags = r->rflags | X86_EFLAGS_FIXED;
+}
+
+void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	memset(s, 0, sizeof(*s));
+	okvm_x86->get_segment(vcpu, &s->cs, OKVM_SEG_CS);
+	okvm_x86->get_segment(vcpu, &s->ds, OKVM_SEG_DS);
+	okvm_x86->get_segment(vcpu, &s->es, OKVM_SEG_ES);
+	okvm_x86->get_segment(vcpu, &s->fs, OKVM_SEG_FS);
+	okvm_x86->get_segment(vcpu, &s->gs, OKVM_SEG_GS);
+	okvm_x86->get_segment(vcpu, &s->ss, OKVM_SEG_SS);
+	okvm_x86->get_segment(vcpu, &s->tr, OKVM_SEG_TR);
+	okvm_x86->get_segment(vcpu, &s->ldt, OKVM_SEG_LDTR);
+	okvm_x86->get_dtable(vcpu, &s->gdt, false);
+	okvm_x86->get_dtable(vcpu, &s->idt, true);
+	s->cr0 = okvm_x86->get_cr(vcpu, 0);
+	s->cr2 = okvm_x86->get_cr(vcpu, 2);
+	s->cr3 = okvm_x86->get_cr(vcpu, 3);
+	s->cr4 = okvm_x86->get_cr(vcpu, 4);
+	s->cr8 = vcpu->cr8;
+	s->efer = okvm_x86->get_efer(vcpu);
+	s->apic_base = vcpu->apic_base;
+}
+
+/*
+ * CR4 bits the guest may have: those okvm lets through and the host CPU
+ * implements, and for feature-gated bits, only when the guest's CPUID
+ * offers the feature (SDM Vol. 3 2.5, KVM's reserved-bit rules).
+ */
+static bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4)
+{
+	unsigned long ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD |
+			   X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE |
+			   X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE |
+			   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
+
+	if (okvm_guest_has(vcpu, 1, CPUID_ECX, 26))
+		ok |= X86_CR4_OSXSAVE;
+	if (okvm_guest_has(vcpu, 1, CPUID_ECX, 17))
+		ok |= X86_CR4_PCIDE;
+	if (okvm_guest_has(vcpu, 7, CPUID_EBX, 0))
+		ok |= X86_CR4_FSGSBASE;
+	if (okvm_guest_has(vcpu, 7, CPUID_EBX, 7))
+		ok |= X86_CR4_SMEP;
+	if (okvm_guest_has(vcpu, 7, CPUID_EBX, 20))
+		ok |= X86_CR4_SMAP;
+	if (okvm_guest_has(vcpu, 7, CPUID_ECX, 2))
+		ok |= X86_CR4_UMIP;
+	return !(cr4 & ~ok);
+}
+
+/* SDM Vol. 3 2.5: CR0[63:32] are reserved, NW needs CD, PG needs PE. */
+static bool okvm_cr0_valid(unsigned long cr0)
+{
+	if (cr0 >> 32)
+		return false;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return false;
+	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
+}
+
+/* The checks KVM_SET_SREGS makes before touching anything. */
+static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
+		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
+			return false;
+		if (s->cr3 >> 52)
+			return false;
+	} else if ((s->efer & EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	if (s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+		return false;
+	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)))
+		return false;
+	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);
+}
+
+static int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	unsigned int i;
+
+	if (!okvm_sregs_valid(vcpu, s))
+		return -EINVAL;
+	/*
+	 * A pending external interrupt in interrupt_bitmap needs interrupt
+	 * injection, which arrives with the irqchip work: refuse rather than
+	 * drop it.
+	 */
+	for (i = 0; i < ARRAY_SIZE(s->interrupt_bitmap); i++)
+		if (s->interrupt_bitmap[i])
+			return -EINVAL;
+
+	okvm_x86->set_segment(vcpu, &s->cs, OKVM_SEG_CS);
+	okvm_x86->set_segment(vcpu, &s->ds, OKVM_SEG_DS);
+	okvm_x86->set_segment(vcpu, &s->es, OKVM_SEG_ES);
+	okvm_x86->set_segment(vcpu, &s->fs, OKVM_SEG_FS);
+	okvm_x86->set_segment(vcpu, &s->gs, OKVM_SEG_GS);
+	okvm_x86->set_segment(vcpu, &s->ss, OKVM_SEG_SS);
+	okvm_x86->set_segment(vcpu, &s->tr, OKVM_SEG_TR);
+	okvm_x86->set_segment(vcpu, &s->ldt, OKVM_SEG_LDTR);
+	okvm_x86->set_dtable(vcpu, &s->gdt, false);
+	okvm_x86->set_dtable(vcpu, &s->idt, true);
+	okvm_x86->set_cr(vcpu, 0, s->cr0);
+	okvm_x86->set_cr(vcpu, 2, s->cr2);
+	okvm_x86->set_cr(vcpu, 3, s->cr3);
+	okvm_x86->set_cr(vcpu, 4, s->cr4);
+	okvm_x86->set_efer(vcpu, s->efer);
+	vcpu->cr8 = s->cr8 & 0xf;
+	vcpu->apic_base = s->apic_base;
+	return 0;
+}
+
+/* KVM_GET_FPU: the legacy x87/SSE view of the guest's FXSAVE image. */
+static void okvm_get_fpu(struct okvm_vcpu *vcpu, struct kvm_fpu *f)
+{
+	const struct fxregs_state *fx = &vcpu->fpu.fpstate->regs.fxsave;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->fpr, fx->st_space, sizeof(f->fpr));
+	f->fcw = fx->cwd;
+	f->fsw = fx->swd;
+	f->ftwx = fx->twd;
+	f->last_opcode = fx->fop;
+	f->last_ip = fx->rip;
+	f->last_dp = fx->rdp;
+	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
+	f->mxcsr = fx->mxcsr;
+}
+
+static int okvm_set_fpu(struct okvm_vcpu *vcpu, const struct kvm_fpu *f)
+{
+	union fpregs_state *regs = &vcpu->fpu.fpstate->regs;
+	struct fxregs_state *fx = &regs->fxsave;
+
+	/* Reserved MXCSR bits would make FXRSTOR/XRSTOR fault (#GP). */
+	if (f->mxcsr & ~(fx->mxcsr_mask ? fx->mxcsr_mask : 0xffbf))
+		return -EINVAL;
+	memcpy(fx->st_space, f->fpr, sizeof(f->fpr));
+	fx->cwd = f->fcw;
+	fx->swd = f->fsw;
+	fx->twd = f->ftwx;
+	fx->fop = f->last_opcode;
+	fx->rip = f->last_ip;
+	fx->rdp = f->last_dp;
+	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
+	fx->mxcsr = f->mxcsr;
+	/*
+	 * In the XSAVE format a component whose XSTATE_BV bit is clear is
+	 * restored to its initial state, whatever the legacy area says
+	 * (SDM Vol. 1 13.8.1): mark x87 and SSE as present.
+	 */
+	if (boot_cpu_has(X86_FEATURE_XSAVE))
+		regs->xsave.header.xfeatures |= XFEATURE_MASK_FPSSE;
+	return 0;
+}
+
+static void okvm_get_xcrs(struct okvm_vcpu *vcpu, struct kvm_xcrs *x)
+{
+	memset(x, 0, sizeof(*x));
+	if (!boot_cpu_has(X86_FEATURE_XSAVE))
+		return;
+	x->nr_xcrs = 1;
+	x->xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
+	x->xcrs[0].value = vcpu->xcr0;
+}
+
+/* KVM_SET_XCRS: XCR0 under the rules of XSETBV (run.c), else EINVAL. */
+static int okvm_set_xcrs(struct okvm_vcpu *vcpu, const struct kvm_xcrs *x)
+{
+	unsigned int i;
+	u64 val;
+
+	if (!boot_cpu_has(X86_FEATURE_XSAVE) || x->nr_xcrs > KVM_MAX_XCRS ||
+	    x->flags)
+		return -EINVAL;
+	for (i = 0; i < x->nr_xcrs; i++) {
+		if (x->xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK)
+			continue;
+		val = x->xcrs[i].value;
+		if (!(val & XFEATURE_MASK_FP) ||
+		    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+		    (val & ~(vcpu->guest_xcr0_mask | XFEATURE_MASK_FP)))
+			return -EINVAL;
+		vcpu->xcr0 = val;
+		break;
+	}
+	return 0;
+}
+
+static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
+				 struct kvm_vcpu_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	/* Without KVM_CAP_EXCEPTION_PAYLOAD a queued exception is "injected". */
+	ev->exception.injected = vcpu->exception.pending;
+	ev->exception.nr = vcpu->exception.vector;
+	ev->exception.has_error_code = vcpu->exception.has_error_code;
+	ev->exception.error_code = vcpu->exception.error_code;
+	ev->interrupt.shadow = okvm_x86->get_interrupt_shadow(vcpu);
+	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+		    KVM_VCPUEVENT_VALID_SMM;
+}
+
+static int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
+				const struct kvm_vcpu_events *ev)
+{
+	if (ev->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
+			  KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			  KVM_VCPUEVENT_VALID_SHADOW |
+			  KVM_VCPUEVENT_VALID_SMM |
+			  KVM_VCPUEVENT_VALID_PAYLOAD |
+			  KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+	/* Vector 2 is NMI, not an exception; vectors above 31 are not ones. */
+	if ((ev->exception.injected || ev->exception.pending) &&
+	    (ev->exception.nr > 31 || ev->exception.nr == 2))
+		return -EINVAL;
+	/*
+	 * okvm has no interrupt or NMI injection yet and no SMM: refuse state
+	 * it would otherwise lose.
+	 */
+	if (ev->interrupt.injected || ev->nmi.injected ||
+	    ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending) ||
+	    ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
+	     (ev->smi.smm || ev->smi.pending)))
+		return -EINVAL;
+
+	vcpu->exception.pending = ev->exception.injected || ev->exception.pending;
+	vcpu->exception.vector = ev->exception.nr;
+	vcpu->exception.has_error_code = ev->exception.has_error_code;
+	vcpu->exception.error_code = ev->exception.error_code;
+	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)
+		okvm_x86->set_interrupt_shadow(vcpu, ev->interrupt.shadow);
+	return 0;
+}
+
+/*
+ * The register-state ioctls of a vCPU fd. Returns -ENOTTY for a request
+ * that is not one of them.
+ */
+int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp)
+{
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_fpu fpu;
+		struct kvm_xcrs xcrs;
+		struct kvm_mp_state mp;
+		struct kvm_vcpu_events ev;
+	} *u;
+	struct kvm_xsave *xsave;
+	u32 pkru;
+	int ret = 0;
+
+	if (ioctl == KVM_GET_XSAVE || ioctl == KVM_SET_XSAVE) {
+		if (ioctl == KVM_SET_XSAVE) {
+			xsave = memdup_user(argp, sizeof(*xsave));
+			if (IS_ERR(xsave))
+				return PTR_ERR(xsave);
+			ret = fpu_copy_uabi_to_guest_fpstate(&vcpu->fpu,
+							     xsave->region,
+							     okvm_supported_xcr0,
+							     &pkru);
+		} else {
+			xsave = kzalloc(sizeof(*xsave), GFP_KERNEL_ACCOUNT);
+			if (!xsave)
+				return -ENOMEM;
+			fpu_copy_guest_fpstate_to_uabi(&vcpu->fpu, xsave->region,
+						       sizeof(xsave->region),
+						       okvm_supported_xcr0, 0);
+			if (copy_to_user(argp, xsave, sizeof(*xsave)))
+				ret = -EFAULT;
+		}
+		kfree(xsave);
+		return ret;
+	}
+
+	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	if (!u)
+		return -ENOMEM;
+	switch (ioctl) {
+	case KVM_GET_REGS:
+		okvm_get_regs(vcpu, &u->regs);
+		if (copy_to_user(argp, &u->regs, sizeof(u->regs)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_REGS:
+		if (copy_from_user(&u->regs, argp, sizeof(u->regs)))
+			ret = -EFAULT;
+		else
+			okvm_set_regs(vcpu, &u->regs);
+		break;
+	case KVM_GET_SREGS:
+		okvm_get_sregs(vcpu, &u->sregs);
+		if (copy_to_user(argp, &u->sregs, sizeof(u->sregs)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_SREGS:
+		if (copy_from_user(&u->sregs, argp, sizeof(u->sregs)))
+			ret = -EFAULT;
+		else
+			ret = okvm_set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_FPU:
+		okvm_get_fpu(vcpu, &u->fpu);
+		if (copy_to_user(argp, &u->fpu, sizeof(u->fpu)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_FPU:
+		if (copy_from_user(&u->fpu, argp, sizeof(u->fpu)))
+			ret = -EFAULT;
+		else
+			ret = okvm_set_fpu(vcpu, &u->fpu);
+		break;
+	case KVM_GET_XCRS:
+		okvm_get_xcrs(vcpu, &u->xcrs);
+		if (copy_to_user(argp, &u->xcrs, sizeof(u->xcrs)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_XCRS:
+		if (copy_from_user(&u->xcrs, argp, sizeof(u->xcrs)))
+			ret = -EFAULT;
+		else
+			ret = okvm_set_xcrs(vcpu, &u->xcrs);
+		break;
+	case KVM_GET_MP_STATE:
+		/* No in-kernel irqchip: HLT exits, so a vCPU is never halted. */
+		u->mp.mp_state = KVM_MP_STATE_RUNNABLE;
+		if (copy_to_user(argp, &u->mp, sizeof(u->mp)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_MP_STATE:
+		if (copy_from_user(&u->mp, argp, sizeof(u->mp)))
+			ret = -EFAULT;
+		else if (u->mp.mp_state != KVM_MP_STATE_RUNNABLE)
+			ret = -EINVAL;	/* as KVM without a local APIC */
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		okvm_get_vcpu_events(vcpu, &u->ev);
+		if (copy_to_user(argp, &u->ev, sizeof(u->ev)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		if (copy_from_user(&u->ev, argp, sizeof(u->ev)))
+			ret = -EFAULT;
+		else
+			ret = okvm_set_vcpu_events(vcpu, &u->ev);
+		break;
+	default:
+		ret = -ENOTTY;
+		break;
+	}
+	kfree(u);
+	return ret;
+}

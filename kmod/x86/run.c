@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * run.c - KVM_RUN: the loop that enters the guest until something needs
+ * the VMM, and the small services exit handlers share.
+ *
+ * One KVM_RUN, start to end (Documentation/design.rst walks through it):
+ *   1. finish the I/O the last exit left for user space (io.c);
+ *   2. swap the thread's FPU registers for the guest's;
+ *   3. loop: with preemption and interrupts off, enter the guest through
+ *      the vendor's vcpu_run hook; on exit, with interrupts back on (the
+ *      host takes the interrupt that caused an INTR exit right there), let
+ *      the vendor's handle_exit decide: run again, or return to user space;
+ *      between entries, honour signals and the scheduler;
+ *   4. swap the FPU back.
+ * The vCPU is the calling thread: nothing pins it to a CPU, and the vendor
+ * notices when it entered on another CPU than last time.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/sched/signal.h>
+#include <linux/version.h>
+#include <linux/rcupdate.h>
+#include <linux/preempt.h>
+#include <asm/fpu/api.h>
+#include <asm/fpu/xcr.h>
+#include <asm/processor-flags.h>
+
+#include "ops.h"
+#include "x86.h"
+
+/*
+ * Since 6.10 the kernel's copy of <linux/kvm.h> calls the field
+ * immediate_exit__unsafe, to make KVM read it once; user space still sees
+ * immediate_exit.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define okvm_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#else
+#define okvm_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#endif
+
+void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
+			  bool has_error_code, u32 error_code)
+{
+	vcpu->exception = (struct okvm_exception) {
+		.pending = true,
+		.vector = vector,
+		.has_error_code = has_error_code,
+		.error_code = error_code,
+	};
+}
+
+/*
+ * Step over an instruction okvm emulated. Completing an instruction ends
+ * any STI/MOV SS interrupt shadow it was in (SDM Vol. 3 6.8.3).
+ */
+void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
+{
+	vcpu->rip += len;
+	if (okvm_vcpu_cpu_mode(vcpu) != OKVM_CPU_MODE_64)
+		vcpu->rip = (u32)vcpu->rip;
+	okvm_x86->set_interrupt_shadow(vcpu, 0);
+}
+
+int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = suberror;
+	run->internal.ndata = 2;
+	run->internal.data[0] = data;
+	run->internal.data[1] = vcpu->cpu;
+	return 0;
+}
+
+/*
+ * An instruction okvm cannot emulate: KVM_EXIT_INTERNAL_ERROR with suberror
+ * KVM_INTERNAL_ERROR_EMULATION and, as KVM gives them, the instruction's
+ * bytes so that the VMM can say what the guest tried.
+ */
+int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
+			   unsigned int len)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	memset(&run->emulation_failure, 0, sizeof(run->emulation_failure));
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	/* flags, then insn_size and insn_bytes: three u64 words of data. */
+	run->emulation_failure.ndata = 3;
+	if (insn && len) {
+		len = min_t(unsigned int, len,
+			    sizeof(run->emulation_failure.insn_bytes));
+		run->emulation_failure.flags =
+			KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->emulation_failure.insn_size = len;
+		memcpy(run->emulation_failure.insn_bytes, insn, len);
+	} else {
+		run->emulation_failure.ndata = 1;
+	}
+	return 0;
+}
+
+/*
+ * XSETBV (SDM Vol. 2): only XCR0 exists; #GP unless CPL 0, the value keeps
+ * x87 on, has AVX only with SSE, and names only features the guest's CPUID
+ * offers. Returns 0 when the instruction completed.
+ */
+int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl)
+{
+	u32 index = vcpu->regs[OKVM_RCX];
+	u64 val = (u32)vcpu->regs[OKVM_RAX] |
+		  (u64)(u32)vcpu->regs[OKVM_RDX] << 32;
+
+	if (cpl || index != 0 || !(val & XFEATURE_MASK_FP) ||
+	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
+	    (val & ~vcpu->guest_xcr0_mask)) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	vcpu->xcr0 = val;
+	return 0;
+}
+
+/*
+ * One entry into the guest and its exit. Returns what handle_exit returns:
+ * 1 to go on, 0 to return to user space, or a negative errno.
+ */
+static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
+{
+	int ret;
+
+	preempt_disable();
+	local_irq_disable();
+
+	/*
+	 * Publish "in guest" before reading tlb_gen: an invalidation either
+	 * sees this and kicks the CPU, or bumped tlb_gen before and the read
+	 * below sees it (mmu.c, okvm_mmu_kick_vcpus()).
+	 */
+	WRITE_ONCE(vcpu->cpu, smp_processor_id());
+	WRITE_ONCE(vcpu->mode, OKVM_IN_GUEST);
+	smp_mb();
+	vcpu->tlb_flush = okvm_mmu_need_tlb_flush(vcpu);
+
+	if (signal_pending(current) || need_resched()) {
+		WRITE_ONCE(vcpu->mode, OKVM_OUTSIDE_GUEST);
+		local_irq_enable();
+		preempt_enable();
+		return 1;
+	}
+
+	/* A context switch since the last entry saved the guest's FPU. */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
+	if (vcpu->xcr0 != okvm_host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+
+	/*
+	 * Running the guest is a quiescent state for RCU, like running user
+	 * space: this keeps a guest that never exits from stalling grace
+	 * periods (KVM does the same on each entry).
+	 */
+	rcu_note_context_switch(false);
+
+	ret = okvm_x86->vcpu_run(vcpu);
+
+	if (vcpu->xcr0 != okvm_host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, okvm_host_xcr0);
+	WRITE_ONCE(vcpu->mode, OKVM_OUTSIDE_GUEST);
+	local_irq_enable();
+	preempt_enable();
+
+	if (ret)
+		return ret;
+	return okvm_x86->handle_exit(vcpu);
+}
+
+static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
+{
+	int ret;
+
+	for (;;) {
+		ret = okvm_vcpu_enter_exit(vcpu);
+		if (ret <= 0)
+			return ret;
+		if (signal_pending(current)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		cond_resched();
+	}
+}
+
+int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	sigset_t saved;
+	int ret;
+
+	/* KVM_SET_SIGNAL_MASK: the mask in force while the guest runs. */
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
+
+	run->flags = 0;
+	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
+
+	/* Data for the IN or MMIO read of the last exit, as KVM does first. */
+	ret = okvm_complete_io(vcpu);
+	if (ret <= 0)
+		goto out;
+
+	/* Asked to return at once, after completing I/O (KVM api.rst 5). */
+	if (okvm_run_immediate_exit(run)) {
+		ret = -EINTR;
+		goto out;
+	}
+	ret = okvm_vcpu_run_loop(vcpu);
+out:
+	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
+	return ret;
+}
