@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exit_bench - what a guest exit costs: round trips per second through the
+ * hypervisor, measured the same way on okvm and on in-tree KVM so that
+ * scripts/bench can print their ratio. A benchmark, never a pass/fail test:
+ * its numbers mean something only next to the other hypervisor's from the
+ * same boot (Documentation/testing.rst, "Benchmarks").
+ *
+ *   out_roundtrip   guest OUT to a port nobody claims -> KVM_EXIT_IO ->
+ *                   KVM_RUN again; one op is one exit to userspace
+ *   cpuid_inkernel  guest CPUID, answered inside the kernel; one op is one
+ *                   CPUID (the guest syncs with the host every CPUID_CHUNK)
+ *   mmio_roundtrip  guest write to a GPA no slot backs -> KVM_EXIT_MMIO ->
+ *                   KVM_RUN again
+ *   first_touch     guest writes one byte to each 4 KiB page of a fresh
+ *                   slot; one op is one page seen for the first time
+ *                   (a nested page fault and a host page allocation)
+ *   hlt_roundtrip   guest HLT without an in-kernel irqchip -> KVM_EXIT_HLT
+ *                   -> KVM_RUN again
+ *
+ * Each case runs in a child process of its own, so that a hypervisor that
+ * cannot run it (a failed ioctl ends the child through kvm_die()) costs that
+ * case only; the parent prints one line per case on stdout:
+ *
+ *   bench: <case> ns_per_op=<n> ops=<n> ops_per_sec=<n> secs=<s.sss>
+ *   bench: <case> failed: <reason>
+ *
+ * and exits 1 if any case failed. Time is taken on the host with
+ * CLOCK_MONOTONIC around the KVM_RUN loops, after a warm-up that makes the
+ * guest touch its code, stack and data pages (and the hypervisor fill its
+ * caches) before the clock starts.
+ *
+ * usage: exit_bench [-t MS] [-m MIB] [CASE...]
+ *   -t MS    time each case for about MS milliseconds (default 2000)
+ *   -m MIB   size of the first_touch slot (default 256); the case ends
+ *            early when every page of it has been touched
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "okvm_util.h"
+#include "ucall.h"
+#include "x86_guest.h"
+
+/* A port nobody emulates in the kernel (no irqchip, no PIT created). */
+#define BENCH_PORT		0x80
+/* 3 GiB: inside the guest's 1:1 map, outside every slot. */
+#define MMIO_GPA		0xc0000000ULL
+/* 1 GiB: above slot 0 (DEFAULT_GUEST_MEM_SIZE), inside the 1:1 map. */
+#define TOUCH_GPA		0x40000000ULL
+#define TOUCH_SLOT		1
+
+/* Exits per clock reading: reading the clock must not be what we time. */
+#define EXIT_BATCH		64
+/* Exit round trips before the clock starts. */
+#define EXIT_WARMUP		256
+/*
+ * CPUIDs between two syncs with the host: the sync is one exit, so it
+ * adds well under 1% to the time of a chunk of in-kernel exits.
+ */
+#define CPUID_CHUNK		1000
+/* Pages touched between syncs; the first chunk is the warm-up. */
+#define TOUCH_CHUNK		512
+
+static unsigned int target_ms = 2000;
+static unsigned int touch_mib = 256;
+
+struct bench_result {
+	uint64_t ops;
+	uint64_t ns;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* --- guest code ------------------------------------------------------- */
+
+static void guest_out_loop(void)
+{
+	for (;;)
+		asm volatile("outb %%al, %0" : : "i"(BENCH_PORT), "a"(0));
+}
+
+static void guest_mmio_loop(void)
+{
+	volatile uint32_t *p = (volatile uint32_t *)MMIO_GPA;
+
+	for (;;)
+		*p = 0;
+}
+
+static void guest_hlt_loop(void)
+{
+	for (;;)
+		asm volatile("hlt");
+}
+
+static void guest_cpuid_loop(void)
+{
+	uint32_t a, b, c, d;
+	int i;
+
+	for (;;) {
+		for (i = 0; i < CPUID_CHUNK; i++)
+			asm volatile("cpuid"
+				     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+				     : "a"(0), "c"(0));
+		GUEST_SYNC(CPUID_CHUNK);
+	}
+}
+
+/* One byte per page of [base, base + pages * 4 KiB), a sync every chunk. */
+static void guest_touch(uint64_t base, uint64_t pages)
+{
+	uint64_t p = 0, end;
+
+	while (p < pages) {
+		end = p + TOUCH_CHUNK < pages ? p + TOUCH_CHUNK : pages;
+		for (; p < end; p++)
+			*(volatile uint8_t *)(base + p * GUEST_PAGE_SIZE) = 1;
+		GUEST_SYNC(p);
+	}
+	GUEST_DONE();
+}
+
+/* --- host side -------------------------------------------------------- */
+
+/* KVM_RUN once; the exit must be the one each op of the case makes. */
+static void run_expect(struct kvm_vcpu *vcpu, uint32_t reason)
+{
+	struct kvm_run *run = vcpu->run;
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	if (run->exit_reason == reason)
+		return;
+	if (get_ucall(vcpu, &uc) != UCALL_NONE)
+		kvm_die("expected %s, got %s", exit_reason_str(reason),
+			ucall_str(&uc));
+	errno = 0;
+	kvm_die("expected %s, got %s", exit_reason_str(reason),
+		vcpu_exit_str(vcpu));
+}
+
+/* The guest's next ucall must be a SYNC; returns its argument. */
+static uint64_t run_to_sync(struct kvm_vcpu *vcpu)
+{
+	struct ucall uc;
+
+	if (vcpu_run_ucall(vcpu, &uc) != UCALL_SYNC) {
+		errno = 0;
+		kvm_die("guest: %s", ucall_str(&uc));
+	}
+	return uc.args[0];
+}
+
+/*
+ * The exit cases: the guest loops on one exiting instruction forever; the
+ * host counts exits until the time is up, checking each one (cheaply: the
+ * reason only, the details once).
+ */
+static struct bench_result bench_exit_loop(void *guest_code, uint32_t reason)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_code);
+	uint64_t deadline, t0, t, ops = 0;
+	struct bench_result r;
+	int i;
+
+	for (i = 0; i < EXIT_WARMUP; i++)
+		run_expect(vcpu, reason);
+	/* The first exit showed the right kind; now check where it went. */
+	errno = 0;
+	if (reason == KVM_EXIT_IO)
+		KVM_ASSERT(vcpu->run->io.port == BENCH_PORT &&
+			   vcpu->run->io.direction == KVM_EXIT_IO_OUT,
+			   "%s", vcpu_exit_str(vcpu));
+	if (reason == KVM_EXIT_MMIO)
+		KVM_ASSERT(vcpu->run->mmio.phys_addr == MMIO_GPA &&
+			   vcpu->run->mmio.is_write,
+			   "%s", vcpu_exit_str(vcpu));
+
+	t0 = now_ns();
+	deadline = t0 + target_ms * 1000000ULL;
+	do {
+		for (i = 0; i < EXIT_BATCH; i++)
+			run_expect(vcpu, reason);
+		ops += EXIT_BATCH;
+		t = now_ns();
+	} while (t < deadline);
+
+	r.ops = ops;
+	r.ns = t - t0;
+	kvm_vm_free(vm);
+	return r;
+}
+
+static struct bench_result bench_out(void)
+{
+	return bench_exit_loop(guest_out_loop, KVM_EXIT_IO);
+}
+
+static struct bench_result bench_mmio(void)
+{
+	return bench_exit_loop(guest_mmio_loop, KVM_EXIT_MMIO);
+}
+
+static struct bench_result bench_hlt(void)
+{
+	return bench_exit_loop(guest_hlt_loop, KVM_EXIT_HLT);
+}
+
+static struct bench_result bench_cpuid(void)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_cpuid_loop);
+	uint64_t deadline, t0, t, ops = 0;
+	struct bench_result r;
+
+	/*
+	 * One chunk untimed: it brings the guest's loop, stack and ucall
+	 * code into the nested page tables and the emulator's code cache.
+	 */
+	run_to_sync(vcpu);
+	t0 = now_ns();
+	deadline = t0 + target_ms * 1000000ULL;
+	do {
+		ops += run_to_sync(vcpu);
+		t = now_ns();
+	} while (t < deadline);
+
+	r.ops = ops;
+	r.ns = t - t0;
+	kvm_vm_free(vm);
+	return r;
+}
+
+static struct bench_result bench_first_touch(void)
+{
+	uint64_t size = (uint64_t)touch_mib << 20;
+	uint64_t pages = size / GUEST_PAGE_SIZE;
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_touch);
+	uint64_t deadline, t0, t, first, done, cmd;
+	struct bench_result r;
+	struct ucall uc;
+	void *hva;
+
+	errno = 0;
+	KVM_ASSERT(pages > TOUCH_CHUNK, "-m %u: too small for a warm-up",
+		   touch_mib);
+	KVM_ASSERT(TOUCH_GPA + size <= MMIO_GPA,
+		   "-m %u: the slot would reach the MMIO page", touch_mib);
+	hva = vm_add_mem_slot(vm, TOUCH_SLOT, TOUCH_GPA, size, 0);
+	/*
+	 * 4 KiB pages in the host too: with transparent huge pages one
+	 * fault would map 512 pages, and this would time the allocator's
+	 * huge page zeroing rather than the hypervisor's fault path.
+	 */
+	if (madvise(hva, size, MADV_NOHUGEPAGE))
+		kvm_die("madvise(MADV_NOHUGEPAGE) of the first_touch slot");
+	vcpu_args_set(vcpu, 2, TOUCH_GPA, pages);
+
+	/* The first chunk warms up the guest code and the fault path. */
+	first = run_to_sync(vcpu);
+	done = first;
+	t0 = now_ns();
+	deadline = t0 + target_ms * 1000000ULL;
+	do {
+		cmd = vcpu_run_ucall(vcpu, &uc);
+		t = now_ns();
+		if (cmd == UCALL_DONE)
+			break;
+		if (cmd != UCALL_SYNC) {
+			errno = 0;
+			kvm_die("guest: %s", ucall_str(&uc));
+		}
+		done = uc.args[0];
+	} while (t < deadline);
+
+	/* The host's side of the slot shows what the guest wrote. */
+	errno = 0;
+	KVM_ASSERT(((uint8_t *)hva)[(done - 1) * GUEST_PAGE_SIZE] == 1,
+		   "page %llu: the guest's write is not in the slot",
+		   (unsigned long long)(done - 1));
+	r.ops = done - first;
+	r.ns = t - t0;
+	kvm_vm_free(vm);
+	return r;
+}
+
+static const struct bench_case {
+	const char *name;
+	struct bench_result (*run)(void);
+} cases[] = {
+	{ "out_roundtrip", bench_out },
+	{ "cpuid_inkernel", bench_cpuid },
+	{ "mmio_roundtrip", bench_mmio },
+	{ "first_touch", bench_first_touch },
+	{ "hlt_roundtrip", bench_hlt },
+};
+
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+#define NR_CASES	ARRAY_SIZE(cases)
+
+/* Ten times the planned time: only a hung case gets near it. */
+static unsigned int case_timeout_s(void)
+{
+	return target_ms / 1000 * 10 + 60;
+}
+
+/*
+ * The child: stderr goes to the parent (which keeps the last line as the
+ * reason of a failure), the result line to stdout. An alarm bounds a case
+ * whose guest stops exiting: a hung case must not hang the whole run.
+ */
+static void run_child(const struct bench_case *c, int err_fd)
+{
+	struct bench_result r;
+
+	dup2(err_fd, STDERR_FILENO);
+	close(err_fd);
+	alarm(case_timeout_s());
+	r = c->run();
+	errno = 0;
+	KVM_ASSERT(r.ops && r.ns, "nothing measured (%llu ops in %llu ns)",
+		   (unsigned long long)r.ops, (unsigned long long)r.ns);
+	printf("bench: %s ns_per_op=%llu ops=%llu ops_per_sec=%llu secs=%llu.%03llu\n",
+	       c->name, (unsigned long long)(r.ns / r.ops),
+	       (unsigned long long)r.ops,
+	       (unsigned long long)(r.ops * 1000000000ULL / r.ns),
+	       (unsigned long long)(r.ns / 1000000000ULL),
+	       (unsigned long long)(r.ns / 1000000 % 1000));
+	fflush(stdout);
+	exit(0);
+}
+
+/* Run one case in a child; 0 if it printed its result. */
+static int run_case(const struct bench_case *c)
+{
+	char buf[4096], line[512], last[512] = "";
+	const char *reason, *prefix = "# ==== selftest library: ";
+	int pipefd[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pipefd)) {
+		perror("exit_bench: pipe");
+		exit(2);
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		perror("exit_bench: fork");
+		exit(2);
+	}
+	if (!pid) {
+		close(pipefd[0]);
+		run_child(c, pipefd[1]);
+	}
+	close(pipefd[1]);
+
+	/* Pass the child's messages on, keeping its last line. */
+	while ((n = read(pipefd[0], buf, sizeof(buf))) > 0) {
+		ssize_t i;
+
+		fwrite(buf, 1, n, stderr);
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (len < sizeof(line) - 1)
+					line[len++] = buf[i];
+				continue;
+			}
+			if (!len)
+				continue;
+			line[len] = '\0';
+			memcpy(last, line, len + 1);
+			len = 0;
+		}
+	}
+	if (len) {
+		line[len] = '\0';
+		memcpy(last, line, len + 1);
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("exit_bench: waitpid");
+			exit(2);
+		}
+	}
+	if (WIFEXITED(status) && !WEXITSTATUS(status))
+		return 0;
+
+	reason = last;
+	if (!strncmp(reason, prefix, strlen(prefix)))
+		reason += strlen(prefix);
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM)
+		printf("bench: %s failed: timed out after %u s\n", c->name,
+		       case_timeout_s());
+	else if (WIFSIGNALED(status))
+		printf("bench: %s failed: killed by signal %d (%s)\n", c->name,
+		       WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else if (*reason)
+		printf("bench: %s failed: %s\n", c->name, reason);
+	else
+		printf("bench: %s failed: exit status %d\n", c->name,
+		       WEXITSTATUS(status));
+	fflush(stdout);
+	return 1;
+}
+
+static void usage(void)
+{
+	size_t i;
+
+	fprintf(stderr, "usage: exit_bench [-t MS] [-m MIB] [CASE...]\ncases:");
+	for (i = 0; i < NR_CASES; i++)
+		fprintf(stderr, " %s", cases[i].name);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	bool selected[NR_CASES] = { false };
+	int opt, failed = 0, i;
+	bool any = false;
+	size_t j;
+
+	while ((opt = getopt(argc, argv, "t:m:h")) != -1) {
+		switch (opt) {
+		case 't':
+			target_ms = strtoul(optarg, NULL, 0);
+			if (!target_ms)
+				usage();
+			break;
+		case 'm':
+			touch_mib = strtoul(optarg, NULL, 0);
+			if (!touch_mib)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	for (i = optind; i < argc; i++) {
+		for (j = 0; j < NR_CASES; j++)
+			if (!strcmp(argv[i], cases[j].name))
+				break;
+		if (j == NR_CASES)
+			usage();
+		selected[j] = true;
+		any = true;
+	}
+
+	printf("bench: device %s (%s), %u ms per case, first_touch slot %u MiB\n",
+	       okvm_dev_path(), okvm_dev_is_okvm() ? "okvm" : "kvm", target_ms,
+	       touch_mib);
+	for (j = 0; j < NR_CASES; j++)
+		if (!any || selected[j])
+			failed |= run_case(&cases[j]);
+	return failed;
+}
