@@ -7,6 +7,9 @@
 #                   kernel series, run checkpatch and the test tiers in the
 #                   nested test VMs (Documentation/testing.rst)
 #   make demo       boot a Linux guest with okvm inside a test VM
+#   make bench      exit costs on okvm next to in-tree kvm-amd, in one test
+#                   VM boot (not part of check: a benchmark has no verdict);
+#                   BENCH_ARGS="--kernel 6.12 --rounds 3" passes options on
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -35,6 +38,10 @@ checkpatch:
 check:
 	scripts/check
 
+# scripts/bench builds okvm.ko for the kernel it boots and exit_bench itself.
+bench:
+	scripts/bench $(BENCH_ARGS)
+
 demo:
 	@echo "make demo: the okvm launcher that boots a Linux guest does not exist yet" >&2
 	@echo "(it arrives with the launcher issue; see README.md)" >&2
@@ -43,4 +50,4 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all modules selftests checkpatch check demo clean
+.PHONY: all modules selftests checkpatch check bench demo clean
