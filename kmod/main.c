@@ -67,6 +67,8 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return 1;
 	case KVM_CAP_XSAVE:
 		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_XSAVE2:
+		return boot_cpu_has(X86_FEATURE_XSAVE) ? okvm_xsave2_size() : 0;
 	default:
 		return 0;
 	}

@@ -109,9 +109,11 @@ static void okvm_mmu_kick_ipi(void *unused)
  */
 static void okvm_mmu_kick_vcpus(struct okvm_vm *vm)
 {
-	unsigned int i, n = smp_load_acquire(&vm->nr_vcpus);
+	unsigned int i, n;
 
-	/* Pairs with the barrier between setting mode and reading tlb_gen. */
+	/* vCPUs are published after their slot (vcpu.c): acquire the count. */
+	n = smp_load_acquire(&vm->nr_vcpus);
+	/* Orders the tlb_gen bump before reading modes; pairs with run.c. */
 	smp_mb();
 	for (i = 0; i < n; i++) {
 		struct okvm_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
@@ -187,8 +189,10 @@ static int okvm_mmu_invalidate_range_start(struct mmu_notifier *mn,
 		if (from >= to)
 			continue;
 		zapped |= okvm_mmu_zap_table(mmu->root, OKVM_SPTE_LEVELS, 0,
-					     slot->base_gfn + ((from - first) >> PAGE_SHIFT),
-					     slot->base_gfn + ((to - first + PAGE_SIZE - 1) >> PAGE_SHIFT));
+					     slot->base_gfn +
+					     ((from - first) >> PAGE_SHIFT),
+					     slot->base_gfn +
+					     DIV_ROUND_UP(to - first, PAGE_SIZE));
 	}
 	rcu_read_unlock();
 	if (zapped)
@@ -289,8 +293,11 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 	if (ret)
 		return ret;
 
-	/* Read before the slot and the page: see okvm_mmu_invalidate_range_start. */
 	seq = READ_ONCE(mmu->invalidate_seq);
+	/*
+	 * The sequence is read before the slot and the page are looked up;
+	 * pairs with the lock in okvm_mmu_invalidate_range_start().
+	 */
 	smp_rmb();
 
 	if (okvm_gpa_to_hva(vcpu->vm, gpa & PAGE_MASK, &hva))

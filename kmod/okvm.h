@@ -73,7 +73,7 @@ struct okvm_memslots {
  * memory").
  */
 struct okvm_mmu {
-	spinlock_t lock;
+	spinlock_t lock;		/* guards the tables and counters */
 	u64 *root;
 	unsigned long invalidate_seq;
 	unsigned int invalidate_count;
@@ -171,7 +171,7 @@ struct okvm_vcpu {
 	struct kvm_run *run;
 	void *pio_data;
 
-	struct mutex mutex;
+	struct mutex mutex;	/* held by every vCPU ioctl */
 	bool has_run;		/* KVM_RUN entered once: CPUID is fixed */
 	int mode;		/* OKVM_OUTSIDE_GUEST / OKVM_IN_GUEST */
 	int cpu;		/* host CPU it last entered on, -1 before */
@@ -186,6 +186,21 @@ struct okvm_vcpu {
 	unsigned int nr_spare_tables;
 
 	struct okvm_exception exception;
+	/*
+	 * An external interrupt the VMM injected (KVM_INTERRUPT, or SET_SREGS'
+	 * interrupt_bitmap): delivered at the next entry, as KVM does, whether
+	 * or not the guest can take it; the VMM asks first with
+	 * ready_for_interrupt_injection.
+	 */
+	struct {
+		bool injected;
+		u8 vector;
+	} interrupt;
+	/*
+	 * NMIs blocked, as KVM_SET_VCPU_EVENTS left it. okvm injects no NMI
+	 * yet, so this is only state a VMM saves and restores.
+	 */
+	bool nmi_masked;
 	enum okvm_pending_io pending_io;
 	struct okvm_pio {		/* the port access being completed */
 		u8 size;
@@ -203,7 +218,12 @@ struct okvm_vcpu {
 	u64 guest_xcr0_mask;		/* XCR0 bits the guest CPUID allows */
 
 	u64 apic_base;
-	unsigned long cr8;		/* the TPR, kept until the local APIC */
+	/*
+	 * CR8 as the VMM sees it, and the hardware TPR when last compared
+	 * (regs.c, okvm_sync_cr8()).
+	 */
+	unsigned long cr8;
+	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
 	unsigned long dr[4];		/* DR0-3: kept, not loaded (svm/exit.c) */

@@ -105,6 +105,20 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_vcpu_get_cpuid2(vcpu, argp);
 	case KVM_SET_SIGNAL_MASK:
 		return okvm_vcpu_set_signal_mask(vcpu, argp);
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		/* Without an in-kernel irqchip: queue it, one at a time. */
+		if (copy_from_user(&irq, argp, sizeof(irq)))
+			return -EFAULT;
+		if (irq.irq >= KVM_NR_INTERRUPTS)
+			return -EINVAL;
+		if (vcpu->interrupt.injected)
+			return -EEXIST;
+		vcpu->interrupt.injected = true;
+		vcpu->interrupt.vector = irq.irq;
+		return 0;
+	}
 	case KVM_GET_TSC_KHZ:
 		/* The guest's TSC is the host's plus an offset. */
 		return tsc_khz ? tsc_khz : -EIO;
@@ -227,8 +241,8 @@ int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id)
 		ret = fd;
 		goto unlock;
 	}
-	/* Lock-free readers (mmu.c) load nr_vcpus, then the slots below it. */
 	WRITE_ONCE(vm->vcpus[vm->nr_vcpus], vcpu);
+	/* Lock-free readers (mmu.c) load nr_vcpus, then the slots below it. */
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
 	ret = fd;
 unlock:

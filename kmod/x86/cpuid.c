@@ -43,15 +43,19 @@
 			 BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | \
 			 BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(23) | \
 			 BIT(24) | BIT(25) | BIT(26))
-/* Leaf 7.0 EBX: FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS INVPCID RDSEED ADX SMAP
- * CLFLUSHOPT CLWB SHA; the AVX-512 bits only with their XSAVE state. */
+/*
+ * Leaf 7.0 EBX: FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS INVPCID RDSEED ADX SMAP
+ * CLFLUSHOPT CLWB SHA; the AVX-512 bits only with their XSAVE state.
+ */
 #define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | \
 			 BIT(9) | BIT(10) | BIT(18) | BIT(19) | BIT(20) | \
 			 BIT(23) | BIT(24) | BIT(29))
 #define LEAF7_EBX_AVX512 (BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | \
 			  BIT(28) | BIT(30) | BIT(31))
-/* Leaf 7.0 ECX: UMIP GFNI VAES VPCLMULQDQ; AVX-512 VBMI VBMI2 VNNI BITALG
- * VPOPCNTDQ with AVX-512. */
+/*
+ * Leaf 7.0 ECX: UMIP GFNI VAES VPCLMULQDQ; AVX-512 VBMI VBMI2 VNNI BITALG
+ * VPOPCNTDQ with AVX-512.
+ */
 #define LEAF7_ECX	(BIT(2) | BIT(8) | BIT(9) | BIT(10))
 #define LEAF7_ECX_AVX512 (BIT(1) | BIT(6) | BIT(11) | BIT(12) | BIT(14))
 /* Leaf 7.0 EDX: FSRM, SERIALIZE. */
@@ -59,8 +63,10 @@
 /* 0x80000001 ECX: LAHF/SAHF LZCNT SSE4A MisAlignSSE PREFETCHW XOP FMA4 TBM. */
 #define EXT1_ECX	(BIT(0) | BIT(5) | BIT(6) | BIT(7) | BIT(8) | \
 			 BIT(11) | BIT(16) | BIT(21))
-/* 0x80000001 EDX: leaf 1's bits 0-17 and 23-24 as AMD mirrors them, plus
- * SYSCALL NX MMXEXT FFXSR 1GB-pages LM 3DNowExt 3DNow. */
+/*
+ * 0x80000001 EDX: leaf 1's bits 0-17 and 23-24 as AMD mirrors them, plus
+ * SYSCALL NX MMXEXT FFXSR 1GB-pages LM 3DNowExt 3DNow.
+ */
 #define EXT1_EDX	((LEAF1_EDX & (GENMASK(17, 0) | BIT(23) | BIT(24))) | \
 			 BIT(11) | BIT(20) | BIT(22) | BIT(25) | BIT(26) | \
 			 BIT(29) | BIT(30) | BIT(31))
@@ -94,7 +100,7 @@ static struct kvm_cpuid_entry2 *okvm_cpuid_add(u32 function, u32 index,
 }
 
 /* Bytes of an XSAVE area holding the components in @xcr0 (SDM 13.4.3). */
-static u32 okvm_xsave_size(u64 xcr0)
+u32 okvm_xsave_size(u64 xcr0)
 {
 	u32 size = 512 + 64, eax, ebx, ecx, edx;
 	int i;

@@ -58,11 +58,14 @@ struct okvm_spte_format;
  *		or a negative errno for KVM_RUN to return.
  * @get_segment/@set_segment: a segment register in KVM's terms.
  * @get_dtable/@set_dtable: the GDTR (@idt false) or IDTR.
- * @get_cr/@set_cr: CR0, CR2, CR3 or CR4; set_cr does not validate (the
- *		caller has) and never fails.
+ * @get_cr/@set_cr: CR0, CR2, CR3, CR4 or CR8 (the TPR); set_cr does not
+ *		validate (the caller has) and never fails.
  * @get_efer/@set_efer: the guest's EFER as the guest sees it.
  * @get_msr/@set_msr: the MSRs the VMCB/VMCS holds; return 1 for an MSR the
  *		vendor does not hold, so generic code (msr.c) tries its own.
+ * @enable_irq_window: make the guest exit as soon as it can take an
+ *		external interrupt (RFLAGS.IF set, no interrupt shadow); that
+ *		exit's handle_exit returns 1.
  * @get_interrupt_shadow/@set_interrupt_shadow: KVM_X86_SHADOW_INT_* bits.
  * @dump_state:	print the guest state for a failed entry (once per VM).
  */
@@ -99,6 +102,7 @@ struct okvm_x86_ops {
 	void (*set_efer)(struct okvm_vcpu *vcpu, u64 efer);
 	int (*get_msr)(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct okvm_vcpu *vcpu, u32 index, u64 data);
+	void (*enable_irq_window)(struct okvm_vcpu *vcpu);
 	u64 (*get_interrupt_shadow)(struct okvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct okvm_vcpu *vcpu, u64 shadow);
 	void (*dump_state)(struct okvm_vcpu *vcpu);

@@ -17,6 +17,34 @@
 #include "ops.h"
 #include "x86.h"
 
+/*
+ * CR8 without a local APIC, as KVM has it: KVM_SET_SREGS sets the value
+ * the VMM reads back but not the TPR the guest reads (the VMCB's V_TPR),
+ * while a guest write of CR8 does become the VMM's value. okvm does not
+ * intercept CR8 writes, so it notices them as a change of the hardware
+ * TPR since the last look.
+ */
+unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu)
+{
+	unsigned long tpr = okvm_x86->get_cr(vcpu, 8);
+
+	if (tpr != vcpu->seen_tpr) {
+		vcpu->seen_tpr = tpr;
+		vcpu->cr8 = tpr;
+	}
+	return vcpu->cr8;
+}
+
+/*
+ * KVM_CAP_XSAVE2's answer and KVM_GET_XSAVE2's size: the XSAVE image of
+ * every component okvm supports, and never less than struct kvm_xsave.
+ */
+unsigned int okvm_xsave2_size(void)
+{
+	return max_t(unsigned int, sizeof(struct kvm_xsave),
+		     okvm_xsave_size(okvm_supported_xcr0));
+}
+
 enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu)
 {
 	struct kvm_segment cs;
@@ -84,7 +112,10 @@ void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *s)
 	s->cr2 = okvm_x86->get_cr(vcpu, 2);
 	s->cr3 = okvm_x86->get_cr(vcpu, 3);
 	s->cr4 = okvm_x86->get_cr(vcpu, 4);
-	s->cr8 = vcpu->cr8;
+	s->cr8 = okvm_sync_cr8(vcpu);
+	if (vcpu->interrupt.injected)
+		__set_bit(vcpu->interrupt.vector,
+			  (unsigned long *)s->interrupt_bitmap);
 	s->efer = okvm_x86->get_efer(vcpu);
 	s->apic_base = vcpu->apic_base;
 }
@@ -146,18 +177,10 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 
 static int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
-	unsigned int i;
+	unsigned long vec;
 
 	if (!okvm_sregs_valid(vcpu, s))
 		return -EINVAL;
-	/*
-	 * A pending external interrupt in interrupt_bitmap needs interrupt
-	 * injection, which arrives with the irqchip work: refuse rather than
-	 * drop it.
-	 */
-	for (i = 0; i < ARRAY_SIZE(s->interrupt_bitmap); i++)
-		if (s->interrupt_bitmap[i])
-			return -EINVAL;
 
 	okvm_x86->set_segment(vcpu, &s->cs, OKVM_SEG_CS);
 	okvm_x86->set_segment(vcpu, &s->ds, OKVM_SEG_DS);
@@ -174,8 +197,17 @@ static int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	okvm_x86->set_cr(vcpu, 3, s->cr3);
 	okvm_x86->set_cr(vcpu, 4, s->cr4);
 	okvm_x86->set_efer(vcpu, s->efer);
+	okvm_sync_cr8(vcpu);
 	vcpu->cr8 = s->cr8 & 0xf;
 	vcpu->apic_base = s->apic_base;
+
+	/* KVM queues the first pending interrupt of the bitmap, if any. */
+	vec = find_first_bit((const unsigned long *)s->interrupt_bitmap,
+			     KVM_NR_INTERRUPTS);
+	if (vec < KVM_NR_INTERRUPTS) {
+		vcpu->interrupt.injected = true;
+		vcpu->interrupt.vector = vec;
+	}
 	return 0;
 }
 
@@ -193,17 +225,23 @@ static void okvm_get_fpu(struct okvm_vcpu *vcpu, struct kvm_fpu *f)
 	f->last_ip = fx->rip;
 	f->last_dp = fx->rdp;
 	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
-	f->mxcsr = fx->mxcsr;
+	/*
+	 * KVM's KVM_GET_FPU leaves mxcsr 0 and its KVM_SET_FPU ignores it;
+	 * VMMs use KVM_GET/SET_XSAVE for MXCSR, so okvm answers the same.
+	 */
 }
 
+/*
+ * KVM_SET_FPU writes the legacy area only, as KVM's does: MXCSR is left
+ * alone (see okvm_get_fpu()), and the XSAVE header is not touched, so a
+ * component still in its initial state before the guest first used it
+ * (XSTATE_BV bit clear) is restored as initial state, ignoring the new
+ * values (SDM Vol. 1 13.8.1). Documentation/api.rst says so too.
+ */
 static int okvm_set_fpu(struct okvm_vcpu *vcpu, const struct kvm_fpu *f)
 {
-	union fpregs_state *regs = &vcpu->fpu.fpstate->regs;
-	struct fxregs_state *fx = &regs->fxsave;
+	struct fxregs_state *fx = &vcpu->fpu.fpstate->regs.fxsave;
 
-	/* Reserved MXCSR bits would make FXRSTOR/XRSTOR fault (#GP). */
-	if (f->mxcsr & ~(fx->mxcsr_mask ? fx->mxcsr_mask : 0xffbf))
-		return -EINVAL;
 	memcpy(fx->st_space, f->fpr, sizeof(f->fpr));
 	fx->cwd = f->fcw;
 	fx->swd = f->fsw;
@@ -212,14 +250,6 @@ static int okvm_set_fpu(struct okvm_vcpu *vcpu, const struct kvm_fpu *f)
 	fx->rip = f->last_ip;
 	fx->rdp = f->last_dp;
 	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
-	fx->mxcsr = f->mxcsr;
-	/*
-	 * In the XSAVE format a component whose XSTATE_BV bit is clear is
-	 * restored to its initial state, whatever the legacy area says
-	 * (SDM Vol. 1 13.8.1): mark x87 and SSE as present.
-	 */
-	if (boot_cpu_has(X86_FEATURE_XSAVE))
-		regs->xsave.header.xfeatures |= XFEATURE_MASK_FPSSE;
 	return 0;
 }
 
@@ -265,7 +295,10 @@ static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
 	ev->exception.nr = vcpu->exception.vector;
 	ev->exception.has_error_code = vcpu->exception.has_error_code;
 	ev->exception.error_code = vcpu->exception.error_code;
+	ev->interrupt.injected = vcpu->interrupt.injected;
+	ev->interrupt.nr = vcpu->interrupt.vector;
 	ev->interrupt.shadow = okvm_x86->get_interrupt_shadow(vcpu);
+	ev->nmi.masked = vcpu->nmi_masked;
 	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		    KVM_VCPUEVENT_VALID_SMM;
 }
@@ -285,10 +318,10 @@ static int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
 	    (ev->exception.nr > 31 || ev->exception.nr == 2))
 		return -EINVAL;
 	/*
-	 * okvm has no interrupt or NMI injection yet and no SMM: refuse state
+	 * okvm has no NMI injection yet and no SMM: refuse state
 	 * it would otherwise lose.
 	 */
-	if (ev->interrupt.injected || ev->nmi.injected ||
+	if (ev->nmi.injected ||
 	    ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending) ||
 	    ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
 	     (ev->smi.smm || ev->smi.pending)))
@@ -298,6 +331,9 @@ static int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
 	vcpu->exception.vector = ev->exception.nr;
 	vcpu->exception.has_error_code = ev->exception.has_error_code;
 	vcpu->exception.error_code = ev->exception.error_code;
+	vcpu->nmi_masked = ev->nmi.masked;
+	vcpu->interrupt.injected = ev->interrupt.injected;
+	vcpu->interrupt.vector = ev->interrupt.nr;
 	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)
 		okvm_x86->set_interrupt_shadow(vcpu, ev->interrupt.shadow);
 	return 0;
@@ -322,6 +358,19 @@ int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 	u32 pkru;
 	int ret = 0;
 
+	if (ioctl == KVM_GET_XSAVE2) {
+		unsigned int size = okvm_xsave2_size();
+		void *buf = kzalloc(size, GFP_KERNEL_ACCOUNT);
+
+		if (!buf)
+			return -ENOMEM;
+		fpu_copy_guest_fpstate_to_uabi(&vcpu->fpu, buf, size,
+					       okvm_supported_xcr0, 0);
+		if (copy_to_user(argp, buf, size))
+			ret = -EFAULT;
+		kfree(buf);
+		return ret;
+	}
 	if (ioctl == KVM_GET_XSAVE || ioctl == KVM_SET_XSAVE) {
 		if (ioctl == KVM_SET_XSAVE) {
 			xsave = memdup_user(argp, sizeof(*xsave));

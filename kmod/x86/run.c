@@ -18,7 +18,6 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/sched/signal.h>
-#include <linux/version.h>
 #include <linux/rcupdate.h>
 #include <linux/preempt.h>
 #include <asm/fpu/api.h>
@@ -29,14 +28,15 @@
 #include "x86.h"
 
 /*
- * Since 6.10 the kernel's copy of <linux/kvm.h> calls the field
- * immediate_exit__unsafe, to make KVM read it once; user space still sees
- * immediate_exit.
+ * Since 6.10 the kernel's view of struct kvm_run renames the field user
+ * space writes at any time (HINT_UNSAFE_IN_KVM), so that it is read once,
+ * as here; user space still sees immediate_exit.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
-#define okvm_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit__unsafe)
+#ifdef HINT_UNSAFE_IN_KVM
+#define okvm_run_immediate_exit(run) \
+	READ_ONCE((run)->HINT_UNSAFE_IN_KVM(immediate_exit))
 #else
-#define okvm_run_immediate_exit(run)	READ_ONCE((run)->immediate_exit)
+#define okvm_run_immediate_exit(run) READ_ONCE((run)->immediate_exit)
 #endif
 
 void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
@@ -123,12 +123,42 @@ int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl)
 	return 0;
 }
 
+/* The guest would take an external interrupt now (SDM Vol. 3 6.8.1). */
+static bool okvm_interrupt_allowed(struct okvm_vcpu *vcpu)
+{
+	return (vcpu->rflags & X86_EFLAGS_IF) &&
+	       !okvm_x86->get_interrupt_shadow(vcpu);
+}
+
+/*
+ * kvm_run's ready_for_interrupt_injection: KVM_INTERRUPT would be taken by
+ * the guest at once, and nothing is queued ahead of it.
+ */
+static bool okvm_ready_for_interrupt(struct okvm_vcpu *vcpu)
+{
+	return okvm_interrupt_allowed(vcpu) && !vcpu->interrupt.injected &&
+	       !vcpu->exception.pending;
+}
+
+/* What every return from KVM_RUN tells the VMM besides the exit. */
+static void okvm_post_run_state(struct okvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->rflags & X86_EFLAGS_IF);
+	run->cr8 = okvm_sync_cr8(vcpu);
+	run->apic_base = vcpu->apic_base;
+	run->ready_for_interrupt_injection = okvm_ready_for_interrupt(vcpu);
+}
+
 /*
  * One entry into the guest and its exit. Returns what handle_exit returns:
  * 1 to go on, 0 to return to user space, or a negative errno.
  */
 static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 {
+	bool xsave = static_cpu_has(X86_FEATURE_XSAVE);
+	u64 xcr0;
 	int ret;
 
 	preempt_disable();
@@ -141,6 +171,7 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	 */
 	WRITE_ONCE(vcpu->cpu, smp_processor_id());
 	WRITE_ONCE(vcpu->mode, OKVM_IN_GUEST);
+	/* Pairs with the smp_mb() in okvm_mmu_kick_vcpus(). */
 	smp_mb();
 	vcpu->tlb_flush = okvm_mmu_need_tlb_flush(vcpu);
 
@@ -154,8 +185,13 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	/* A context switch since the last entry saved the guest's FPU. */
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
-	if (vcpu->xcr0 != okvm_host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, vcpu->xcr0);
+	/* KVM_RUN with request_interrupt_window: exit when it opens. */
+	if (READ_ONCE(vcpu->run->request_interrupt_window) &&
+	    !vcpu->interrupt.injected)
+		okvm_x86->enable_irq_window(vcpu);
+	xcr0 = vcpu->xcr0;
+	if (xsave && xcr0 != okvm_host_xcr0)
+		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
 
 	/*
 	 * Running the guest is a quiescent state for RCU, like running user
@@ -166,8 +202,21 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 
 	ret = okvm_x86->vcpu_run(vcpu);
 
-	if (vcpu->xcr0 != okvm_host_xcr0)
-		xsetbv(XCR_XFEATURE_ENABLED_MASK, okvm_host_xcr0);
+	/*
+	 * XCR0 is not part of the state VMRUN/VM exit switch, and okvm
+	 * intercepts XSETBV, so it is still the guest's. Read it back all
+	 * the same: QEMU's TCG, okvm's test bed, does not implement the
+	 * XSETBV intercept and lets the guest write it directly. What the
+	 * guest wrote is its XCR0 from now on, and the host's goes back.
+	 */
+	if (xsave) {
+		u64 now = xgetbv(XCR_XFEATURE_ENABLED_MASK);
+
+		if (now != xcr0)
+			vcpu->xcr0 = now;
+		if (now != okvm_host_xcr0)
+			xsetbv(XCR_XFEATURE_ENABLED_MASK, okvm_host_xcr0);
+	}
 	WRITE_ONCE(vcpu->mode, OKVM_OUTSIDE_GUEST);
 	local_irq_enable();
 	preempt_enable();
@@ -185,6 +234,11 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 		ret = okvm_vcpu_enter_exit(vcpu);
 		if (ret <= 0)
 			return ret;
+		if (READ_ONCE(vcpu->run->request_interrupt_window) &&
+		    okvm_ready_for_interrupt(vcpu)) {
+			vcpu->run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			return 0;
+		}
 		if (signal_pending(current)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
 			return -EINTR;
@@ -218,6 +272,7 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 	}
 	ret = okvm_vcpu_run_loop(vcpu);
 out:
+	okvm_post_run_state(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);

@@ -42,10 +42,13 @@ int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *sregs);
 enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
+unsigned int okvm_xsave2_size(void);
+unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
 
 /* cpuid.c */
 int okvm_cpuid_init(void);
 void okvm_cpuid_exit(void);
+u32 okvm_xsave_size(u64 xcr0);
 int okvm_dev_get_supported_cpuid(void __user *argp);
 int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);

@@ -43,13 +43,19 @@ static u64 svm_event_to_inject(struct okvm_vcpu *vcpu)
 		svm->reinject = 0;
 		return inj;
 	}
-	if (!e->pending)
-		return 0;
-	e->pending = false;
-	inj = e->vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-	if (e->has_error_code)
-		inj |= SVM_EVTINJ_VALID_ERR | (u64)e->error_code << 32;
-	return inj;
+	if (e->pending) {
+		e->pending = false;
+		inj = e->vector | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
+		if (e->has_error_code)
+			inj |= SVM_EVTINJ_VALID_ERR | (u64)e->error_code << 32;
+		return inj;
+	}
+	if (vcpu->interrupt.injected) {
+		vcpu->interrupt.injected = false;
+		return vcpu->interrupt.vector | SVM_EVTINJ_TYPE_INTR |
+		       SVM_EVTINJ_VALID;
+	}
+	return 0;
 }
 
 int svm_vcpu_run(struct okvm_vcpu *vcpu)

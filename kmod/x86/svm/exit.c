@@ -162,6 +162,13 @@ static int svm_exit_failed_entry(struct okvm_vcpu *vcpu)
 	return 0;
 }
 
+/* The interrupt window opened (svm_enable_irq_window()). */
+static int svm_exit_vintr(struct okvm_vcpu *vcpu)
+{
+	svm_disable_irq_window(vcpu);
+	return 1;
+}
+
 int svm_handle_exit(struct okvm_vcpu *vcpu)
 {
 	u64 code = to_svm(vcpu)->vmcb->control.exit_code;
@@ -173,6 +180,8 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_INIT:
 		/* The host took its interrupt when the run loop enabled IRQs. */
 		return 1;
+	case SVM_EXIT_VINTR:
+		return svm_exit_vintr(vcpu);
 	case SVM_EXIT_CPUID:
 		return svm_exit_cpuid(vcpu);
 	case SVM_EXIT_HLT:

@@ -231,6 +231,9 @@ unsigned long svm_get_cr(struct okvm_vcpu *vcpu, int cr)
 	switch (cr) {
 	case 0:
 		return s->cr0;
+	case 8:
+		/* With V_INTR_MASKING, CR8 is V_TPR (APM 15.21.1). */
+		return to_svm(vcpu)->vmcb->control.int_ctl & SVM_INT_CTL_V_TPR_MASK;
 	case 2:
 		return s->cr2;
 	case 3:
@@ -249,6 +252,10 @@ void svm_set_cr(struct okvm_vcpu *vcpu, int cr, unsigned long val)
 	case 0:
 		s->cr0 = val;
 		break;
+	case 8:
+		svm->vmcb->control.int_ctl &= ~SVM_INT_CTL_V_TPR_MASK;
+		svm->vmcb->control.int_ctl |= val & SVM_INT_CTL_V_TPR_MASK;
+		return;
 	case 2:
 		s->cr2 = val;
 		break;
@@ -340,6 +347,31 @@ int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 	/* The 32-bit SYSENTER MSRs keep 64 bits on AMD; KVM does too. */
 	*slot = data;
 	return 0;
+}
+
+/*
+ * Ask for an exit when the guest can take an interrupt: a virtual
+ * interrupt (V_IRQ) of the highest priority, ignoring the TPR, with its
+ * delivery intercepted (VINTR, APM 15.21.4). The guest takes it only with
+ * RFLAGS.IF set and outside an interrupt shadow, and the intercept fires
+ * before it is delivered; svm_exit_vintr() then withdraws it.
+ */
+void svm_enable_irq_window(struct okvm_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl |= SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_INTR_PRIO_MASK |
+		      SVM_INT_CTL_V_IGN_TPR;
+	c->intercept_misc1 |= SVM_INTERCEPT1_VINTR;
+}
+
+void svm_disable_irq_window(struct okvm_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->int_ctl &= ~(SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_INTR_PRIO_MASK |
+			SVM_INT_CTL_V_IGN_TPR);
+	c->intercept_misc1 &= ~SVM_INTERCEPT1_VINTR;
 }
 
 u64 svm_get_interrupt_shadow(struct okvm_vcpu *vcpu)

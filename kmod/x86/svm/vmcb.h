@@ -133,6 +133,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_INTERCEPT1_NMI		BIT(1)
 #define SVM_INTERCEPT1_SMI		BIT(2)
 #define SVM_INTERCEPT1_INIT		BIT(3)
+#define SVM_INTERCEPT1_VINTR		BIT(4)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RSM		BIT(19)
 #define SVM_INTERCEPT1_INVD		BIT(22)
@@ -157,6 +158,10 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_INTERCEPT2_XSETBV		BIT(13)
 
 /* int_ctl (APM 15.21). */
+#define SVM_INT_CTL_V_TPR_MASK		0xf
+#define SVM_INT_CTL_V_IRQ		BIT(8)
+#define SVM_INT_CTL_V_INTR_PRIO_MASK	(0xf << 16)
+#define SVM_INT_CTL_V_IGN_TPR		BIT(20)
 #define SVM_INT_CTL_V_INTR_MASKING	BIT(24)
 
 /* int_state: the guest is in an interrupt shadow (STI, MOV SS). */
@@ -189,6 +194,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EXIT_NMI			0x061
 #define SVM_EXIT_SMI			0x062
 #define SVM_EXIT_INIT			0x063
+#define SVM_EXIT_VINTR			0x064
 #define SVM_EXIT_CPUID			0x072
 #define SVM_EXIT_RSM			0x073
 #define SVM_EXIT_INVD			0x076
