@@ -9,6 +9,9 @@
  * its unchecked answers are only listed.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -142,6 +145,532 @@ static const char *check_max_vcpu_id(int dev, long answer)
 	return create_vcpus(dev, answer - 1, answer - 1, answer);
 }
 
+/* A VM with vCPU 0 and that vCPU's kvm_run mapped. */
+struct test_vcpu {
+	int vm;
+	int fd;
+	struct kvm_run *run;
+	long run_size;
+};
+
+/* Fill @v; on failure the parts made so far are left for vcpu_close(). */
+static const char *vcpu_open(int dev, struct test_vcpu *v)
+{
+	v->fd = -1;
+	v->run = MAP_FAILED;
+	v->vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	if (v->vm < 0)
+		return "KVM_CREATE_VM failed";
+	v->fd = okvm_ioctl(v->vm, KVM_CREATE_VCPU, 0);
+	if (v->fd < 0)
+		return "KVM_CREATE_VCPU failed";
+	v->run_size = okvm_ioctl(dev, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (v->run_size < (long)sizeof(*v->run))
+		return "KVM_GET_VCPU_MMAP_SIZE is smaller than struct kvm_run";
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		      v->fd, 0);
+	if (v->run == MAP_FAILED)
+		return "mmap of the vCPU's kvm_run failed";
+	return NULL;
+}
+
+static void vcpu_close(struct test_vcpu *v)
+{
+	if (v->run != MAP_FAILED)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	if (v->vm >= 0)
+		close(v->vm);
+}
+
+/*
+ * The smallest guest that shows what its memory holds: real mode, one slot
+ * of anonymous memory at GPA 0, and a loop that OUTs the byte at
+ * GUEST_DATA to GUEST_PORT. Raw bytes, since this test has no guest library.
+ */
+#define GUEST_MEM_SIZE	0x3000
+#define GUEST_CODE	0x1000
+#define GUEST_DATA	0x2000
+#define GUEST_PORT	0x10
+#define PAGE		4096
+
+static const unsigned char guest_code[] = {
+	0xa0, GUEST_DATA & 0xff, GUEST_DATA >> 8,	/* mov al, [GUEST_DATA] */
+	0xe6, GUEST_PORT,				/* out GUEST_PORT, al */
+	0xeb, 0x100 - 7,				/* jmp GUEST_CODE */
+};
+
+struct test_guest {
+	struct test_vcpu v;
+	unsigned char *mem;
+};
+
+static const char *guest_open(int dev, struct test_guest *g)
+{
+	struct kvm_userspace_memory_region r = {
+		.memory_size = GUEST_MEM_SIZE,
+	};
+	struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2 };
+	struct kvm_sregs sregs;
+	const char *why;
+
+	g->mem = mmap(NULL, GUEST_MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	why = vcpu_open(dev, &g->v);
+	if (why)
+		return why;
+	if (g->mem == MAP_FAILED)
+		return "mmap of guest memory failed";
+	memcpy(g->mem + GUEST_CODE, guest_code, sizeof(guest_code));
+	r.userspace_addr = (unsigned long)g->mem;
+	if (okvm_ioctl(g->v.vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		return "KVM_SET_USER_MEMORY_REGION failed";
+	/* Out of reset CS is F000:FFF0 with base FFFF0000: move it to 0. */
+	if (okvm_ioctl(g->v.fd, KVM_GET_SREGS, (unsigned long)&sregs))
+		return "KVM_GET_SREGS failed";
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	if (okvm_ioctl(g->v.fd, KVM_SET_SREGS, (unsigned long)&sregs))
+		return "KVM_SET_SREGS failed";
+	if (okvm_ioctl(g->v.fd, KVM_SET_REGS, (unsigned long)&regs))
+		return "KVM_SET_REGS failed";
+	return NULL;
+}
+
+static void guest_close(struct test_guest *g)
+{
+	vcpu_close(&g->v);
+	if (g->mem != MAP_FAILED)
+		munmap(g->mem, GUEST_MEM_SIZE);
+}
+
+static const char wrong_byte[] =
+	"the guest read another byte than its memory holds";
+
+/* Run the guest to its next OUT, which must carry @want. */
+static const char *guest_expect_byte(struct test_guest *g, unsigned char want)
+{
+	struct kvm_run *run = g->v.run;
+
+	if (okvm_ioctl(g->v.fd, KVM_RUN, 0))
+		return "KVM_RUN failed";
+	if (run->exit_reason != KVM_EXIT_IO ||
+	    run->io.direction != KVM_EXIT_IO_OUT ||
+	    run->io.port != GUEST_PORT || run->io.size != 1 ||
+	    run->io.count != 1)
+		return "the guest did not exit with its OUT";
+	if (((unsigned char *)run)[run->io.data_offset] != want)
+		return wrong_byte;
+	return NULL;
+}
+
+/*
+ * KVM_CAP_SYNC_MMU: changes to the VMM's mappings reach the guest without
+ * a new KVM_SET_USER_MEMORY_REGION. Writing through the same mapping would
+ * show nothing (it is the same page); dropping the page and mapping a new
+ * one in its place is what only an MMU notifier gets right.
+ */
+static const char *check_sync_mmu(int dev, long answer)
+{
+	struct test_guest g;
+	unsigned char *data;
+	const char *why;
+
+	why = guest_open(dev, &g);
+	if (why)
+		goto out;
+	data = g.mem + GUEST_DATA;
+	*data = 0xa5;
+	why = guest_expect_byte(&g, 0xa5);
+	if (why)
+		goto out;
+
+	/* A private anonymous page reads as zeroes once dropped. */
+	if (madvise(data, PAGE, MADV_DONTNEED)) {
+		why = "madvise(MADV_DONTNEED) failed";
+		goto out;
+	}
+	why = guest_expect_byte(&g, 0);
+	if (why == wrong_byte)
+		why = "after MADV_DONTNEED: the guest still sees the old page";
+	if (why)
+		goto out;
+
+	if (mmap(data, PAGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != data) {
+		why = "mmap(MAP_FIXED) over the data page failed";
+		goto out;
+	}
+	*data = 0x3c;
+	why = guest_expect_byte(&g, 0x3c);
+	if (why == wrong_byte)
+		why = "after mmap(MAP_FIXED): the guest does not see the new page";
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
+ * KVM_CAP_EXT_CPUID: KVM_GET_SUPPORTED_CPUID fills in what it supports,
+ * leaf 0 (the highest basic leaf and the vendor) among it, and says E2BIG
+ * when the array is too small for that.
+ */
+static const char *check_ext_cpuid(int dev, long answer)
+{
+	const unsigned int nent = 256;	/* KVM_MAX_CPUID_ENTRIES */
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 entry;
+	} small = { .c.nent = 1 };
+	const char *why = "leaf 0 is missing";
+	struct kvm_cpuid2 *c;
+	unsigned int i;
+	long ret;
+
+	ret = okvm_ioctl(dev, KVM_GET_SUPPORTED_CPUID, (unsigned long)&small);
+	if (ret != -E2BIG)
+		return "nent = 1 is not E2BIG";
+	c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+	if (!c)
+		return "out of memory";
+	c->nent = nent;
+	ret = okvm_ioctl(dev, KVM_GET_SUPPORTED_CPUID, (unsigned long)c);
+	if (ret)
+		why = "KVM_GET_SUPPORTED_CPUID failed";
+	else if (!c->nent || c->nent > nent)
+		why = "nent is 0 or beyond the array";
+	else
+		for (i = 0; i < c->nent; i++)
+			if (c->entries[i].function == 0 && c->entries[i].eax)
+				why = NULL;
+	free(c);
+	return why;
+}
+
+/* KVM_CAP_SET_TSS_ADDR: a fresh VM takes the address QEMU gives it. */
+static const char *check_set_tss_addr(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), ret;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	ret = okvm_ioctl(vm, KVM_SET_TSS_ADDR, 0xfffbd000);
+	close(vm);
+	return ret ? "KVM_SET_TSS_ADDR failed" : NULL;
+}
+
+/*
+ * KVM_CAP_SET_IDENTITY_MAP_ADDR: accepted before the first vCPU, refused
+ * once one exists (api.rst: "Fails if any VCPU has already been created"),
+ * since VMX places the page when it creates a vCPU.
+ */
+static const char *check_set_identity_map_addr(int dev, long answer)
+{
+	__u64 addr = 0xfffbc000;
+	struct test_vcpu v;
+	const char *why = NULL;
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (okvm_ioctl(vm, KVM_SET_IDENTITY_MAP_ADDR, (unsigned long)&addr))
+		why = "refused on a fresh VM";
+	close(vm);
+	if (why)
+		return why;
+
+	why = vcpu_open(dev, &v);
+	if (!why && okvm_ioctl(v.vm, KVM_SET_IDENTITY_MAP_ADDR,
+			       (unsigned long)&addr) >= 0)
+		why = "accepted after a vCPU was created";
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_MP_STATE: without an in-kernel irqchip there is no INIT/SIPI
+ * protocol, so a new vCPU is runnable, and runnable can be set.
+ */
+static const char *check_mp_state(int dev, long answer)
+{
+	struct kvm_mp_state mp = { .mp_state = ~0u };
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	if (okvm_ioctl(v.fd, KVM_GET_MP_STATE, (unsigned long)&mp))
+		why = "KVM_GET_MP_STATE failed";
+	else if (mp.mp_state != KVM_MP_STATE_RUNNABLE)
+		why = "a new vCPU is not KVM_MP_STATE_RUNNABLE";
+	else if (okvm_ioctl(v.fd, KVM_SET_MP_STATE, (unsigned long)&mp))
+		why = "KVM_SET_MP_STATE(RUNNABLE) failed";
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_VCPU_EVENTS: what KVM_GET_VCPU_EVENTS returns is accepted by
+ * KVM_SET_VCPU_EVENTS (a migration does exactly that), and a field that
+ * needs no flag, nmi.masked, makes the round trip.
+ */
+static const char *check_vcpu_events(int dev, long answer)
+{
+	struct kvm_vcpu_events ev;
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	if (okvm_ioctl(v.fd, KVM_GET_VCPU_EVENTS, (unsigned long)&ev)) {
+		why = "KVM_GET_VCPU_EVENTS failed";
+		goto out;
+	}
+	if (okvm_ioctl(v.fd, KVM_SET_VCPU_EVENTS, (unsigned long)&ev)) {
+		why = "KVM_SET_VCPU_EVENTS of what GET returned failed";
+		goto out;
+	}
+	ev.nmi.masked = 1;
+	if (okvm_ioctl(v.fd, KVM_SET_VCPU_EVENTS, (unsigned long)&ev) ||
+	    okvm_ioctl(v.fd, KVM_GET_VCPU_EVENTS, (unsigned long)&ev))
+		why = "KVM_SET/GET_VCPU_EVENTS with NMIs masked failed";
+	else if (ev.nmi.masked != 1)
+		why = "nmi.masked did not make the round trip";
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_XCRS: XCR0 reads back with its x87 bit, which the SDM (13.3)
+ * says can never be clear; the value read is accepted back, and a value
+ * XSETBV would refuse (x87 clear) is refused.
+ */
+static const char *check_xcrs(int dev, long answer)
+{
+	struct kvm_xcrs x;
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+	int i, xcr0 = -1;
+
+	if (why)
+		goto out;
+	if (okvm_ioctl(v.fd, KVM_GET_XCRS, (unsigned long)&x)) {
+		why = "KVM_GET_XCRS failed";
+		goto out;
+	}
+	for (i = 0; i < x.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (x.xcrs[i].xcr == 0)
+			xcr0 = i;
+	if (xcr0 < 0 || !(x.xcrs[xcr0].value & 1)) {
+		why = "XCR0 is missing or has x87 (bit 0) clear";
+		goto out;
+	}
+	if (okvm_ioctl(v.fd, KVM_SET_XCRS, (unsigned long)&x)) {
+		why = "KVM_SET_XCRS of what GET returned failed";
+		goto out;
+	}
+	x.xcrs[xcr0].value = 0;
+	if (okvm_ioctl(v.fd, KVM_SET_XCRS, (unsigned long)&x) != -EINVAL)
+		why = "XCR0 = 0 is not EINVAL";
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/* The legacy area's MXCSR and the header's XSTATE_BV (SDM Vol. 1 13.4). */
+#define XSAVE_MXCSR		24
+#define XSAVE_XSTATE_BV		512
+#define XFEATURE_FP_SSE		3ull
+#define MXCSR_DEFAULT		0x1f80u
+#define MXCSR_RC_ZERO		0x6000u	/* round toward zero */
+
+/*
+ * KVM_CAP_XSAVE: KVM_GET_XSAVE returns the guest's XSAVE image and
+ * KVM_SET_XSAVE loads one: the image read is accepted back, and an MXCSR
+ * put in the image (with SSE marked present in XSTATE_BV, or XRSTOR
+ * semantics would reset it) is what the next read shows.
+ */
+static const char *check_xsave(int dev, long answer)
+{
+	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
+	unsigned char *img;
+	__u32 mxcsr = MXCSR_DEFAULT | MXCSR_RC_ZERO;
+	struct test_vcpu v;
+	const char *why;
+	__u64 bv;
+
+	if (!xs)
+		return "out of memory";
+	img = (unsigned char *)xs->region;
+	why = vcpu_open(dev, &v);
+	if (why)
+		goto out;
+	if (okvm_ioctl(v.fd, KVM_GET_XSAVE, (unsigned long)xs)) {
+		why = "KVM_GET_XSAVE failed";
+		goto out;
+	}
+	if (okvm_ioctl(v.fd, KVM_SET_XSAVE, (unsigned long)xs)) {
+		why = "KVM_SET_XSAVE of what GET returned failed";
+		goto out;
+	}
+	memcpy(img + XSAVE_MXCSR, &mxcsr, sizeof(mxcsr));
+	memcpy(&bv, img + XSAVE_XSTATE_BV, sizeof(bv));
+	bv |= XFEATURE_FP_SSE;
+	memcpy(img + XSAVE_XSTATE_BV, &bv, sizeof(bv));
+	if (okvm_ioctl(v.fd, KVM_SET_XSAVE, (unsigned long)xs)) {
+		why = "KVM_SET_XSAVE with a new MXCSR failed";
+		goto out;
+	}
+	memset(xs, 0, sizeof(*xs));
+	if (okvm_ioctl(v.fd, KVM_GET_XSAVE, (unsigned long)xs)) {
+		why = "KVM_GET_XSAVE after SET failed";
+		goto out;
+	}
+	memcpy(&mxcsr, img + XSAVE_MXCSR, sizeof(mxcsr));
+	if (mxcsr != (MXCSR_DEFAULT | MXCSR_RC_ZERO))
+		why = "the MXCSR set did not read back";
+out:
+	vcpu_close(&v);
+	free(xs);
+	return why;
+}
+
+/*
+ * KVM_CAP_XSAVE2: the answer is the size of the buffer KVM_GET_XSAVE2
+ * fills, never less than struct kvm_xsave. KVM_GET_XSAVE2 writes within
+ * that size, and its first part is the image KVM_GET_XSAVE returns.
+ */
+static const char *check_xsave2(int dev, long answer)
+{
+	const size_t guard = PAGE;
+	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
+	unsigned char *buf = malloc(answer + guard);
+	struct test_vcpu v = { .vm = -1, .fd = -1, .run = MAP_FAILED };
+	const char *why = NULL;
+	size_t i;
+
+	if (answer < (long)sizeof(*xs)) {
+		why = "the size is below sizeof(struct kvm_xsave)";
+		goto out;
+	}
+	if (!xs || !buf) {
+		why = "out of memory";
+		goto out;
+	}
+	/* Bytes past the answer must survive: the size is a promise. */
+	memset(buf, 0, answer);
+	memset(buf + answer, 0xcc, guard);
+	why = vcpu_open(dev, &v);
+	if (why)
+		goto out;
+	if (okvm_ioctl(v.fd, KVM_GET_XSAVE2, (unsigned long)buf) ||
+	    okvm_ioctl(v.fd, KVM_GET_XSAVE, (unsigned long)xs)) {
+		why = "KVM_GET_XSAVE2 or KVM_GET_XSAVE failed";
+		goto out;
+	}
+	for (i = answer; i < answer + guard; i++)
+		if (buf[i] != 0xcc)
+			why = "KVM_GET_XSAVE2 wrote beyond the size it reports";
+	if (!why && memcmp(buf, xs->region, sizeof(xs->region)))
+		why = "KVM_GET_XSAVE2 and KVM_GET_XSAVE disagree";
+out:
+	vcpu_close(&v);
+	free(buf);
+	free(xs);
+	return why;
+}
+
+/* KVM_CAP_GET_TSC_KHZ: the vCPU's TSC frequency, a positive count of kHz. */
+static const char *check_get_tsc_khz(int dev, long answer)
+{
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (!why && okvm_ioctl(v.fd, KVM_GET_TSC_KHZ, 0) <= 0)
+		why = "KVM_GET_TSC_KHZ is not a positive frequency";
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_IMMEDIATE_EXIT: with kvm_run->immediate_exit set KVM_RUN returns
+ * EINTR before entering the guest, so the guest has not moved; cleared, the
+ * same vCPU runs (the flag alone held it back).
+ */
+static const char *check_immediate_exit(int dev, long answer)
+{
+	struct kvm_regs regs;
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+
+	if (why)
+		goto out;
+	g.v.run->immediate_exit = 1;
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) != -EINTR) {
+		why = "KVM_RUN with immediate_exit set is not EINTR";
+		goto out;
+	}
+	if (okvm_ioctl(g.v.fd, KVM_GET_REGS, (unsigned long)&regs)) {
+		why = "KVM_GET_REGS failed";
+		goto out;
+	}
+	if (regs.rip != GUEST_CODE) {
+		why = "the guest ran although immediate_exit was set";
+		goto out;
+	}
+	g.v.run->immediate_exit = 0;
+	g.mem[GUEST_DATA] = 0x5a;
+	why = guest_expect_byte(&g, 0x5a);
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
+ * KVM_CAP_GET_MSR_FEATURES: the system fd lists the feature MSRs and
+ * KVM_GET_MSRS on the system fd reads every one it lists (the return is
+ * the count read). The list is sized the KVM way: nmsrs = 0 is E2BIG and
+ * writes back the count.
+ */
+static const char *check_get_msr_features(int dev, long answer)
+{
+	struct kvm_msr_list probe = { .nmsrs = 0 }, *list = NULL;
+	struct kvm_msrs *msrs = NULL;
+	const char *why = NULL;
+	unsigned int i, n;
+	long ret;
+
+	ret = okvm_ioctl(dev, KVM_GET_MSR_FEATURE_INDEX_LIST,
+			 (unsigned long)&probe);
+	if (ret != -E2BIG || !probe.nmsrs)
+		return "nmsrs = 0 is not E2BIG with a count of at least 1";
+	n = probe.nmsrs;
+	list = calloc(1, sizeof(*list) + n * sizeof(list->indices[0]));
+	msrs = calloc(1, sizeof(*msrs) + n * sizeof(msrs->entries[0]));
+	if (!list || !msrs) {
+		why = "out of memory";
+		goto out;
+	}
+	list->nmsrs = n;
+	if (okvm_ioctl(dev, KVM_GET_MSR_FEATURE_INDEX_LIST,
+		       (unsigned long)list) || list->nmsrs != n) {
+		why = "KVM_GET_MSR_FEATURE_INDEX_LIST failed at its own count";
+		goto out;
+	}
+	msrs->nmsrs = n;
+	for (i = 0; i < n; i++)
+		msrs->entries[i].index = list->indices[i];
+	if (okvm_ioctl(dev, KVM_GET_MSRS, (unsigned long)msrs) != n)
+		why = "KVM_GET_MSRS on the system fd did not read every feature MSR";
+out:
+	free(msrs);
+	free(list);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -155,6 +684,21 @@ static const struct {
 	{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS", check_nr_vcpus },
 	{ KVM_CAP_MAX_VCPUS, "KVM_CAP_MAX_VCPUS", check_max_vcpus },
 	{ KVM_CAP_MAX_VCPU_ID, "KVM_CAP_MAX_VCPU_ID", check_max_vcpu_id },
+	{ KVM_CAP_SYNC_MMU, "KVM_CAP_SYNC_MMU", check_sync_mmu },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", check_ext_cpuid },
+	{ KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", check_set_tss_addr },
+	{ KVM_CAP_SET_IDENTITY_MAP_ADDR, "KVM_CAP_SET_IDENTITY_MAP_ADDR",
+	  check_set_identity_map_addr },
+	{ KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE", check_mp_state },
+	{ KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS", check_vcpu_events },
+	{ KVM_CAP_XCRS, "KVM_CAP_XCRS", check_xcrs },
+	{ KVM_CAP_XSAVE, "KVM_CAP_XSAVE", check_xsave },
+	{ KVM_CAP_XSAVE2, "KVM_CAP_XSAVE2", check_xsave2 },
+	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ", check_get_tsc_khz },
+	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT",
+	  check_immediate_exit },
+	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",
+	  check_get_msr_features },
 };
 
 static int find_check(long cap)
