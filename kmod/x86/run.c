@@ -57,7 +57,9 @@ void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 {
 	vcpu->rip += len;
-	if (okvm_vcpu_cpu_mode(vcpu) != OKVM_CPU_MODE_64)
+	/* Outside 64-bit mode EIP wraps at 4 GiB; only then ask the mode. */
+	if (unlikely(vcpu->rip > U32_MAX) &&
+	    okvm_vcpu_cpu_mode(vcpu) != OKVM_CPU_MODE_64)
 		vcpu->rip = (u32)vcpu->rip;
 	okvm_x86->set_interrupt_shadow(vcpu, 0);
 }
