@@ -101,6 +101,8 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_vcpu_ioctl_msrs(vcpu, ioctl, argp);
 	case KVM_SET_CPUID2:
 		return okvm_vcpu_set_cpuid2(vcpu, argp);
+	case KVM_SET_CPUID:
+		return okvm_vcpu_set_cpuid1(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return okvm_vcpu_get_cpuid2(vcpu, argp);
 	case KVM_SET_SIGNAL_MASK:

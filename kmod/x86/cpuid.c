@@ -28,9 +28,10 @@
 /*
  * The feature bits okvm passes through when the host has them (Intel SDM
  * Vol. 2A CPUID; AMD APM Vol. 3 Appendix E). Left out on purpose:
- * VMX/SVM (no nested virtualization yet); APIC, x2APIC, TSC-deadline (no
- * in-kernel local APIC yet); MTRR, MCE, MCA (not emulated); MONITOR/MWAIT
- * (intercepted, #UD); RDTSCP and RDPID (TSC_AUX is not switched, so they
+ * VMX/SVM (no nested virtualization yet); x2APIC and TSC-deadline (no
+ * in-kernel local APIC yet; the xAPIC bit stays, as in KVM: without an
+ * in-kernel one, its MMIO page is the VMM's to emulate); MTRR, MCE, MCA
+ * (not emulated); MONITOR/MWAIT (intercepted, #UD); RDTSCP and RDPID (TSC_AUX is not switched, so they
  * would show the host's value); PKU (PKRU is not switched); the
  * speculation-control MSRs (not switched); XSAVES (no IA32_XSS).
  */
@@ -40,7 +41,7 @@
 #define LEAF1_ECX_HYPERVISOR	BIT(31)
 #define LEAF1_ECX_OSXSAVE	BIT(27)
 #define LEAF1_EDX	(BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | \
-			 BIT(5) | BIT(6) | BIT(8) | BIT(11) | BIT(13) | \
+			 BIT(5) | BIT(6) | BIT(8) | BIT(9) | BIT(11) | BIT(13) | \
 			 BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(23) | \
 			 BIT(24) | BIT(25) | BIT(26))
 /*
@@ -281,11 +282,56 @@ bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit)
 	return val & BIT(bit);
 }
 
+/*
+ * Install @ents (@nent entries, which this takes over) as the vCPU's CPUID,
+ * with KVM's checks.
+ */
+static int okvm_vcpu_set_cpuid(struct okvm_vcpu *vcpu,
+			       struct kvm_cpuid_entry2 *ents, unsigned int nent)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	/*
+	 * Linear-address bits (0x80000008 EAX[15:8]) other than 48 or 57
+	 * (or 0, unspecified) describe no x86-64 CPU: refused, as KVM does.
+	 */
+	e = okvm_cpuid_find(ents, nent, 0x80000008, 0);
+	if (e) {
+		u32 vaddr_bits = (e->eax >> 8) & 0xff;
+
+		if (vaddr_bits && vaddr_bits != 48 && vaddr_bits != 57) {
+			kvfree(ents);
+			return -EINVAL;
+		}
+	}
+	/*
+	 * Once the vCPU ran, its CPUID may no longer change (KVM since 5.16:
+	 * the guest may have cached it); the same list again is accepted.
+	 */
+	if (vcpu->has_run &&
+	    (nent != vcpu->cpuid_nent ||
+	     (nent && memcmp(ents, vcpu->cpuid, nent * sizeof(*ents))))) {
+		kvfree(ents);
+		return -EINVAL;
+	}
+	kvfree(vcpu->cpuid);
+	vcpu->cpuid = ents;
+	vcpu->cpuid_nent = nent;
+
+	/* XCR0 bits the guest may set: what its leaf 0xd offers and okvm has. */
+	e = okvm_cpuid_find(ents, nent, 0xd, 0);
+	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;
+	if (e && okvm_guest_has(vcpu, 1, CPUID_ECX, 26))
+		vcpu->guest_xcr0_mask |= ((u64)e->edx << 32 | e->eax) &
+					 okvm_supported_xcr0;
+	return 0;
+}
+
 /* KVM_SET_CPUID2: the guest's CPUID, taken as given (as KVM does). */
 int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_cpuid2 __user *ucpuid = argp;
-	struct kvm_cpuid_entry2 *ents = NULL, *e;
+	struct kvm_cpuid_entry2 *ents = NULL;
 	struct kvm_cpuid2 cpuid;
 
 	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
@@ -298,28 +344,45 @@ int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp)
 		if (IS_ERR(ents))
 			return PTR_ERR(ents);
 	}
-	/*
-	 * Once the vCPU ran, its CPUID may no longer change (KVM since 5.16:
-	 * the guest may have cached it); the same list again is accepted.
-	 */
-	if (vcpu->has_run &&
-	    (cpuid.nent != vcpu->cpuid_nent ||
-	     (cpuid.nent && memcmp(ents, vcpu->cpuid,
-				   cpuid.nent * sizeof(*ents))))) {
-		kvfree(ents);
-		return -EINVAL;
-	}
-	kvfree(vcpu->cpuid);
-	vcpu->cpuid = ents;
-	vcpu->cpuid_nent = cpuid.nent;
+	return okvm_vcpu_set_cpuid(vcpu, ents, cpuid.nent);
+}
 
-	/* XCR0 bits the guest may set: what its leaf 0xd offers and okvm has. */
-	e = okvm_cpuid_find(ents, cpuid.nent, 0xd, 0);
-	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;
-	if (e && okvm_guest_has(vcpu, 1, CPUID_ECX, 26))
-		vcpu->guest_xcr0_mask |= ((u64)e->edx << 32 | e->eax) &
-					 okvm_supported_xcr0;
-	return 0;
+/*
+ * KVM_SET_CPUID, the first version: entries without an index or flags,
+ * taken as index 0 (KVM converts them the same way).
+ */
+int okvm_vcpu_set_cpuid1(struct okvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_cpuid __user *ucpuid = argp;
+	struct kvm_cpuid_entry *old;
+	struct kvm_cpuid_entry2 *ents = NULL;
+	struct kvm_cpuid cpuid;
+	unsigned int i;
+
+	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
+		return -EFAULT;
+	if (cpuid.nent > OKVM_MAX_CPUID_ENTRIES)
+		return -E2BIG;
+	if (cpuid.nent) {
+		old = vmemdup_user(ucpuid->entries,
+				   array_size(sizeof(*old), cpuid.nent));
+		if (IS_ERR(old))
+			return PTR_ERR(old);
+		ents = kvcalloc(cpuid.nent, sizeof(*ents), GFP_KERNEL_ACCOUNT);
+		if (!ents) {
+			kvfree(old);
+			return -ENOMEM;
+		}
+		for (i = 0; i < cpuid.nent; i++) {
+			ents[i].function = old[i].function;
+			ents[i].eax = old[i].eax;
+			ents[i].ebx = old[i].ebx;
+			ents[i].ecx = old[i].ecx;
+			ents[i].edx = old[i].edx;
+		}
+		kvfree(old);
+	}
+	return okvm_vcpu_set_cpuid(vcpu, ents, cpuid.nent);
 }
 
 /* KVM_GET_CPUID2: the list KVM_SET_CPUID2 gave. */

@@ -28,19 +28,59 @@
 #define APIC_BASE_ENABLE	BIT_ULL(11)
 #define APIC_BASE_DEFAULT	0xfee00000ULL
 
-/* The MSRs KVM_GET_MSR_INDEX_LIST names: what a VMM saves and restores. */
+/*
+ * The MSRs KVM_GET_MSR_INDEX_LIST names: what a VMM saves and restores
+ * besides what KVM_GET_SREGS carries (EFER and APIC_BASE travel there, so,
+ * as in KVM, they are not listed).
+ */
 static const u32 okvm_msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
-	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_EFER,
-	MSR_IA32_APICBASE, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
 };
 
 /* Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST): read on the system fd. */
 static const u32 okvm_feature_msrs[] = {
-	MSR_IA32_UCODE_REV,
+	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
 };
+
+/*
+ * IA32_ARCH_CAPABILITIES as a feature MSR: the "not affected" bits the
+ * host kernel knows to be true (SDM Vol. 4 Table 2-2), which a VMM may
+ * offer its guests. AMD CPUs have no such MSR; like KVM, okvm still
+ * answers from the kernel's list of CPU bugs.
+ */
+static u64 okvm_arch_capabilities(void)
+{
+	u64 caps = ARCH_CAP_PSCHANGE_MC_NO;
+
+	if (boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+		rdmsrl(MSR_IA32_ARCH_CAPABILITIES, caps);
+	if (!boot_cpu_has_bug(X86_BUG_CPU_MELTDOWN))
+		caps |= ARCH_CAP_RDCL_NO;
+	if (!boot_cpu_has_bug(X86_BUG_SPEC_STORE_BYPASS))
+		caps |= ARCH_CAP_SSB_NO;
+	if (!boot_cpu_has_bug(X86_BUG_MDS))
+		caps |= ARCH_CAP_MDS_NO;
+	if (!boot_cpu_has_bug(X86_BUG_TAA))
+		caps |= ARCH_CAP_TAA_NO;
+	return caps;
+}
+
+static int okvm_get_feature_msr(u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_IA32_ARCH_CAPABILITIES:
+		*data = okvm_arch_capabilities();
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = 0;
+		return 0;
+	default:
+		return 1;
+	}
+}
 
 void okvm_msr_reset(struct okvm_vcpu *vcpu)
 {
@@ -245,9 +285,8 @@ static int okvm_do_msrs(struct okvm_vcpu *vcpu, void __user *argp, bool set)
 		struct kvm_msr_entry *e = &entries[i];
 
 		if (!vcpu) {
-			if (e->index != MSR_IA32_UCODE_REV)
+			if (okvm_get_feature_msr(e->index, &e->data))
 				break;
-			e->data = 0;
 		} else if (set) {
 			if (okvm_set_msr(vcpu, e->index, e->data, true))
 				break;

@@ -51,6 +51,7 @@ void okvm_cpuid_exit(void);
 u32 okvm_xsave_size(u64 xcr0);
 int okvm_dev_get_supported_cpuid(void __user *argp);
 int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
+int okvm_vcpu_set_cpuid1(struct okvm_vcpu *vcpu, void __user *argp);
 int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
