@@ -31,9 +31,10 @@
  * VMX/SVM (no nested virtualization yet); x2APIC and TSC-deadline (no
  * in-kernel local APIC yet; the xAPIC bit stays, as in KVM: without an
  * in-kernel one, its MMIO page is the VMM's to emulate); MTRR, MCE, MCA
- * (not emulated); MONITOR/MWAIT (intercepted, #UD); RDTSCP and RDPID (TSC_AUX is not switched, so they
- * would show the host's value); PKU (PKRU is not switched); the
- * speculation-control MSRs (not switched); XSAVES (no IA32_XSS).
+ * (not emulated); MONITOR/MWAIT (intercepted, #UD); RDTSCP and RDPID
+ * (TSC_AUX is not switched, so they would show the host's value); PKU
+ * (PKRU is not switched); the speculation-control MSRs (not switched);
+ * XSAVES (no IA32_XSS).
  */
 #define LEAF1_ECX	(BIT(0) | BIT(1) | BIT(9) | BIT(12) | BIT(13) | \
 			 BIT(17) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | \
