@@ -345,6 +345,67 @@ TEST(rip_moves_the_guest)
 	kvm_vm_free(vm);
 }
 
+/*
+ * KVM_SET_REGS at the exit of an OUT with a new RIP: KVM finishes the
+ * OUT (skips it) on the next KVM_RUN only if RIP is still the OUT's, so
+ * the guest starts exactly at the new RIP.
+ */
+TEST(rip_changed_at_io_exit)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0,
+						  guest_out_three_times);
+	struct kvm_regs regs;
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	vcpu_regs_get(vcpu, &regs);
+	regs.rip = (uintptr_t)guest_other_entry;
+	vcpu_regs_set(vcpu, &regs);
+	ASSERT_SYNC(vcpu, &uc, 2);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+/* IN of one byte into AL, whose other bits the host sets at the exit. */
+void guest_in_byte(void);
+asm(".pushsection .text\n"
+	".globl guest_in_byte\n"
+	"guest_in_byte:\n"
+	"	movabs $0x1111111111111111, %rax\n"
+	"	inb $0x80, %al\n"
+	CAPTURE_REGS
+	".popsection\n");
+
+/*
+ * KVM_SET_REGS at the exit of an IN: KVM writes the data from the
+ * kvm_run page into AL on the next KVM_RUN, over the RAX the host set
+ * (APM vol. 3, IN: the other bits of RAX are kept).
+ */
+TEST(in_data_lands_in_host_set_rax)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_in_byte);
+	struct kvm_regs regs;
+	struct ucall uc;
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	ASSERT_EQ(KVM_EXIT_IO_IN, vcpu->run->io.direction);
+	ASSERT_EQ(1, vcpu->run->io.size);
+	*((uint8_t *)vcpu->run + vcpu->run->io.data_offset) = 0x42;
+	vcpu_regs_get(vcpu, &regs);
+	EXPECT_EQ(0x1111111111111111ULL, regs.rax);
+	regs.rax = 0xaaaaaaaaaaaaaaaaULL;
+	vcpu_regs_set(vcpu, &regs);
+	ASSERT_SYNC(vcpu, &uc, 1);
+	vm_sync_global_from_guest(vm, regs_seen);
+	EXPECT_EQ(0xaaaaaaaaaaaaaa42ULL, regs_seen.rax);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
 /* copy_to_user / copy_from_user of the whole struct: EFAULT. */
 TEST(bad_pointers_are_efault)
 {
