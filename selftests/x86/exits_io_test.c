@@ -572,4 +572,56 @@ TEST(in_reads_the_data_area_as_left)
 	kvm_vm_free(vm);
 }
 
+/*
+ * Where RIP is at an I/O exit. KVM's answer: still at the IN/OUT; KVM
+ * moves past it when the next KVM_RUN completes the I/O. The one
+ * exception is OUT to port 0x7e while KVM_X86_QUIRK_OUT_7E_INC_RIP is on
+ * (it is by default, api.rst "KVM_CAP_DISABLE_QUIRKS2"): RIP is already
+ * past it.
+ */
+asm(".pushsection .text\n"
+	".globl guest_io_rip\n"
+	"guest_io_rip:\n"
+	"io_rip_out: outb %al, $0x80\n"
+	"io_rip_in: inl %dx, %eax\n"
+	"io_rip_7e: outb %al, $0x7e\n"
+	"io_rip_after_7e: hlt\n"
+	".popsection\n");
+extern char guest_io_rip[], io_rip_out[], io_rip_in[], io_rip_7e[],
+	io_rip_after_7e[];
+
+TEST(rip_at_io_exit)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_io_rip);
+	struct kvm_run *run = vcpu->run;
+	struct kvm_regs regs;
+
+	vcpu_args_set(vcpu, 3, 0, 0, TEST_PORT);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(0x80, run->io.port);
+	vcpu_regs_get(vcpu, &regs);
+	EXPECT_EQ((uintptr_t)io_rip_out, regs.rip);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(TEST_PORT, run->io.port);
+	EXPECT_EQ(KVM_EXIT_IO_IN, run->io.direction);
+	vcpu_regs_get(vcpu, &regs);
+	EXPECT_EQ((uintptr_t)io_rip_in, regs.rip);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_IO);
+	EXPECT_EQ(0x7e, run->io.port);
+	vcpu_regs_get(vcpu, &regs);
+	EXPECT_EQ((uintptr_t)io_rip_after_7e, regs.rip);
+
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_HLT);
+	vcpu_regs_get(vcpu, &regs);
+	EXPECT_EQ((uintptr_t)io_rip_after_7e + 1, regs.rip);
+	kvm_vm_free(vm);
+}
+
 TEST_HARNESS_MAIN
