@@ -291,6 +291,7 @@ TEST(set_cpuid2_refusals)
 	struct kvm_cpuid2 *edge, *got = cpuid_alloc(MAX_CPUID_ENTRIES);
 	struct kvm_cpuid_entry2 *e;
 	uint32_t saved;
+	int fd;
 
 	ASSERT_NE(NULL, big);
 	ASSERT_NE(NULL, got);
@@ -333,6 +334,12 @@ TEST(set_cpuid2_refusals)
 				      ioc_resize(KVM_SET_CPUID2, 4),
 				      (uintptr_t)c));
 	EXPECT_EQ(-ENOTTY, okvm_ioctl(vm->fd, KVM_SET_CPUID2, (uintptr_t)c));
+	fd = dup(vcpu->fd);
+	ASSERT_LE(0, fd);
+	close(fd);
+	EXPECT_EQ(-EBADF, okvm_ioctl(fd, KVM_SET_CPUID2, (uintptr_t)c));
+	EXPECT_EQ(-EBADF, okvm_ioctl(fd, KVM_GET_CPUID2, (uintptr_t)got));
+	EXPECT_EQ(-EBADF, okvm_ioctl(fd, KVM_SET_CPUID, (uintptr_t)c));
 	free(got);
 	free(big);
 	free(c);
