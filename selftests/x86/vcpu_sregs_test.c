@@ -377,6 +377,20 @@ TEST(inconsistent_states_are_einval)
 	s.cr3 |= 1ULL << 52;
 	expect_sregs_einval(_metadata, vcpu, &s, "CR3 above MAXPHYADDR");
 
+	/*
+	 * CR0 (APM 3.1.1): bits 63:32 reserved, NW without CD, PG without
+	 * PE (all #GP for MOV CR0).
+	 */
+	s = good;
+	s.cr0 |= 1ULL << 32;
+	expect_sregs_einval(_metadata, vcpu, &s, "CR0 bit 32");
+	s = good;
+	s.cr0 = (s.cr0 | CR0_NW) & ~CR0_CD;
+	expect_sregs_einval(_metadata, vcpu, &s, "CR0.NW without CD");
+	s = good;
+	s.cr0 &= ~CR0_PE;
+	expect_sregs_einval(_metadata, vcpu, &s, "CR0.PG without PE");
+
 	/* CR4: a reserved bit, and VMXE, which an AMD host reserves. */
 	s = good;
 	s.cr4 |= 1ULL << 32;
@@ -415,6 +429,81 @@ TEST(cr4_follows_guest_cpuid)
 	s.cr4 |= 1ULL << 18;
 	expect_sregs_einval(_metadata, vcpu, &s, "OSXSAVE without XSAVE");
 	free(cpuid);
+	kvm_vm_free(vm);
+}
+
+#define PDPT_GPA	0x100000ULL
+
+/* A vCPU in 32-bit PAE paging: CR0.PE|PG, CR4.PAE, no LME (APM 5.2). */
+static void pae_state(struct kvm_sregs2 *s)
+{
+	s->efer = 0;
+	s->cr4 = CR4_PAE | (1ULL << 9);	/* and OSFXSR */
+	s->cr0 = CR0_PE | CR0_PG | CR0_ET | (1ULL << 5);
+	s->cr3 = PDPT_GPA;
+	s->cs.l = 0;
+	s->cs.db = 1;
+}
+
+/*
+ * api.rst "KVM_GET_SREGS2": KVM_GET_SREGS without interrupt_bitmap, with
+ * the four PAE PDPTRs, valid (flags bit 0) only in PAE paging mode.
+ */
+TEST(sregs2)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_report_state);
+	uint64_t *pdpt = addr_gpa2hva(vm, PDPT_GPA);
+	struct kvm_sregs2 s2, got;
+	struct kvm_sregs s;
+	int i;
+
+	if (okvm_ioctl(vm->dev_fd, KVM_CHECK_EXTENSION, KVM_CAP_SREGS2) <= 0)
+		SKIP(goto out, "no KVM_CAP_SREGS2");
+	vcpu_sregs_get(vcpu, &s);
+	kvm_ioctl(vcpu->fd, KVM_GET_SREGS2, &s2);
+	EXPECT_EQ(0, s2.flags);		/* long mode: no PDPTRs */
+	EXPECT_EQ(s.cr0, s2.cr0);
+	EXPECT_EQ(s.cr3, s2.cr3);
+	EXPECT_EQ(s.cr4, s2.cr4);
+	EXPECT_EQ(s.efer, s2.efer);
+	EXPECT_EQ(0, memcmp(&s.cs, &s2.cs, sizeof(s.cs)));
+
+	/* Unknown flags; PDPTRs given outside PAE paging. */
+	got = s2;
+	got.flags = 2;
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_SREGS2,
+				      (uintptr_t)&got));
+	got.flags = KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_SREGS2,
+				      (uintptr_t)&got));
+
+	/* PAE paging, PDPTRs from the host. */
+	got = s2;
+	pae_state(&got);
+	got.flags = KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	for (i = 0; i < 4; i++)
+		got.pdptrs[i] = 0x200001ULL + i * 0x1000;
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_SREGS2, (uintptr_t)&got));
+	memset(&s2, 0, sizeof(s2));
+	kvm_ioctl(vcpu->fd, KVM_GET_SREGS2, &s2);
+	EXPECT_EQ(KVM_SREGS2_FLAGS_PDPTRS_VALID, s2.flags);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0x200001ULL + i * 0x1000, s2.pdptrs[i]);
+
+	/* PAE paging, PDPTRs not given: KVM reads them at CR3 (APM 5.3.3). */
+	for (i = 0; i < 4; i++)
+		pdpt[i] = 0x300001ULL + i * 0x1000;
+	got.flags = 0;
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_SREGS2, (uintptr_t)&got));
+	kvm_ioctl(vcpu->fd, KVM_GET_SREGS2, &s2);
+	EXPECT_EQ(KVM_SREGS2_FLAGS_PDPTRS_VALID, s2.flags);
+	for (i = 0; i < 4; i++)
+		EXPECT_EQ(0x300001ULL + i * 0x1000, s2.pdptrs[i]);
+
+	EXPECT_EQ(-EFAULT, okvm_ioctl(vcpu->fd, KVM_GET_SREGS2, 0));
+	EXPECT_EQ(-EFAULT, okvm_ioctl(vcpu->fd, KVM_SET_SREGS2, 0));
+out:
 	kvm_vm_free(vm);
 }
 
