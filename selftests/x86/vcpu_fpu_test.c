@@ -80,7 +80,8 @@ struct {
 	uint8_t st0[10];
 } x87_out;
 
-#define XMM_OP(op, mem, n)	"	" op " " mem "+" #n "*16(%rip), %xmm" #n "\n"
+#define XMM_OP(op, mem, n)						\
+	"	" op " " mem "+" #n "*16(%rip), %xmm" #n "\n"
 #define XMM_ALL(op, mem)						\
 	XMM_OP(op, mem, 0) XMM_OP(op, mem, 1) XMM_OP(op, mem, 2)	\
 	XMM_OP(op, mem, 3) XMM_OP(op, mem, 4) XMM_OP(op, mem, 5)	\
@@ -88,19 +89,22 @@ struct {
 	XMM_OP(op, mem, 9) XMM_OP(op, mem, 10) XMM_OP(op, mem, 11)	\
 	XMM_OP(op, mem, 12) XMM_OP(op, mem, 13) XMM_OP(op, mem, 14)	\
 	XMM_OP(op, mem, 15)
-#define XMM_ST(mem, n)		"	movdqu %xmm" #n ", " mem "+" #n "*16(%rip)\n"
+#define XMM_ST(mem, n)							\
+	"	movdqu %xmm" #n ", " mem "+" #n "*16(%rip)\n"
 #define XMM_STORE_ALL(mem)						\
 	XMM_ST(mem, 0) XMM_ST(mem, 1) XMM_ST(mem, 2) XMM_ST(mem, 3)	\
 	XMM_ST(mem, 4) XMM_ST(mem, 5) XMM_ST(mem, 6) XMM_ST(mem, 7)	\
 	XMM_ST(mem, 8) XMM_ST(mem, 9) XMM_ST(mem, 10) XMM_ST(mem, 11)	\
 	XMM_ST(mem, 12) XMM_ST(mem, 13) XMM_ST(mem, 14) XMM_ST(mem, 15)
-#define YMM_LD(mem, n)		"	vmovdqu " mem "+" #n "*32(%rip), %ymm" #n "\n"
+#define YMM_LD(mem, n)							\
+	"	vmovdqu " mem "+" #n "*32(%rip), %ymm" #n "\n"
 #define YMM_LOAD_ALL(mem)						\
 	YMM_LD(mem, 0) YMM_LD(mem, 1) YMM_LD(mem, 2) YMM_LD(mem, 3)	\
 	YMM_LD(mem, 4) YMM_LD(mem, 5) YMM_LD(mem, 6) YMM_LD(mem, 7)	\
 	YMM_LD(mem, 8) YMM_LD(mem, 9) YMM_LD(mem, 10) YMM_LD(mem, 11)	\
 	YMM_LD(mem, 12) YMM_LD(mem, 13) YMM_LD(mem, 14) YMM_LD(mem, 15)
-#define YMM_ST(mem, n)		"	vmovdqu %ymm" #n ", " mem "+" #n "*32(%rip)\n"
+#define YMM_ST(mem, n)							\
+	"	vmovdqu %ymm" #n ", " mem "+" #n "*32(%rip)\n"
 #define YMM_STORE_ALL(mem)						\
 	YMM_ST(mem, 0) YMM_ST(mem, 1) YMM_ST(mem, 2) YMM_ST(mem, 3)	\
 	YMM_ST(mem, 4) YMM_ST(mem, 5) YMM_ST(mem, 6) YMM_ST(mem, 7)	\

@@ -213,7 +213,7 @@ TEST_F(dev, feature_msrs)
 	m = msrs_alloc(3);
 	ASSERT_NE(NULL, m);
 	m->entries[0].index = MSR_IA32_ARCH_CAPABILITIES;
-	m->entries[1].index = MSR_EFER;		/* a vCPU MSR, no feature */
+	m->entries[1].index = MSR_EFER;	/* a vCPU MSR, no feature */
 	m->entries[2].index = MSR_IA32_ARCH_CAPABILITIES;
 	EXPECT_EQ(1, get_msrs(self->fd, m));
 	/* KVM_SET_MSRS is a vCPU ioctl only: unknown to the system fd. */
@@ -345,8 +345,9 @@ TEST(bad_pointers_wrong_size_closed_fd)
 
 /*
  * Reset values: PAT 0x0007040600070406 (APM 7.8.2), EFER 0, APIC base
- * 0xfee00900 (BSP, enabled; APM 16.3.1), MISC_ENABLE 0x1800. What the host sets reads back,
- * but for values the architecture refuses, which stop the batch.
+ * 0xfee00900 (BSP, enabled; APM 16.3.1), MISC_ENABLE 0x1800. What the
+ * host sets reads back, but for values the architecture refuses, which
+ * stop the batch.
  */
 TEST(host_values_and_refusals)
 {
