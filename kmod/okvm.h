@@ -197,16 +197,20 @@ struct okvm_vcpu {
 		u8 vector;
 	} interrupt;
 	/*
-	 * NMIs blocked, as KVM_SET_VCPU_EVENTS left it. okvm injects no NMI
-	 * yet, so this is only state a VMM saves and restores.
+	 * NMIs: one waiting for delivery (KVM_SET_VCPU_EVENTS), and whether
+	 * the guest blocks them, from an NMI's delivery to the IRET that ends
+	 * its handler (SDM Vol. 3 6.7.1). The vendor tracks the IRET.
 	 */
+	bool nmi_pending;
 	bool nmi_masked;
+	u8 sipi_vector;
 	enum okvm_pending_io pending_io;
 	struct okvm_pio {		/* the port access being completed */
 		u8 size;
 		bool in;
 		bool string;
 		u32 count;		/* elements in the pio page */
+		unsigned long rip;	/* of the instruction */
 		unsigned long next_rip;
 		struct okvm_insn insn;	/* for INS: where the data goes */
 	} pio;

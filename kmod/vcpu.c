@@ -62,6 +62,21 @@ static int okvm_vcpu_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * KVM_SET_TSC_KHZ without TSC scaling: the host's rate (within KVM's
+ * tolerance of 250 ppm) or 0 for "the default" is fine; any other rate is
+ * EINVAL. KVM accepts a faster rate and catches the guest's TSC up in
+ * software; okvm does not (Documentation/api.rst).
+ */
+static long okvm_set_tsc_khz(unsigned long khz)
+{
+	unsigned long slack = tsc_khz / 4000;
+
+	if (!khz || (khz >= tsc_khz - slack && khz <= tsc_khz + slack))
+		return 0;
+	return -EINVAL;
+}
+
 /* KVM_SET_SIGNAL_MASK: len must be the kernel's sigset size (8 on x86). */
 static int okvm_vcpu_set_signal_mask(struct okvm_vcpu *vcpu,
 				     void __user *argp)
@@ -124,6 +139,8 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_GET_TSC_KHZ:
 		/* The guest's TSC is the host's plus an offset. */
 		return tsc_khz ? tsc_khz : -EIO;
+	case KVM_SET_TSC_KHZ:
+		return okvm_set_tsc_khz((unsigned long)argp);
 	default:
 		break;
 	}

@@ -11,6 +11,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/tsc.h>
 
 #include "okvm.h"
 
@@ -76,12 +77,18 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return okvm_set_user_memory_region(vm, &mem);
 	}
+	case KVM_GET_TSC_KHZ:
+		/* The VM's default rate, as KVM answers here: the host's. */
+		return tsc_khz ? tsc_khz : -EIO;
 	case KVM_SET_TSS_ADDR:
 		/*
 		 * The real-mode TSS VMX without unrestricted guest needs; SVM
 		 * has no use for it and KVM on AMD accepts any address. Kept
 		 * for the VMX side.
 		 */
+		/* Its three pages must lie below 4 GiB, as KVM checks. */
+		if (arg > (unsigned int)(-3 * PAGE_SIZE))
+			return -EINVAL;
 		mutex_lock(&vm->lock);
 		vm->tss_addr = arg;
 		mutex_unlock(&vm->lock);

@@ -185,6 +185,7 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 			memcpy(vcpu->pio_data, &vcpu->regs[OKVM_RAX], size);
 		okvm_pio_exit(vcpu, port, size, in, 1);
 		vcpu->pio.string = false;
+		vcpu->pio.rip = vcpu->rip;
 		vcpu->pio.next_rip = next_rip;
 		vcpu->pending_io = OKVM_IO_PIO;
 		return 0;
@@ -210,6 +211,12 @@ static int okvm_complete_pio(struct okvm_vcpu *vcpu)
 	unsigned int i;
 
 	if (!pio->string) {
+		/*
+		 * The VMM moved RIP during the exit (KVM_SET_REGS): the guest
+		 * goes on from there, and the IN/OUT is dropped, as in KVM.
+		 */
+		if (vcpu->rip != pio->rip)
+			return 1;
 		if (pio->in) {
 			u64 val = 0;
 

@@ -298,7 +298,9 @@ static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
 	ev->interrupt.injected = vcpu->interrupt.injected;
 	ev->interrupt.nr = vcpu->interrupt.vector;
 	ev->interrupt.shadow = okvm_x86->get_interrupt_shadow(vcpu);
+	ev->nmi.pending = vcpu->nmi_pending;
 	ev->nmi.masked = vcpu->nmi_masked;
+	ev->sipi_vector = vcpu->sipi_vector;
 	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		    KVM_VCPUEVENT_VALID_SMM;
 }
@@ -306,25 +308,22 @@ static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
 static int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
 				const struct kvm_vcpu_events *ev)
 {
+	/*
+	 * Exception payloads and triple-fault events need capabilities okvm
+	 * does not offer (KVM refuses the flags until they are enabled).
+	 */
 	if (ev->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING |
 			  KVM_VCPUEVENT_VALID_SIPI_VECTOR |
 			  KVM_VCPUEVENT_VALID_SHADOW |
-			  KVM_VCPUEVENT_VALID_SMM |
-			  KVM_VCPUEVENT_VALID_PAYLOAD |
-			  KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+			  KVM_VCPUEVENT_VALID_SMM))
 		return -EINVAL;
 	/* Vector 2 is NMI, not an exception; vectors above 31 are not ones. */
 	if ((ev->exception.injected || ev->exception.pending) &&
 	    (ev->exception.nr > 31 || ev->exception.nr == 2))
 		return -EINVAL;
-	/*
-	 * okvm has no NMI injection yet and no SMM: refuse state
-	 * it would otherwise lose.
-	 */
-	if (ev->nmi.injected ||
-	    ((ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) && ev->nmi.pending) ||
-	    ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
-	     (ev->smi.smm || ev->smi.pending)))
+	/* okvm has no SMM: refuse state it would otherwise lose. */
+	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
+	    (ev->smi.smm || ev->smi.pending))
 		return -EINVAL;
 
 	vcpu->exception.pending = ev->exception.injected || ev->exception.pending;
@@ -332,6 +331,13 @@ static int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
 	vcpu->exception.has_error_code = ev->exception.has_error_code;
 	vcpu->exception.error_code = ev->exception.error_code;
 	vcpu->nmi_masked = ev->nmi.masked;
+	/* An NMI in delivery is delivered again: the same as pending here. */
+	if (ev->flags & KVM_VCPUEVENT_VALID_NMI_PENDING)
+		vcpu->nmi_pending = ev->nmi.pending;
+	if (ev->nmi.injected)
+		vcpu->nmi_pending = true;
+	if (ev->flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR)
+		vcpu->sipi_vector = ev->sipi_vector;
 	vcpu->interrupt.injected = ev->interrupt.injected;
 	vcpu->interrupt.vector = ev->interrupt.nr;
 	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)

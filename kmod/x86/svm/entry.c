@@ -4,6 +4,8 @@
  * the exit left behind collected (AMD APM Vol. 2 15.5-15.7).
  */
 #include <linux/hw_breakpoint.h>
+#include <linux/smp.h>
+#include <asm/smp.h>
 #include <asm/debugreg.h>
 
 #include "svm.h"
@@ -31,7 +33,21 @@ static void svm_save_interrupted_event(struct svm_vcpu *svm)
 	svm->reinject = info;
 }
 
-/* What goes into EVENTINJ for this entry (APM 15.20). */
+/* An NMI may be delivered now: not blocked, and not still at the IRET. */
+static bool svm_nmi_deliverable(struct okvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip)
+		svm->awaiting_iret = false;
+	return vcpu->nmi_pending && !vcpu->nmi_masked && !svm->awaiting_iret;
+}
+
+/*
+ * What goes into EVENTINJ for this entry (APM 15.20), in the order the CPU
+ * would deliver them: an interrupted delivery first, then an exception, an
+ * NMI, an external interrupt. One event per VMRUN.
+ */
 static u64 svm_event_to_inject(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
@@ -49,6 +65,11 @@ static u64 svm_event_to_inject(struct okvm_vcpu *vcpu)
 		if (e->has_error_code)
 			inj |= SVM_EVTINJ_VALID_ERR | (u64)e->error_code << 32;
 		return inj;
+	}
+	if (svm_nmi_deliverable(vcpu)) {
+		vcpu->nmi_pending = false;
+		vcpu->nmi_masked = true;
+		return 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
 	}
 	if (vcpu->interrupt.injected) {
 		vcpu->interrupt.injected = false;
@@ -73,6 +94,22 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
 	vmcb->control.event_inj = svm_event_to_inject(vcpu);
+	/* While NMIs are blocked, the handler's IRET unblocks them. */
+	if (vcpu->nmi_masked)
+		vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
+	else
+		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
+	/*
+	 * Another event waits behind the one injected now: have the guest
+	 * exit right after the delivery, at its first instruction boundary,
+	 * with an interrupt to this CPU that the host keeps pending until
+	 * VMRUN (KVM's "immediate exit"): the reschedule IPI, sent through
+	 * smp_ops since 6.12's smp_send_reschedule() is a traced macro.
+	 */
+	if (vmcb->control.event_inj &&
+	    (vcpu->exception.pending || vcpu->interrupt.injected ||
+	     svm_nmi_deliverable(vcpu)))
+		(smp_ops.smp_send_reschedule)(smp_processor_id());
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

@@ -162,6 +162,21 @@ static int svm_exit_failed_entry(struct okvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * IRET while NMIs are blocked: the guest leaves its NMI handler, so NMIs
+ * are unblocked from here on (svm_nmi_deliverable() waits until it is past
+ * this IRET before injecting another).
+ */
+static int svm_exit_iret(struct okvm_vcpu *vcpu)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	vcpu->nmi_masked = false;
+	svm->awaiting_iret = true;
+	svm->iret_rip = vcpu->rip;
+	return 1;
+}
+
 /* The interrupt window opened (svm_enable_irq_window()). */
 static int svm_exit_vintr(struct okvm_vcpu *vcpu)
 {
@@ -182,6 +197,8 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 		return 1;
 	case SVM_EXIT_VINTR:
 		return svm_exit_vintr(vcpu);
+	case SVM_EXIT_IRET:
+		return svm_exit_iret(vcpu);
 	case SVM_EXIT_CPUID:
 		return svm_exit_cpuid(vcpu);
 	case SVM_EXIT_HLT:

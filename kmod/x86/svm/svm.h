@@ -17,6 +17,10 @@
  * generation is still @asid_gen (svm.c, svm_assign_asid()).
  * @reinject: an event whose delivery a #VMEXIT interrupted (EXITINTINFO),
  * to be delivered again at the next VMRUN (APM 15.7.2).
+ * @iret_rip, @awaiting_iret: SVM keeps no "NMIs blocked" state okvm can
+ * read, so while the guest blocks NMIs okvm intercepts IRET; at that exit
+ * NMIs count as unblocked, but none is injected before the guest has left
+ * the IRET at @iret_rip.
  */
 struct svm_vcpu {
 	struct okvm_vcpu vcpu;
@@ -26,6 +30,8 @@ struct svm_vcpu {
 	int asid_cpu;
 	u64 asid_gen;
 	u64 reinject;
+	unsigned long iret_rip;
+	bool awaiting_iret;
 };
 
 static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)

@@ -136,6 +136,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_INTERCEPT1_VINTR		BIT(4)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RSM		BIT(19)
+#define SVM_INTERCEPT1_IRET		BIT(20)
 #define SVM_INTERCEPT1_INVD		BIT(22)
 #define SVM_INTERCEPT1_HLT		BIT(24)
 #define SVM_INTERCEPT1_INVLPGA		BIT(26)
@@ -197,6 +198,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EXIT_VINTR			0x064
 #define SVM_EXIT_CPUID			0x072
 #define SVM_EXIT_RSM			0x073
+#define SVM_EXIT_IRET			0x074
 #define SVM_EXIT_INVD			0x076
 #define SVM_EXIT_HLT			0x078
 #define SVM_EXIT_INVLPGA		0x07a
