@@ -31,9 +31,6 @@
 #ifndef KVM_CAP_MEMORY_FAULT_INFO
 #define KVM_CAP_MEMORY_FAULT_INFO 232
 #endif
-#ifndef KVM_EXIT_MEMORY_FAULT
-#define KVM_EXIT_MEMORY_FAULT	39
-#endif
 
 #define TEST_SLOT	1
 #define TEST_GPA	(1ULL << 30)
@@ -252,8 +249,7 @@ TEST_F(mem, madv_dontneed_gives_zeros)
 
 /*
  * mremap() the pages away: the slot's HVA range is unmapped, so a guest
- * access fails KVM_RUN with EFAULT (with KVM_CAP_MEMORY_FAULT_INFO, the
- * exit is KVM_EXIT_MEMORY_FAULT naming the GPA). mremap() them back: the
+ * access fails KVM_RUN with EFAULT. mremap() them back: the
  * guest sees the same bytes and runs on.
  */
 TEST_F(mem, mremap_away_and_back)
@@ -277,17 +273,15 @@ TEST_F(mem, mremap_away_and_back)
 		TEST_GPA + 6 * PAGE;
 	r = _vcpu_run(self->vcpu);
 	EXPECT_EQ(-EFAULT, r) TH_LOG("exit %s", vcpu_exit_str(self->vcpu));
+	/*
+	 * KVM's answer: even where KVM_CAP_MEMORY_FAULT_INFO is reported
+	 * (6.12), an HVA with no mapping is a bare EFAULT, not
+	 * KVM_EXIT_MEMORY_FAULT: exit_reason reads KVM_EXIT_UNKNOWN.
+	 * Without the capability it is stale (api.rst), so not checked.
+	 */
 	if (ioctl(self->vm->dev_fd, KVM_CHECK_EXTENSION,
-		  KVM_CAP_MEMORY_FAULT_INFO) > 0) {
-		/* struct { flags, gpa, size } memory_fault, in the union. */
-		uint64_t *mf = (uint64_t *)&run->hw;
-
-		EXPECT_EQ(KVM_EXIT_MEMORY_FAULT, run->exit_reason);
-		EXPECT_EQ(TEST_GPA + 6 * PAGE, mf[1] & ~(PAGE - 1));
-		TH_LOG("memory_fault: flags 0x%llx gpa 0x%llx size 0x%llx",
-		       (unsigned long long)mf[0], (unsigned long long)mf[1],
-		       (unsigned long long)mf[2]);
-	}
+		  KVM_CAP_MEMORY_FAULT_INFO) > 0)
+		EXPECT_EQ(KVM_EXIT_UNKNOWN, run->exit_reason);
 	/* Nothing changed: the same again. */
 	EXPECT_EQ(-EFAULT, _vcpu_run(self->vcpu));
 
