@@ -141,7 +141,8 @@ struct okvm_exception {
 enum okvm_pending_io {
 	OKVM_IO_NONE,
 	OKVM_IO_PIO,		/* port I/O: finish the IN/OUT/INS/OUTS */
-	OKVM_IO_MMIO,		/* MMIO: finish the decoded instruction */
+	OKVM_IO_MMIO,		/* MMIO: finish the decoded string insn */
+	OKVM_IO_MMIO_OP,	/* MMIO: the next piece of a MOV-type access */
 };
 
 /*
@@ -215,6 +216,14 @@ struct okvm_vcpu {
 		struct okvm_insn insn;	/* for INS: where the data goes */
 	} pio;
 	struct okvm_insn mmio_insn;	/* the MMIO read being completed */
+	struct okvm_mmio_op {		/* a MOV-type access split in pieces */
+		u64 linear;		/* guest-linear address of byte 0 */
+		u8 data[16];		/* the bytes, as in memory */
+		u8 len;			/* bytes the instruction moves */
+		u8 done;		/* bytes already read or written */
+		u8 chunk;		/* bytes of the exit in progress */
+		bool write;
+	} mmio_op;
 	bool tlb_flush;			/* set by the run loop for the vendor */
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */

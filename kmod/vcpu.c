@@ -191,7 +191,7 @@ void okvm_vcpu_free(struct okvm_vcpu *vcpu)
  */
 static void okvm_vcpu_reset(struct okvm_vcpu *vcpu)
 {
-	okvm_x86->vcpu_reset(vcpu);
+	okvm_x86->vcpu_reset(vcpu, false);
 	okvm_msr_reset(vcpu);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;

@@ -268,6 +268,19 @@ static struct kvm_cpuid_entry2 *okvm_cpuid_find(struct kvm_cpuid_entry2 *ents,
 	return NULL;
 }
 
+/*
+ * EDX after RESET/INIT: the processor signature, CPUID.1:EAX (SDM Vol. 3
+ * 9.1.4), of the guest's CPUID; before it has one, family 6 (0x600), as
+ * KVM uses.
+ */
+unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent, 1, 0);
+
+	return e ? e->eax : 0x600;
+}
+
 /* Whether the guest's CPUID has (@function, index 0) @reg bit @bit. */
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit)
 {
@@ -428,6 +441,12 @@ void okvm_emulate_cpuid(struct okvm_vcpu *vcpu)
 			ecx &= ~LEAF1_ECX_OSXSAVE;
 			if (okvm_x86->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
 				ecx |= LEAF1_ECX_OSXSAVE;
+			/*
+			 * APIC reads as clear while IA32_APIC_BASE's global
+			 * enable is off (SDM Vol. 3 10.4.3).
+			 */
+			if (!(vcpu->apic_base & BIT_ULL(11)))
+				edx &= ~BIT(9);
 		} else if (function == 0xd && index == 0) {
 			/* EBX: the size the current XCR0 needs. */
 			ebx = okvm_xsave_size(vcpu->xcr0);

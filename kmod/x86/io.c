@@ -185,6 +185,15 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 			memcpy(vcpu->pio_data, &vcpu->regs[OKVM_RAX], size);
 		okvm_pio_exit(vcpu, port, size, in, 1);
 		vcpu->pio.string = false;
+		/*
+		 * KVM_X86_QUIRK_OUT_7E_INC_RIP, on by default in KVM: an OUT
+		 * to port 0x7e has already moved RIP on during its exit.
+		 */
+		if (!in && port == 0x7e) {
+			okvm_skip_insn(vcpu, next_rip - vcpu->rip);
+			vcpu->pending_io = OKVM_IO_NONE;
+			return 0;
+		}
 		vcpu->pio.rip = vcpu->rip;
 		vcpu->pio.next_rip = next_rip;
 		vcpu->pending_io = OKVM_IO_PIO;
@@ -307,6 +316,9 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa,
 	return 0;
 }
 
+static int okvm_mmio_op_start(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
+			      const u8 *buf, unsigned int n);
+
 /*
  * A guest access to @gpa, which no memslot holds: decode the instruction
  * and hand the access to user space as KVM_EXIT_MMIO. Returns 0 with the
@@ -327,19 +339,7 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
 	case OKVM_INSN_MOV:
 	case OKVM_INSN_MOVZX:
 	case OKVM_INSN_MOVSX:
-		if (insn.mem & OKVM_MEM_WRITE) {
-			val = insn.has_imm ? (u64)insn.imm :
-			      okvm_read_reg_sized(vcpu, insn.reg,
-						  insn.reg_high8, insn.op_size);
-			okvm_mmio_exit(vcpu, gpa, insn.op_size, true, val);
-			okvm_skip_insn(vcpu, insn.len);
-			vcpu->pending_io = OKVM_IO_NONE;
-			return 0;
-		}
-		okvm_mmio_exit(vcpu, gpa, insn.op_size, false, 0);
-		vcpu->mmio_insn = insn;
-		vcpu->pending_io = OKVM_IO_MMIO;
-		return 0;
+		return okvm_mmio_op_start(vcpu, &insn, buf, n);
 	case OKVM_INSN_STOS:
 		val = okvm_read_reg_sized(vcpu, OKVM_RAX, false, insn.op_size);
 		okvm_mmio_exit(vcpu, gpa, insn.op_size, true, val);
@@ -365,6 +365,149 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
 	}
 }
 
+/*
+ * The guest-linear address of a ModRM or moffs memory operand (SDM Vol. 2
+ * 2.1.5, Tables 2-1 to 2-3; 16-bit forms Table 2-1's upper half).
+ */
+static u64 okvm_insn_linear(struct okvm_vcpu *vcpu, const struct okvm_insn *insn)
+{
+	/* 16-bit ModRM: base and index registers by rm. */
+	static const s8 base16[8] = { OKVM_RBX, OKVM_RBX, OKVM_RBP, OKVM_RBP,
+				      -1, -1, OKVM_RBP, OKVM_RBX };
+	static const s8 index16[8] = { OKVM_RSI, OKVM_RDI, OKVM_RSI, OKVM_RDI,
+				       OKVM_RSI, OKVM_RDI, -1, -1 };
+	u8 mod = insn->modrm >> 6, rm = insn->modrm & 7;
+	u64 ea = insn->disp;
+
+	if (!insn->has_modrm) {
+		ea = insn->moffs;
+	} else if (insn->addr_size == 2) {
+		if (!(mod == 0 && rm == 6)) {
+			ea += (u16)vcpu->regs[base16[rm] < 0 ? index16[rm] :
+					      base16[rm]];
+			if (base16[rm] >= 0 && index16[rm] >= 0)
+				ea += (u16)vcpu->regs[index16[rm]];
+		}
+	} else if (insn->rip_relative) {
+		ea += vcpu->rip + insn->len;
+	} else if (insn->has_sib) {
+		u8 scale = insn->sib >> 6;
+		u8 index = ((insn->sib >> 3) & 7) | ((insn->rex >> 1) & 1) << 3;
+		u8 base = (insn->sib & 7) | (insn->rex & 1) << 3;
+
+		if (index != 4)
+			ea += vcpu->regs[index] << scale;
+		if (!(mod == 0 && (insn->sib & 7) == 5))
+			ea += vcpu->regs[base];
+	} else if (!(mod == 0 && rm == 5)) {
+		ea += vcpu->regs[rm | (insn->rex & 1) << 3];
+	}
+	if (insn->addr_size == 2)
+		ea = (u16)ea;
+	else if (insn->addr_size == 4)
+		ea = (u32)ea;
+	return okvm_seg_linear(vcpu, insn->seg, ea);
+}
+
+/* Finish a MOV-type access whose bytes are all in mmio_op.data. */
+static void okvm_mmio_op_finish(struct okvm_vcpu *vcpu)
+{
+	struct okvm_mmio_op *op = &vcpu->mmio_op;
+	struct okvm_insn *insn = &vcpu->mmio_insn;
+	u64 val = 0;
+
+	if (!op->write) {
+		memcpy(&val, op->data, min_t(unsigned int, op->len, 8));
+		if (insn->kind == OKVM_INSN_MOVSX) {
+			if (insn->op_size == 1)
+				val = (s64)(s8)val;
+			else if (insn->op_size == 2)
+				val = (s64)(s16)val;
+			else
+				val = (s64)(s32)val;
+		}
+		okvm_write_reg_sized(vcpu, insn->reg, insn->reg_high8, val,
+				     insn->dst_size);
+		okvm_skip_insn(vcpu, insn->len);
+	}
+}
+
+/*
+ * Move the bytes of the access, piece by piece: at most 8 bytes per exit
+ * (the size of kvm_run's mmio.data) and never across a page, since each
+ * page may be RAM or MMIO on its own (KVM splits the same way). RAM pieces
+ * are copied here. Returns 0 with a KVM_EXIT_MMIO set up, or 1 when the
+ * instruction is complete.
+ */
+static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
+{
+	struct okvm_mmio_op *op = &vcpu->mmio_op;
+	u64 linear, gpa, val = 0;
+	unsigned long hva;
+
+	while (op->done < op->len) {
+		linear = op->linear + op->done;
+		op->chunk = min3(op->len - op->done, 8,
+				 (int)(PAGE_SIZE - offset_in_page(linear)));
+		if (okvm_gva_to_gpa(vcpu, linear, &gpa))
+			return okvm_emulation_failure(vcpu, NULL, 0);
+		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
+			if (op->write)
+				memcpy(&val, op->data + op->done, op->chunk);
+			okvm_mmio_exit(vcpu, gpa, op->chunk, op->write, val);
+			vcpu->pending_io = OKVM_IO_MMIO_OP;
+			return 0;
+		}
+		if (op->write ?
+		    okvm_write_guest(vcpu->vm, gpa, op->data + op->done,
+				     op->chunk) :
+		    okvm_read_guest(vcpu->vm, gpa, op->data + op->done,
+				    op->chunk))
+			return okvm_emulation_failure(vcpu, NULL, 0);
+		op->done += op->chunk;
+	}
+	okvm_mmio_op_finish(vcpu);
+	return 1;
+}
+
+/*
+ * A MOV, MOVZX or MOVSX touching MMIO. A write is complete before its
+ * first exit (its data is known; RIP moves on, as in KVM); a read
+ * completes when its last piece arrives.
+ */
+static int okvm_mmio_op_start(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
+			      const u8 *buf, unsigned int n)
+{
+	struct okvm_mmio_op *op = &vcpu->mmio_op;
+	u64 val;
+
+	*op = (struct okvm_mmio_op) {
+		.linear = okvm_insn_linear(vcpu, insn),
+		.len = insn->op_size,
+		.write = insn->mem & OKVM_MEM_WRITE,
+	};
+	vcpu->mmio_insn = *insn;
+	if (op->write) {
+		val = insn->has_imm ? (u64)insn->imm :
+		      okvm_read_reg_sized(vcpu, insn->reg, insn->reg_high8,
+					  insn->op_size);
+		memcpy(op->data, &val, op->len);
+		okvm_skip_insn(vcpu, insn->len);
+	}
+	return okvm_mmio_op_step(vcpu);
+}
+
+/* The next KVM_RUN after a piece of a MOV-type access. */
+static int okvm_complete_mmio_op(struct okvm_vcpu *vcpu)
+{
+	struct okvm_mmio_op *op = &vcpu->mmio_op;
+
+	if (!op->write)
+		memcpy(op->data + op->done, vcpu->run->mmio.data, op->chunk);
+	op->done += op->chunk;
+	return okvm_mmio_op_step(vcpu);
+}
+
 /* The next KVM_RUN after an MMIO read: the data is in run->mmio.data. */
 static int okvm_complete_mmio(struct okvm_vcpu *vcpu)
 {
@@ -374,20 +517,6 @@ static int okvm_complete_mmio(struct okvm_vcpu *vcpu)
 
 	memcpy(&val, vcpu->run->mmio.data, insn->op_size);
 	switch (insn->kind) {
-	case OKVM_INSN_MOVSX:
-		if (insn->op_size == 1)
-			val = (s64)(s8)val;
-		else if (insn->op_size == 2)
-			val = (s64)(s16)val;
-		else
-			val = (s64)(s32)val;
-		fallthrough;
-	case OKVM_INSN_MOV:
-	case OKVM_INSN_MOVZX:
-		okvm_write_reg_sized(vcpu, insn->reg, insn->reg_high8, val,
-				     insn->dst_size);
-		okvm_skip_insn(vcpu, insn->len);
-		return 1;
 	case OKVM_INSN_LODS:
 		okvm_write_reg_sized(vcpu, OKVM_RAX, false, val, insn->op_size);
 		step = okvm_string_step(vcpu, insn->op_size);
@@ -425,6 +554,8 @@ int okvm_complete_io(struct okvm_vcpu *vcpu)
 		return okvm_complete_pio(vcpu);
 	case OKVM_IO_MMIO:
 		return okvm_complete_mmio(vcpu);
+	case OKVM_IO_MMIO_OP:
+		return okvm_complete_mmio_op(vcpu);
 	default:
 		return 1;
 	}

@@ -48,7 +48,8 @@ struct okvm_spte_format;
  * @vcpu_create: allocate the VMCB/VMCS; -ENOMEM on failure.
  * @vcpu_free:	free what @vcpu_create allocated.
  * @vcpu_reset:	put the vCPU in its power-on state (SDM 9.1.1, APM 14.1.3):
- *		real mode at F000:FFF0, caches on, no paging.
+ *		real mode at F000:FFF0, no paging; with @init, the state after
+ *		INIT instead, which keeps CR0.CD/NW and the TSC.
  * @vcpu_run:	enter the guest once and return when it exits. Called with
  *		interrupts and preemption disabled, the guest FPU loaded and
  *		@regs/@rip/@rflags current. Returns 0, or -EIO if this CPU's
@@ -83,7 +84,7 @@ struct okvm_x86_ops {
 	size_t vcpu_size;
 	int (*vcpu_create)(struct okvm_vcpu *vcpu);
 	void (*vcpu_free)(struct okvm_vcpu *vcpu);
-	void (*vcpu_reset)(struct okvm_vcpu *vcpu);
+	void (*vcpu_reset)(struct okvm_vcpu *vcpu, bool init);
 	int (*vcpu_run)(struct okvm_vcpu *vcpu);
 	int (*handle_exit)(struct okvm_vcpu *vcpu);
 

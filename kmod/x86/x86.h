@@ -54,6 +54,7 @@ int okvm_vcpu_set_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 int okvm_vcpu_set_cpuid1(struct okvm_vcpu *vcpu, void __user *argp);
 int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
+unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
 
 /* msr.c */

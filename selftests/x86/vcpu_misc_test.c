@@ -542,8 +542,22 @@ TEST(get_tsc_khz)
 		EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_TSC_KHZ, 0));
 		EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_TSC_KHZ,
 					      khz / 2));
-		EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_TSC_KHZ, khz * 2));
-		EXPECT_EQ(khz * 2, okvm_ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0));
+		/*
+		 * okvm has no software catch-up, so it refuses a rate it
+		 * cannot give (a documented difference, api.rst).
+		 */
+		if (okvm_dev_is_okvm()) {
+			EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd,
+						      KVM_SET_TSC_KHZ,
+						      khz * 2));
+			EXPECT_EQ(khz, okvm_ioctl(vcpu->fd,
+						  KVM_GET_TSC_KHZ, 0));
+		} else {
+			EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_TSC_KHZ,
+						khz * 2));
+			EXPECT_EQ(khz * 2, okvm_ioctl(vcpu->fd,
+						      KVM_GET_TSC_KHZ, 0));
+		}
 	}
 	kvm_vm_free(vm);
 }

@@ -108,8 +108,11 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	 */
 	if (vmcb->control.event_inj &&
 	    (vcpu->exception.pending || vcpu->interrupt.injected ||
-	     svm_nmi_deliverable(vcpu)))
-		(smp_ops.smp_send_reschedule)(smp_processor_id());
+	     svm_nmi_deliverable(vcpu))) {
+		void (*send_resched)(int cpu) = smp_ops.smp_send_reschedule;
+
+		send_resched(smp_processor_id());
+	}
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

@@ -86,10 +86,18 @@ static int svm_exit_npf(struct okvm_vcpu *vcpu)
 	return okvm_emulate_mmio(vcpu, gpa);
 }
 
-/* APM 15.7.2: a triple fault; the VMCB is undefined afterwards. */
+/*
+ * APM 15.7.2: a triple fault; the VMCB is undefined afterwards. Like KVM,
+ * okvm puts the vCPU through INIT before telling the VMM, so KVM_RUN after
+ * KVM_EXIT_SHUTDOWN starts at the reset vector with memory intact.
+ */
 static int svm_exit_shutdown(struct okvm_vcpu *vcpu)
 {
-	svm_vcpu_reset(vcpu);
+	vcpu->exception.pending = false;
+	vcpu->interrupt.injected = false;
+	vcpu->nmi_pending = false;
+	vcpu->nmi_masked = false;
+	svm_vcpu_reset(vcpu, true);
 	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 	return 0;
 }

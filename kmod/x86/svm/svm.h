@@ -47,7 +47,7 @@ u64 svm_host_vmsave_pa(void);
 /* vmcb.c */
 int svm_vcpu_create(struct okvm_vcpu *vcpu);
 void svm_vcpu_free(struct okvm_vcpu *vcpu);
-void svm_vcpu_reset(struct okvm_vcpu *vcpu);
+void svm_vcpu_reset(struct okvm_vcpu *vcpu, bool init);
 void svm_get_segment(struct okvm_vcpu *vcpu, struct kvm_segment *var,
 		     enum okvm_seg seg);
 void svm_set_segment(struct okvm_vcpu *vcpu, const struct kvm_segment *var,

@@ -88,18 +88,24 @@ static void svm_set_seg(struct vmcb_seg *s, u16 sel, u64 base, u32 limit,
 }
 
 /*
- * The state after RESET (APM Vol. 2 14.1.3, Table 14-1; Intel SDM Vol. 3
- * 9.1.1, Table 9-1): real mode, CS = F000 with base FFFF0000 and RIP FFF0,
- * so the first fetch is at FFFFFFF0; caches disabled (CD, NW); EDX holds the
- * processor signature, for which KVM uses family 6 (0x600).
+ * The state after RESET or INIT (APM Vol. 2 14.1.3, Table 14-1; Intel SDM
+ * Vol. 3 9.1.1, Table 9-1): real mode, CS = F000 with base FFFF0000 and RIP
+ * FFF0, so the first fetch is at FFFFFFF0; caches disabled (CD, NW) after
+ * RESET, unchanged by INIT; EDX holds the processor signature.
  */
-void svm_vcpu_reset(struct okvm_vcpu *vcpu)
+void svm_vcpu_reset(struct okvm_vcpu *vcpu, bool init)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
+	u64 cd_nw = X86_CR0_CD | X86_CR0_NW;
+	u64 tsc_offset = svm->vmcb->control.tsc_offset;
 	struct vmcb_save *s;
 
+	if (init)
+		cd_nw &= svm->vmcb->save.cr0;
 	memset(svm->vmcb, 0, sizeof(*svm->vmcb));
 	svm_init_control(svm, vcpu->vm);
+	if (init)
+		svm->vmcb->control.tsc_offset = tsc_offset;
 	svm->asid_cpu = -1;
 	svm->reinject = 0;
 	s = &svm->vmcb->save;
@@ -117,7 +123,7 @@ void svm_vcpu_reset(struct okvm_vcpu *vcpu)
 	svm_set_seg(&s->ldtr, 0, 0, 0xffff, SVM_SEG_P | 0x2);	/* LDT */
 	svm_set_seg(&s->tr, 0, 0, 0xffff, SVM_SEG_P | 0x3);	/* busy 16-bit TSS */
 	s->cpl = 0;
-	s->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
+	s->cr0 = cd_nw | X86_CR0_ET;
 	s->efer = EFER_SVME;	/* required by VMRUN (APM 15.5.1) */
 	s->dr6 = 0xffff0ff0;
 	s->dr7 = 0x400;
@@ -125,7 +131,7 @@ void svm_vcpu_reset(struct okvm_vcpu *vcpu)
 	s->g_pat = 0x0007040600070406ULL;
 
 	memset(vcpu->regs, 0, sizeof(vcpu->regs));
-	vcpu->regs[OKVM_RDX] = 0x600;
+	vcpu->regs[OKVM_RDX] = okvm_reset_rdx(vcpu);
 	vcpu->rip = 0xfff0;
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	memset(vcpu->dr, 0, sizeof(vcpu->dr));
