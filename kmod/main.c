@@ -64,6 +64,7 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_DEBUGREGS:
 		return 1;
 	case KVM_CAP_XSAVE:
 		return boot_cpu_has(X86_FEATURE_XSAVE);

@@ -583,6 +583,49 @@ out:
 	return why;
 }
 
+/*
+ * KVM_CAP_DEBUGREGS: KVM_GET/SET_DEBUGREGS round-trip DR0-3, DR6 and DR7;
+ * a new vCPU has DR6 and DR7 at their reset values (SDM Vol. 3 18.2.4-5);
+ * a flag, or a DR7 with bits 63:32, is refused.
+ */
+static const char *check_debugregs(int dev, long answer)
+{
+	struct kvm_debugregs d, got;
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_GET_DEBUGREGS failed";
+	if (okvm_ioctl(v.fd, KVM_GET_DEBUGREGS, (unsigned long)&d))
+		goto out;
+	why = "reset DR6/DR7 are not 0xffff0ff0/0x400";
+	if (d.dr6 != 0xffff0ff0 || d.dr7 != 0x400)
+		goto out;
+	d.db[0] = 0x1000;
+	d.db[3] = 0xdead0000;
+	d.dr7 = 0x401;
+	why = "KVM_SET_DEBUGREGS failed";
+	if (okvm_ioctl(v.fd, KVM_SET_DEBUGREGS, (unsigned long)&d))
+		goto out;
+	why = "the debug registers did not make the round trip";
+	if (okvm_ioctl(v.fd, KVM_GET_DEBUGREGS, (unsigned long)&got) ||
+	    got.db[0] != 0x1000 || got.db[3] != 0xdead0000 || got.dr7 != 0x401)
+		goto out;
+	why = "a flag or DR7[63:32] was accepted";
+	d.flags = 1;
+	if (okvm_ioctl(v.fd, KVM_SET_DEBUGREGS, (unsigned long)&d) != -EINVAL)
+		goto out;
+	d.flags = 0;
+	d.dr7 = 1ULL << 32;
+	if (okvm_ioctl(v.fd, KVM_SET_DEBUGREGS, (unsigned long)&d) != -EINVAL)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
 /* KVM_CAP_GET_TSC_KHZ: the vCPU's TSC frequency, a positive count of kHz. */
 static const char *check_get_tsc_khz(int dev, long answer)
 {
@@ -695,6 +738,7 @@ static const struct {
 	{ KVM_CAP_XSAVE, "KVM_CAP_XSAVE", check_xsave },
 	{ KVM_CAP_XSAVE2, "KVM_CAP_XSAVE2", check_xsave2 },
 	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ", check_get_tsc_khz },
+	{ KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS", check_debugregs },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT",
 	  check_immediate_exit },
 	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",

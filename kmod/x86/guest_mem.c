@@ -181,14 +181,20 @@ u64 okvm_seg_linear(struct okvm_vcpu *vcpu, enum okvm_seg seg, u64 offset)
 /*
  * Read up to 15 bytes of the instruction at CS:RIP into @buf. Returns how
  * many could be read: fewer when the instruction's tail is on a page that
- * is not mapped; the decoder then says it needs more.
+ * is not mapped (the decoder then says it needs more), 0 when the code is
+ * not in guest RAM, or -EFAULT when the guest's page tables do not map RIP
+ * (the CPU would raise #PF; *@fault_addr is the linear address).
  */
-unsigned int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf)
+int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf, u64 *fault_addr)
 {
 	u64 ip = okvm_seg_linear(vcpu, OKVM_SEG_CS, vcpu->rip);
 	unsigned int first = min_t(unsigned int, OKVM_INSN_MAX_LEN,
 				   PAGE_SIZE - offset_in_page(ip));
+	u64 gpa;
 
+	*fault_addr = ip;
+	if (okvm_gva_to_gpa(vcpu, ip, &gpa))
+		return -EFAULT;
 	if (okvm_read_guest_virt(vcpu, ip, buf, first))
 		return 0;
 	if (first < OKVM_INSN_MAX_LEN &&

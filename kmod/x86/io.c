@@ -87,7 +87,23 @@ static s64 okvm_string_step(struct okvm_vcpu *vcpu, unsigned int size)
 static int okvm_decode_at_rip(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
 			      u8 *buf, unsigned int *n)
 {
-	*n = okvm_fetch_insn(vcpu, buf);
+	u64 addr;
+	int ret = okvm_fetch_insn(vcpu, buf, &addr);
+
+	*n = 0;
+	if (ret < 0) {
+		/*
+		 * The guest's own page tables do not map its code (they may
+		 * even lie outside RAM): the fetch takes a #PF, as KVM's
+		 * emulator raises it (SDM Vol. 3 4.7: error code I/D, and U/S
+		 * at CPL 3).
+		 */
+		okvm_x86->set_cr(vcpu, 2, addr);
+		okvm_queue_exception(vcpu, OKVM_PF_VECTOR, true,
+				     BIT(4) | (okvm_vcpu_cpl(vcpu) == 3 ? BIT(2) : 0));
+		return 1;
+	}
+	*n = ret;
 	if (okvm_decode_insn(buf, *n, okvm_vcpu_cpu_mode(vcpu), insn) !=
 	    OKVM_DECODE_OK) {
 		okvm_vm_warn(vcpu->vm, "vcpu%u: cannot emulate the instruction at rip %#lx (%*ph)\n",
@@ -175,6 +191,7 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 	u8 buf[OKVM_INSN_MAX_LEN];
 	struct okvm_insn insn;
 	unsigned int n;
+	int ret;
 
 	if (size != 1 && size != 2 && size != 4)
 		return okvm_internal_error(vcpu,
@@ -201,8 +218,9 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 	}
 
 	/* The segment override and address size are in the encoding. */
-	if (okvm_decode_at_rip(vcpu, &insn, buf, &n))
-		return okvm_emulation_failure(vcpu, buf, n);
+	ret = okvm_decode_at_rip(vcpu, &insn, buf, &n);
+	if (ret)
+		return ret > 0 ? 1 : okvm_emulation_failure(vcpu, buf, n);
 	if (insn.rep && !okvm_addr_reg(vcpu, OKVM_RCX, insn.addr_size)) {
 		okvm_skip_insn(vcpu, next_rip - vcpu->rip);
 		return 1;
@@ -330,10 +348,12 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
 	u8 buf[OKVM_INSN_MAX_LEN];
 	struct okvm_insn insn;
 	unsigned int n;
+	int ret;
 	u64 val;
 
-	if (okvm_decode_at_rip(vcpu, &insn, buf, &n))
-		return okvm_emulation_failure(vcpu, buf, n);
+	ret = okvm_decode_at_rip(vcpu, &insn, buf, &n);
+	if (ret)
+		return ret > 0 ? 1 : okvm_emulation_failure(vcpu, buf, n);
 
 	switch (insn.kind) {
 	case OKVM_INSN_MOV:

@@ -69,6 +69,9 @@ struct okvm_spte_format;
  *		exit's handle_exit returns 1.
  * @get_interrupt_shadow/@set_interrupt_shadow: KVM_X86_SHADOW_INT_* bits.
  * @dump_state:	print the guest state for a failed entry (once per VM).
+ * @get_exit_info: the last exit as KVM reports it in emulation failures:
+ *		reason, two qualifications, interrupted event, its error code.
+ * @get_dr/@set_dr: DR6 or DR7, which the VMCB/VMCS holds.
  */
 struct okvm_x86_ops {
 	const char *name;
@@ -107,6 +110,9 @@ struct okvm_x86_ops {
 	u64 (*get_interrupt_shadow)(struct okvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct okvm_vcpu *vcpu, u64 shadow);
 	void (*dump_state)(struct okvm_vcpu *vcpu);
+	void (*get_exit_info)(struct okvm_vcpu *vcpu, u64 info[5]);
+	unsigned long (*get_dr)(struct okvm_vcpu *vcpu, int dr);
+	void (*set_dr)(struct okvm_vcpu *vcpu, int dr, unsigned long val);
 };
 
 extern const struct okvm_x86_ops okvm_svm_ops;

@@ -45,6 +45,15 @@ unsigned int okvm_xsave2_size(void)
 		     okvm_xsave_size(okvm_supported_xcr0));
 }
 
+/* The current privilege level: SS.DPL, where KVM's ABI reports it. */
+unsigned int okvm_vcpu_cpl(struct okvm_vcpu *vcpu)
+{
+	struct kvm_segment ss;
+
+	okvm_x86->get_segment(vcpu, &ss, OKVM_SEG_SS);
+	return ss.dpl;
+}
+
 enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu)
 {
 	struct kvm_segment cs;
@@ -168,8 +177,6 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
 	}
-	if (s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
-		return false;
 	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)))
 		return false;
 	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);
@@ -286,6 +293,26 @@ static int okvm_set_xcrs(struct okvm_vcpu *vcpu, const struct kvm_xcrs *x)
 	return 0;
 }
 
+static void okvm_get_debugregs(struct okvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->db, vcpu->dr, sizeof(d->db));
+	d->dr6 = okvm_x86->get_dr(vcpu, 6);
+	d->dr7 = okvm_x86->get_dr(vcpu, 7);
+}
+
+/* DR6/DR7 bits 63:32 are reserved (SDM Vol. 3 18.2.4-5): EINVAL, as KVM. */
+static int okvm_set_debugregs(struct okvm_vcpu *vcpu,
+			      const struct kvm_debugregs *d)
+{
+	if (d->flags || d->dr6 >> 32 || d->dr7 >> 32)
+		return -EINVAL;
+	memcpy(vcpu->dr, d->db, sizeof(vcpu->dr));
+	okvm_x86->set_dr(vcpu, 6, d->dr6);
+	okvm_x86->set_dr(vcpu, 7, d->dr7);
+	return 0;
+}
+
 static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
 				 struct kvm_vcpu_events *ev)
 {
@@ -359,6 +386,7 @@ int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		struct kvm_xcrs xcrs;
 		struct kvm_mp_state mp;
 		struct kvm_vcpu_events ev;
+		struct kvm_debugregs dbg;
 	} *u;
 	struct kvm_xsave *xsave;
 	u32 pkru;
@@ -459,6 +487,17 @@ int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			ret = -EFAULT;
 		else if (u->mp.mp_state != KVM_MP_STATE_RUNNABLE)
 			ret = -EINVAL;	/* as KVM without a local APIC */
+		break;
+	case KVM_GET_DEBUGREGS:
+		okvm_get_debugregs(vcpu, &u->dbg);
+		if (copy_to_user(argp, &u->dbg, sizeof(u->dbg)))
+			ret = -EFAULT;
+		break;
+	case KVM_SET_DEBUGREGS:
+		if (copy_from_user(&u->dbg, argp, sizeof(u->dbg)))
+			ret = -EFAULT;
+		else
+			ret = okvm_set_debugregs(vcpu, &u->dbg);
 		break;
 	case KVM_GET_VCPU_EVENTS:
 		okvm_get_vcpu_events(vcpu, &u->ev);

@@ -78,29 +78,36 @@ int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data)
 
 /*
  * An instruction okvm cannot emulate: KVM_EXIT_INTERNAL_ERROR with suberror
- * KVM_INTERNAL_ERROR_EMULATION and, as KVM gives them, the instruction's
- * bytes so that the VMM can say what the guest tried.
+ * KVM_INTERNAL_ERROR_EMULATION, laid out as KVM lays it out: data[0] is
+ * the flags; then, when known, the instruction's size and bytes (padded
+ * with NOPs) in two words; then five words describing the exit (the
+ * vendor's exit reason, two exit qualifications, the interrupted event and
+ * its error code), so that the VMM can say what the guest tried.
  */
 int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 			   unsigned int len)
 {
 	struct kvm_run *run = vcpu->run;
+	unsigned int first = 1;
+	u64 info[5];
 
 	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
 	memset(&run->emulation_failure, 0, sizeof(run->emulation_failure));
 	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	/* flags, then insn_size and insn_bytes: three u64 words of data. */
-	run->emulation_failure.ndata = 3;
 	if (insn && len) {
 		len = min_t(unsigned int, len,
 			    sizeof(run->emulation_failure.insn_bytes));
 		run->emulation_failure.flags =
 			KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
 		run->emulation_failure.insn_size = len;
+		memset(run->emulation_failure.insn_bytes, 0x90,
+		       sizeof(run->emulation_failure.insn_bytes));
 		memcpy(run->emulation_failure.insn_bytes, insn, len);
-	} else {
-		run->emulation_failure.ndata = 1;
+		first += 2;
 	}
+	okvm_x86->get_exit_info(vcpu, info);
+	memcpy(&run->internal.data[first], info, sizeof(info));
+	run->emulation_failure.ndata = first + ARRAY_SIZE(info);
 	return 0;
 }
 

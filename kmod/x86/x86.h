@@ -42,6 +42,7 @@ int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *sregs);
 enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
+unsigned int okvm_vcpu_cpl(struct okvm_vcpu *vcpu);
 unsigned int okvm_xsave2_size(void);
 unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
 
@@ -80,7 +81,7 @@ int okvm_read_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
 			 unsigned int len);
 int okvm_write_guest_virt(struct okvm_vcpu *vcpu, u64 gva, const void *buf,
 			  unsigned int len);
-unsigned int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf);
+int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf, u64 *fault_addr);
 u64 okvm_seg_linear(struct okvm_vcpu *vcpu, enum okvm_seg seg, u64 offset);
 
 #endif /* OKVM_X86_H */

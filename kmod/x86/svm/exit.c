@@ -133,9 +133,15 @@ static int svm_exit_ud(struct okvm_vcpu *vcpu)
 static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 {
 	u8 insn[OKVM_INSN_MAX_LEN];
-	unsigned int n = okvm_fetch_insn(vcpu, insn), i = 0;
+	unsigned int n, i = 0;
 	u8 rex = 0, gpr;
+	u64 addr;
+	int ret;
 
+	ret = okvm_fetch_insn(vcpu, insn, &addr);
+	if (ret < 0)
+		return okvm_emulation_failure(vcpu, NULL, 0);
+	n = ret;
 	if (to_svm(vcpu)->vmcb->save.cpl) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
@@ -195,6 +201,13 @@ static int svm_exit_vintr(struct okvm_vcpu *vcpu)
 int svm_handle_exit(struct okvm_vcpu *vcpu)
 {
 	u64 code = to_svm(vcpu)->vmcb->control.exit_code;
+
+	/*
+	 * VMEXIT_INVALID is -1 (APM Appendix C); QEMU's TCG stores only its
+	 * low 32 bits. No real exit code reaches bit 31.
+	 */
+	if ((u32)code == (u32)SVM_EXIT_INVALID)
+		code = SVM_EXIT_INVALID;
 
 	switch (code) {
 	case SVM_EXIT_INTR:

@@ -326,4 +326,7 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.get_interrupt_shadow = svm_get_interrupt_shadow,
 	.set_interrupt_shadow = svm_set_interrupt_shadow,
 	.dump_state = svm_dump_vmcb,
+	.get_exit_info = svm_get_exit_info,
+	.get_dr = svm_get_dr,
+	.set_dr = svm_set_dr,
 };

@@ -66,6 +66,9 @@ void svm_disable_irq_window(struct okvm_vcpu *vcpu);
 u64 svm_get_interrupt_shadow(struct okvm_vcpu *vcpu);
 void svm_set_interrupt_shadow(struct okvm_vcpu *vcpu, u64 shadow);
 void svm_dump_vmcb(struct okvm_vcpu *vcpu);
+void svm_get_exit_info(struct okvm_vcpu *vcpu, u64 info[5]);
+unsigned long svm_get_dr(struct okvm_vcpu *vcpu, int dr);
+void svm_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val);
 
 /* entry.c */
 int svm_vcpu_run(struct okvm_vcpu *vcpu);

@@ -437,6 +437,34 @@ static void svm_dump_seg(const char *name, const struct vmcb_seg *s)
 		s->selector, s->attrib, s->limit, s->base);
 }
 
+void svm_get_exit_info(struct okvm_vcpu *vcpu, u64 info[5])
+{
+	const struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	info[0] = (u32)c->exit_code;
+	info[1] = c->exit_info_1;
+	info[2] = c->exit_info_2;
+	info[3] = (u32)c->exit_int_info;
+	info[4] = c->exit_int_info >> 32;
+}
+
+unsigned long svm_get_dr(struct okvm_vcpu *vcpu, int dr)
+{
+	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	return dr == 6 ? s->dr6 : s->dr7;
+}
+
+void svm_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val)
+{
+	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+
+	if (dr == 6)
+		s->dr6 = val;
+	else
+		s->dr7 = val;
+}
+
 /* For KVM_EXIT_FAIL_ENTRY: what VMRUN refused, once per VM. */
 void svm_dump_vmcb(struct okvm_vcpu *vcpu)
 {
