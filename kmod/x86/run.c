@@ -83,6 +83,10 @@ int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data)
  * with NOPs) in two words; then five words describing the exit (the
  * vendor's exit reason, two exit qualifications, the interrupted event and
  * its error code), so that the VMM can say what the guest tried.
+ *
+ * As in KVM, the guest also gets a #UD for the instruction, delivered when
+ * it runs again; at CPL 3 that is all: user code that okvm cannot emulate
+ * is the guest kernel's business, and the VMM is not told (returns 1).
  */
 int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 			   unsigned int len)
@@ -108,7 +112,8 @@ int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 	okvm_x86->get_exit_info(vcpu, info);
 	memcpy(&run->internal.data[first], info, sizeof(info));
 	run->emulation_failure.ndata = first + ARRAY_SIZE(info);
-	return 0;
+	okvm_queue_exception(vcpu, OKVM_UD_VECTOR, false, 0);
+	return okvm_vcpu_cpl(vcpu) == 0 ? 0 : 1;
 }
 
 /*
