@@ -63,6 +63,27 @@ static void vm_setup_page_tables(struct kvm_vm *vm)
 	}
 }
 
+void vm_identity_map_above_4g(struct kvm_vm *vm, uint64_t end)
+{
+	uint64_t *pdpt = addr_gpa2hva(vm, PDPT_GPA);
+	uint64_t i, j;
+
+	errno = 0;
+	KVM_ASSERT(!(end & ((1ULL << 30) - 1)) && end <= (512ULL << 30),
+		   "end 0x%llx: a multiple of 1 GiB up to 512 GiB",
+		   (unsigned long long)end);
+	for (i = PD_COUNT; i < end >> 30; i++) {
+		uint64_t pd_gpa = vm_alloc(vm, GUEST_PAGE_SIZE,
+					   GUEST_PAGE_SIZE);
+		uint64_t *pd = addr_gpa2hva(vm, pd_gpa);
+
+		for (j = 0; j < 512; j++)
+			pd[j] = (i << 30 | j << 21) | PTE_PRESENT |
+				PTE_WRITE | PTE_LARGE;
+		pdpt[i] = pd_gpa | PTE_PRESENT | PTE_WRITE;
+	}
+}
+
 /*
  * The GDT in memory, so that the guest can reload what KVM_SET_SREGS put
  * in the hidden segment registers (a far return, an iret). APM 4.8.

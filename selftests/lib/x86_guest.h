@@ -63,6 +63,13 @@
  */
 struct kvm_vm *vm_create_guest(uint64_t mem_size);
 
+/*
+ * Extend the 1:1 map from IDENTITY_MAP_SIZE up to end (a multiple of 1 GiB,
+ * at most 512 GiB) with 2 MiB pages, in page directories taken from
+ * vm_alloc() (4 KiB per GiB). What no slot backs there is MMIO to KVM.
+ */
+void vm_identity_map_above_4g(struct kvm_vm *vm, uint64_t end);
+
 /* Copy the PT_LOAD segments of the (static, non-PIE) ELF at path. */
 uint64_t vm_load_elf(struct kvm_vm *vm, const char *path);
 
