@@ -177,6 +177,9 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	} else if ((s->efer & EFER_LMA) || s->cs.l) {
 		return false;
 	}
+	/* Reserved EFER bits: EINVAL, as KVM since 6.11 (6.1 left it to VMRUN). */
+	if (s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+		return false;
 	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)))
 		return false;
 	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);

@@ -407,6 +407,9 @@ static const char *svm_failed_check(const struct vmcb *vmcb)
 
 	if (!(s->efer & EFER_SVME))
 		return "EFER.SVME is zero";
+	/* EFER bits 63:16, 9 and 7:1 must be zero (APM Vol. 2 3.1.7). */
+	if (s->efer & (GENMASK_ULL(63, 16) | BIT_ULL(9) | GENMASK_ULL(7, 1)))
+		return "EFER has reserved bits set";
 	if (!(s->cr0 & X86_CR0_CD) && (s->cr0 & X86_CR0_NW))
 		return "CR0.CD is zero and CR0.NW is set";
 	if (s->cr0 >> 32)
