@@ -39,6 +39,8 @@
 #define OP_SRC16	BIT(16)	/* MOVZX/MOVSX from a word */
 #define OP_SRC32	BIT(17)	/* MOVSXD from a doubleword */
 #define OP_REXW		BIT(18)	/* only valid in 64-bit mode with REX.W */
+#define OP_SSE		BIT(19)	/* an SSE move: see sse_moves[] */
+#define OP_DR		BIT(20)	/* ModRM.reg a DR, .rm a GPR, mod ignored */
 
 /*
  * Opcodes whose ModRM.reg field is an opcode extension ("/digit" in the
@@ -172,8 +174,33 @@ static const struct opdesc one_byte_map[256] = {
 		   OP_MODRM | OP_MEM_R | OP_RM_DST | OP_IMMZ },
 };
 
-/* The two-byte map, 0f xx (SDM Vol. 2 Table A-3): only MOVZX and MOVSX. */
+/*
+ * The SSE moves: ModRM.reg is an XMM register, and the mandatory prefix
+ * found in find_sse_move() says the rest.
+ */
+#define SSE_MOVE	{ OKVM_INSN_MOV_SSE, GRP_NONE, OP_MODRM | OP_REG | OP_SSE }
+/*
+ * MOV from/to DRn (SDM Vol. 2B MOV-Move to/from Debug Registers): the
+ * mod field is ignored, it is always register to register, so there is
+ * never an SIB byte or a displacement.
+ */
+#define MOV_DR		{ OKVM_INSN_MOV_DR, GRP_NONE, OP_MODRM | OP_DR }
+
+/*
+ * The two-byte map, 0f xx (SDM Vol. 2 Table A-3): the SSE moves, MOV
+ * DRn, MOVZX and MOVSX.
+ */
 static const struct opdesc two_byte_map[256] = {
+	[0x10] = SSE_MOVE,
+	[0x11] = SSE_MOVE,
+	[0x21] = MOV_DR,
+	[0x23] = MOV_DR,
+	[0x28] = SSE_MOVE,
+	[0x29] = SSE_MOVE,
+	[0x6e] = SSE_MOVE,
+	[0x6f] = SSE_MOVE,
+	[0x7e] = SSE_MOVE,
+	[0x7f] = SSE_MOVE,
 	[0xb6] = { OKVM_INSN_MOVZX, GRP_NONE,
 		   OP_MODRM | OP_REG | OP_MEM_R | OP_SRC8 },
 	[0xb7] = { OKVM_INSN_MOVZX, GRP_NONE,
@@ -182,6 +209,70 @@ static const struct opdesc two_byte_map[256] = {
 		   OP_MODRM | OP_REG | OP_MEM_R | OP_SRC8 },
 	[0xbf] = { OKVM_INSN_MOVSX, GRP_NONE,
 		   OP_MODRM | OP_REG | OP_MEM_R | OP_SRC16 },
+	[0xd6] = SSE_MOVE,
+};
+
+/*
+ * The mandatory prefix of an SSE instruction (SDM Vol. 2 2.1.2, and the
+ * rows by prefix of the two-byte opcode map, Table A-3): 66, f3 or f2
+ * before the 0f picks one of up to four instructions, and is not an
+ * operand-size or repeat prefix there.
+ */
+enum simd_prefix {
+	SIMD_NONE,
+	SIMD_66,
+	SIMD_F3,
+	SIMD_F2,
+	SIMD_NR_PREFIXES,
+};
+
+/* What an SSE move does, for one opcode and mandatory prefix. */
+#define SSE_STORE	BIT(0)	/* XMM to memory; else memory to XMM */
+#define SSE_ZERO_UPPER	BIT(1)	/* a load clearing the XMM above it */
+#define SSE_ALIGNED16	BIT(2)	/* #GP unless the address is 16-aligned */
+#define SSE_REXW8	BIT(3)	/* MOVD (4 bytes), MOVQ (8) with REX.W */
+
+struct sse_move {
+	u8 size;	/* bytes moved; 0: no such move */
+	u8 flags;	/* SSE_* */
+};
+
+struct sse_row {
+	u8 opcode;	/* after 0f */
+	struct sse_move by_prefix[SIMD_NR_PREFIXES];
+};
+
+#define SSE_LD(n)	{ n, 0 }
+#define SSE_ST(n)	{ n, SSE_STORE }
+#define SSE_LDZ(n)	{ n, SSE_ZERO_UPPER }
+#define SSE_LDA		{ 16, SSE_ALIGNED16 }
+#define SSE_STA		{ 16, SSE_STORE | SSE_ALIGNED16 }
+#define SSE_NONE	{ 0, 0 }
+
+/*
+ * The SSE/SSE2 moves with a memory form (SDM Vol. 2B MOVUPS, MOVUPD,
+ * MOVSS, MOVSD, MOVAPS, MOVAPD, MOVDQA, MOVDQU, MOVQ, MOVD/MOVQ), in
+ * the order none, 66, f3, f2. Without a prefix 6e/6f/7e/7f are the MMX
+ * moves; f3 0f d6 and f2 0f d6 (MOVQ2DQ, MOVDQ2Q) have no memory form.
+ */
+static const struct sse_row sse_moves[] = {
+	/* MOVUPS MOVUPD MOVSS MOVSD xmm, m */
+	{ 0x10, { SSE_LD(16), SSE_LD(16), SSE_LDZ(4), SSE_LDZ(8) } },
+	{ 0x11, { SSE_ST(16), SSE_ST(16), SSE_ST(4), SSE_ST(8) } },
+	/* MOVAPS MOVAPD */
+	{ 0x28, { SSE_LDA, SSE_LDA, SSE_NONE, SSE_NONE } },
+	{ 0x29, { SSE_STA, SSE_STA, SSE_NONE, SSE_NONE } },
+	/* 66: MOVD xmm, r/m32 or MOVQ xmm, r/m64 */
+	{ 0x6e, { SSE_NONE, { 4, SSE_ZERO_UPPER | SSE_REXW8 },
+		  SSE_NONE, SSE_NONE } },
+	/* MOVDQA MOVDQU */
+	{ 0x6f, { SSE_NONE, SSE_LDA, SSE_LD(16), SSE_NONE } },
+	/* 66: MOVD/MOVQ r/m, xmm; f3: MOVQ xmm, m64 */
+	{ 0x7e, { SSE_NONE, { 4, SSE_STORE | SSE_REXW8 }, SSE_LDZ(8),
+		  SSE_NONE } },
+	{ 0x7f, { SSE_NONE, SSE_STA, SSE_ST(16), SSE_NONE } },
+	/* 66: MOVQ m64, xmm */
+	{ 0xd6, { SSE_NONE, SSE_ST(8), SSE_NONE, SSE_NONE } },
 };
 
 /* Group 1 (80/81/83) by ModRM.reg (SDM Vol. 2 Table A-6). */
@@ -201,7 +292,8 @@ static const char *const kind_names[OKVM_INSN_NR_KINDS] = {
 	[OKVM_INSN_MOVS] = "movs",	[OKVM_INSN_STOS] = "stos",
 	[OKVM_INSN_LODS] = "lods",	[OKVM_INSN_IN] = "in",
 	[OKVM_INSN_OUT] = "out",	[OKVM_INSN_INS] = "ins",
-	[OKVM_INSN_OUTS] = "outs",
+	[OKVM_INSN_OUTS] = "outs",	[OKVM_INSN_MOV_SSE] = "mov_sse",
+	[OKVM_INSN_MOV_DR] = "mov_dr",
 };
 
 const char *okvm_insn_kind_name(enum okvm_insn_kind kind)
@@ -357,6 +449,9 @@ static u8 operand_size(enum okvm_cpu_mode mode, u32 flags, bool opsize_prefix,
 {
 	if (flags & OP_BYTE)
 		return 1;
+	/* MOV DRn: 64-bit registers in 64-bit mode, else 32; no prefix */
+	if (flags & OP_DR)
+		return mode == OKVM_CPU_MODE_64 ? 8 : 4;
 	if (mode == OKVM_CPU_MODE_64 && REX_W(rex) && !(flags & OP_IO))
 		return 8;
 	if (mode == OKVM_CPU_MODE_16)
@@ -409,6 +504,37 @@ static bool resolve_group(const struct opdesc *desc, u8 modrm, u8 *kind,
 	}
 }
 
+/*
+ * The SSE move of 0f @opcode with the prefixes seen, or NULL when there is
+ * none. f2/f3 are mandatory prefixes here (of two, the last counts, as
+ * for REP); 66 together with one of them is refused, as KVM's emulator
+ * does, rather than guessing which one the processor takes.
+ */
+static const struct sse_move *find_sse_move(u8 opcode, enum okvm_rep rep,
+					    bool opsize_prefix)
+{
+	enum simd_prefix pfx;
+	unsigned int i;
+
+	if (rep != OKVM_REP_NONE && opsize_prefix)
+		return NULL;
+	if (rep == OKVM_REP_REP)
+		pfx = SIMD_F3;
+	else if (rep == OKVM_REP_REPNE)
+		pfx = SIMD_F2;
+	else
+		pfx = opsize_prefix ? SIMD_66 : SIMD_NONE;
+
+	for (i = 0; i < ARRAY_SIZE(sse_moves); i++) {
+		if (sse_moves[i].opcode != opcode)
+			continue;
+		if (!sse_moves[i].by_prefix[pfx].size)
+			return NULL;
+		return &sse_moves[i].by_prefix[pfx];
+	}
+	return NULL;
+}
+
 /**
  * okvm_decode_insn() - decode one instruction.
  * @buf:	the instruction bytes, starting at RIP.
@@ -427,6 +553,7 @@ enum okvm_decode_result okvm_decode_insn(const u8 *buf, unsigned int avail,
 {
 	struct cursor c = { .buf = buf, .avail = avail };
 	bool opsize_prefix = false, addrsize_prefix = false;
+	const struct sse_move *sse = NULL;
 	bool seg_prefix = false;
 	enum okvm_seg seg = OKVM_SEG_DS;
 	const struct opdesc *desc;
@@ -494,11 +621,18 @@ opcode:
 		desc = &two_byte_map[byte];
 		/*
 		 * In the 0f map, 66/f2/f3 can be "mandatory prefixes" that
-		 * select another instruction (f3 0f b8 is POPCNT): refuse
-		 * f2/f3 rather than guess.
+		 * select another instruction (f3 0f b8 is POPCNT). They are
+		 * known for the SSE moves, which then report no REP; else
+		 * refuse f2/f3 rather than guess.
 		 */
-		if (insn->rep != OKVM_REP_NONE)
+		if (desc->flags & OP_SSE) {
+			sse = find_sse_move(byte, insn->rep, opsize_prefix);
+			if (!sse)
+				return OKVM_DECODE_UNSUPPORTED;
+			insn->rep = OKVM_REP_NONE;
+		} else if (insn->rep != OKVM_REP_NONE) {
 			return OKVM_DECODE_UNSUPPORTED;
+		}
 	} else {
 		desc = &one_byte_map[byte];
 	}
@@ -513,6 +647,17 @@ opcode:
 
 	insn->op_size = operand_size(mode, flags, opsize_prefix, insn->rex);
 	insn->addr_size = address_size(mode, addrsize_prefix);
+	if (sse) {
+		/* 66 is part of the opcode; REX.W only makes MOVD a MOVQ */
+		insn->op_size = sse->size;
+		if ((sse->flags & SSE_REXW8) && mode == OKVM_CPU_MODE_64 &&
+		    REX_W(insn->rex))
+			insn->op_size = 8;
+		flags |= sse->flags & SSE_STORE ? OP_MEM_W | OP_RM_DST :
+						  OP_MEM_R;
+		insn->xmm_zero_upper = sse->flags & SSE_ZERO_UPPER;
+		insn->aligned16 = sse->flags & SSE_ALIGNED16;
+	}
 
 	/* ModRM, with SIB and displacement (SDM Vol. 2 2.1.3-2.1.5). */
 	if (flags & OP_MODRM) {
@@ -521,7 +666,7 @@ opcode:
 			return c.err;
 		if (!resolve_group(desc, insn->modrm, &kind, &flags))
 			return OKVM_DECODE_UNSUPPORTED;
-		if (MODRM_MOD(insn->modrm) == 3) {
+		if (MODRM_MOD(insn->modrm) == 3 || (flags & OP_DR)) {
 			mem_form = false;	/* a register, not memory */
 		} else if (insn->addr_size == 2) {
 			if (!decode_modrm16(&c, insn))
@@ -531,6 +676,9 @@ opcode:
 				return c.err;
 		}
 	}
+	/* The SSE register-register moves never touch memory. */
+	if (sse && !mem_form)
+		return OKVM_DECODE_UNSUPPORTED;
 	insn->kind = kind;
 
 	/* moffs: a bare address as wide as the address size (SDM MOV). */
@@ -563,8 +711,15 @@ opcode:
 	if (insn->lock && (!(flags & OP_LOCKABLE) || !mem_form))
 		return OKVM_DECODE_UNSUPPORTED;
 
-	/* The register operand; AH CH DH BH need a byte op and no REX. */
-	if (flags & OP_REG) {
+	/*
+	 * The register operand; AH CH DH BH need a byte op and no REX. For
+	 * MOV DRn it is ModRM.rm, and ModRM.reg the debug register.
+	 */
+	if (flags & OP_DR) {
+		insn->has_reg = true;
+		insn->reg = MODRM_RM(insn->modrm) | REX_B(insn->rex) << 3;
+		insn->dr = MODRM_REG(insn->modrm) | REX_R(insn->rex) << 3;
+	} else if (flags & OP_REG) {
 		insn->has_reg = true;
 		insn->reg = MODRM_REG(insn->modrm) | REX_R(insn->rex) << 3;
 		if ((flags & OP_BYTE) && !insn->rex && insn->reg >= 4) {

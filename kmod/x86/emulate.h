@@ -16,19 +16,37 @@
  * It decodes a small, fixed set of instructions (the ones Linux guests use
  * on MMIO and I/O ports) and says "unsupported" for anything else: it never
  * guesses.
+ *
+ * OKVM_INSN_MOV_SSE is the memory forms of the SSE/SSE2 moves, chosen by
+ * their mandatory prefix (none, 66, f3, f2):
+ *
+ *   0f 10/11   MOVUPS, MOVUPD (16 bytes), MOVSS (4), MOVSD (8)
+ *   0f 28/29   MOVAPS, MOVAPD (16, aligned); no f3/f2 form
+ *   0f 6f/7f   66: MOVDQA (16, aligned), f3: MOVDQU (16); none: MMX
+ *   66 0f d6   MOVQ m64, xmm
+ *   f3 0f 7e   MOVQ xmm, m64
+ *   66 0f 6e   MOVD xmm, m32 (MOVQ xmm, m64 with REX.W)
+ *   66 0f 7e   MOVD m32, xmm (MOVQ m64, xmm with REX.W)
+ *
+ * 0f 11, 29, 7f, d6 and 66 0f 7e store; the others load. Only memory
+ * forms decode: the register forms never touch memory. The MMX forms (no
+ * prefix) and the VEX-encoded ones (c4/c5) are not decoded either.
  */
 #ifndef OKVM_X86_EMULATE_H
 #define OKVM_X86_EMULATE_H
 
 #ifdef __KERNEL__
 #include <linux/bits.h>
+#include <linux/kernel.h>
 #include <linux/types.h>
 #else
 /*
  * On the host (selftests/unit/), the same names over the compiler's own
- * fixed-width types, which are what <stdint.h> uses too.
+ * fixed-width types, which are what <stdint.h> uses too, NULL and
+ * ARRAY_SIZE().
  */
 #include <stdbool.h>
+#include <stddef.h>
 typedef __UINT8_TYPE__ u8;
 typedef __UINT16_TYPE__ u16;
 typedef __UINT32_TYPE__ u32;
@@ -37,6 +55,7 @@ typedef __INT8_TYPE__ s8;
 typedef __INT32_TYPE__ s32;
 typedef __INT64_TYPE__ s64;
 #define BIT(nr) (1UL << (nr))
+#define ARRAY_SIZE(arr) (sizeof(arr) / sizeof((arr)[0]))
 #endif
 
 /* Architectural limit on an instruction's length (Intel SDM Vol. 2 2.3.11). */
@@ -82,6 +101,8 @@ enum okvm_insn_kind {
 	OKVM_INSN_OUT,		/* e6/e7, ee/ef */
 	OKVM_INSN_INS,		/* 6c/6d */
 	OKVM_INSN_OUTS,		/* 6e/6f */
+	OKVM_INSN_MOV_SSE,	/* SSE/SSE2 xmm <-> memory moves, see below */
+	OKVM_INSN_MOV_DR,	/* 0f 21/23: MOV from/to a debug register */
 	OKVM_INSN_NR_KINDS
 };
 
@@ -121,8 +142,12 @@ enum okvm_seg {
  *
  * @len:	length in bytes, prefixes included: next RIP = RIP + @len.
  * @kind:	what it does.
- * @op_size:	bytes moved to or from memory (or the I/O port): 1, 2, 4, 8.
+ * @op_size:	bytes moved to or from memory (or the I/O port): 1, 2, 4, 8,
+ *		or 16 for OKVM_INSN_MOV_SSE, where the 66 prefix is part of
+ *		the opcode and does not change it.
  *		For MOVZX/MOVSX(D) this is the source (memory) size.
+ *		For OKVM_INSN_MOV_DR, the general register's width: 8 in
+ *		64-bit mode, else 4 (66 and REX.W are ignored).
  * @dst_size:	bytes written to the destination register for MOVZX and
  *		MOVSX(D); equal to @op_size for everything else.
  * @addr_size:	address size in bytes (2, 4, 8): the width of the ModRM
@@ -130,14 +155,21 @@ enum okvm_seg {
  * @ext:	zero or sign extension from @op_size to @dst_size.
  * @mem:	OKVM_MEM_READ and/or OKVM_MEM_WRITE: what the instruction does
  *		to its memory operand; 0 when it has none (a ModRM register
- *		form, or IN/OUT). Both bits for read-modify-write (the ALU ops
- *		but CMP/TEST, XCHG) and for MOVS (reads one, writes the other).
+ *		form, IN/OUT, MOV_DR). Both bits for read-modify-write (the
+ *		ALU ops but CMP/TEST, XCHG) and for MOVS (reads one, writes
+ *		the other).
  * @mem_is_dst:	the memory operand is the first (destination) operand in
  *		Intel syntax, e.g. true for "cmp [m], r" (38/39), false for
  *		"cmp r, [m]" (3a/3b): operand order matters for SUB/CMP.
- * @has_reg:	a general register is the other operand: @reg.
+ * @has_reg:	a general register is the other operand: @reg. For
+ *		OKVM_INSN_MOV_SSE it is an XMM register instead.
  * @reg:	its number, 0 (rAX) to 15 (r15), REX.R applied. When
- *		@reg_high8 is set it is 0-3 and names AH, CH, DH, BH.
+ *		@reg_high8 is set it is 0-3 and names AH, CH, DH, BH. For
+ *		OKVM_INSN_MOV_SSE, the XMM register 0-15 (ModRM.reg, REX.R
+ *		applied). For OKVM_INSN_MOV_DR, the general register from
+ *		ModRM.rm with REX.B applied, @op_size wide: 0f 21 (see
+ *		@opcode) copies debug register @dr into it, 0f 23 copies it
+ *		into @dr.
  * @reg_high8:	the register is bits 15:8 of @reg: a byte operand encoded
  *		4-7 without any REX prefix (SDM Vol. 2 3.1.1.1, Table 3-1).
  * @has_imm:	there is an immediate operand: @imm.
@@ -146,7 +178,9 @@ enum okvm_seg {
  * @port_imm:	IN/OUT with the port number in the instruction (@port);
  *		otherwise (ec-ef, INS, OUTS) the port is in DX.
  * @port:	the port number when @port_imm.
- * @rep:	the f2/f3 prefix present.
+ * @rep:	the f2/f3 prefix present. Not for OKVM_INSN_MOV_SSE, where
+ *		f2/f3 are mandatory prefixes, part of the opcode: always
+ *		OKVM_REP_NONE there.
  * @seg:	the segment of the memory operand after any override. For
  *		MOVS, LODS and OUTS it is the source segment (DS:rSI by
  *		default); the ES:rDI destination of MOVS, STOS and INS cannot
@@ -160,6 +194,25 @@ enum okvm_seg {
  * @str_dst:	string instruction writing memory at ES:rDI.
  *		After each element rSI/rDI move by @op_size, up or down
  *		following RFLAGS.DF; with @rep, rCX (@addr_size wide) counts.
+ * @xmm_zero_upper: OKVM_INSN_MOV_SSE load that clears the rest of the
+ *		XMM register above the @op_size bytes it loads: MOVSS and
+ *		MOVSD from memory (bits 127:32, 127:64; SDM Vol. 2B MOVSS,
+ *		MOVSD, "Operation"), MOVQ xmm, m64 (127:64, SDM Vol. 2B
+ *		MOVQ) and MOVD/MOVQ xmm, r/m (127:32 or 127:64, SDM Vol. 2B
+ *		MOVD/MOVQ). Always false for stores, which write only
+ *		@op_size bytes of memory, and for the 16-byte loads, which
+ *		write all of bits 127:0. Like every legacy-SSE form, none of
+ *		these changes bits above 127 (of YMM/ZMM) in any case.
+ * @aligned16:	OKVM_INSN_MOV_SSE that requires a 16-byte aligned memory
+ *		operand: MOVAPS, MOVAPD and MOVDQA (SDM Vol. 2B MOVAPS,
+ *		MOVAPD, MOVDQA: a memory operand not aligned on a 16-byte
+ *		boundary raises #GP(0), before any access is made; KVM
+ *		checks the linear address). Always false for MOVUPS,
+ *		MOVUPD, MOVDQU and the smaller moves.
+ * @dr:		OKVM_INSN_MOV_DR: the debug register, ModRM.reg with REX.R
+ *		applied, 0-15 (SDM Vol. 2B MOV-Move to/from Debug
+ *		Registers). DR8-DR15 do not exist (#UD) and DR4/DR5 alias
+ *		DR6/DR7 or #UD by CR4.DE: the caller decides. 0 otherwise.
  * @rex:	the REX prefix in effect (0x40-0x4f), 0 when none.
  * @opcode:	the opcode byte (after 0f when @opcode_0f).
  * @opcode_0f:	the instruction is in the two-byte (0f xx) opcode map.
@@ -191,6 +244,9 @@ struct okvm_insn {
 	u64 moffs;
 	bool str_src;
 	bool str_dst;
+	bool xmm_zero_upper;
+	bool aligned16;
+	u8 dr;
 	u8 rex;
 	u8 opcode;
 	bool opcode_0f;

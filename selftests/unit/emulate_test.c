@@ -44,6 +44,9 @@ struct tcase {
 	s64 disp;
 	u64 moffs;
 	bool str_src, str_dst;
+	bool zup;		/* xmm_zero_upper */
+	bool a16;		/* aligned16 */
+	u8 dr;
 };
 
 #define T(m, h, a)	.mode = OKVM_CPU_MODE_##m, .hex = h, .asm_ = a
@@ -70,6 +73,9 @@ struct tcase {
 #define MOFFS(v)	.moffs = (v)
 #define STR_S		.str_src = true
 #define STR_D		.str_dst = true
+#define ZUP		.zup = true
+#define A16		.a16 = true
+#define DR(n)		.dr = (n)
 
 static const struct tcase cases[] = {
 	/* ---- 64-bit mode: MOV 88/89/8a/8b, REX, byte registers ---- */
@@ -395,6 +401,209 @@ static const struct tcase cases[] = {
 	  OK(6, TEST, 1), MR, DST, SEGOV(ES), DISP(0x1000), IMM(-128) },
 	{ T(16, "40", "inc %ax"), BAD(UNSUPPORTED) },
 
+	/* ---- SSE moves: 0f 10/11 MOVUPS MOVUPD MOVSS MOVSD ---- */
+	{ T(64, "0f 10 07", "movups (%rdi),%xmm0"), OK(3, MOV_SSE, 16), MR,
+	  REG(0) },
+	{ T(64, "0f 11 07", "movups %xmm0,(%rdi)"), OK(3, MOV_SSE, 16), MW,
+	  DST, REG(0) },
+	{ T(64, "66 0f 10 0f", "movupd (%rdi),%xmm1"), OK(4, MOV_SSE, 16), MR,
+	  REG(1) },
+	{ T(64, "66 0f 11 0f", "movupd %xmm1,(%rdi)"), OK(4, MOV_SSE, 16), MW,
+	  DST, REG(1) },
+	{ T(64, "f3 0f 10 07", "movss (%rdi),%xmm0"), OK(4, MOV_SSE, 4), MR,
+	  REG(0), ZUP },
+	{ T(64, "f3 0f 11 07", "movss %xmm0,(%rdi)"), OK(4, MOV_SSE, 4), MW,
+	  DST, REG(0) },
+	{ T(64, "f2 0f 10 07", "movsd (%rdi),%xmm0"), OK(4, MOV_SSE, 8), MR,
+	  REG(0), ZUP },
+	{ T(64, "f2 0f 11 47 08", "movsd %xmm0,0x8(%rdi)"), OK(5, MOV_SSE, 8),
+	  MW, DST, REG(0), DISP(8) },
+	{ T(64, "f3 44 0f 10 3f", "movss (%rdi),%xmm15 (REX.R)"),
+	  OK(5, MOV_SSE, 4), MR, REG(15), ZUP },
+	{ T(64, "f2 41 0f 11 00", "movsd %xmm0,(%r8) (REX.B)"),
+	  OK(5, MOV_SSE, 8), MW, DST, REG(0) },
+	{ T(64, "66 48 0f 10 07", "rex.W movupd (%rdi),%xmm0 (W ignored)"),
+	  OK(5, MOV_SSE, 16), MR, REG(0) },
+	{ T(64, "f3 48 0f 11 07", "rex.W movss %xmm0,(%rdi) (W ignored)"),
+	  OK(5, MOV_SSE, 4), MW, DST, REG(0) },
+	{ T(64, "f2 f3 0f 10 07", "f2 f3: the last (movss) counts"),
+	  OK(5, MOV_SSE, 4), MR, REG(0), ZUP },
+	{ T(64, "0f 10 c1", "movups %xmm1,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "f3 0f 10 c1", "movss %xmm1,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "f2 0f 11 c8", "movsd %xmm1,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "66 f3 0f 10 07", "66 with f3: refused"), BAD(UNSUPPORTED) },
+	{ T(64, "f2 66 0f 11 07", "f2 with 66: refused"), BAD(UNSUPPORTED) },
+	{ T(64, "f0 0f 11 07", "lock movups"), BAD(UNSUPPORTED) },
+
+	/* ---- SSE moves: 0f 28/29 MOVAPS MOVAPD ---- */
+	{ T(64, "0f 28 07", "movaps (%rdi),%xmm0"), OK(3, MOV_SSE, 16), MR,
+	  REG(0), A16 },
+	{ T(64, "0f 29 07", "movaps %xmm0,(%rdi)"), OK(3, MOV_SSE, 16), MW,
+	  DST, REG(0), A16 },
+	{ T(64, "66 0f 28 17", "movapd (%rdi),%xmm2"), OK(4, MOV_SSE, 16), MR,
+	  REG(2), A16 },
+	{ T(64, "66 44 0f 29 4c 24 10", "movapd %xmm9,0x10(%rsp)"),
+	  OK(7, MOV_SSE, 16), MW, DST, REG(9), SEG(SS), DISP(0x10), A16 },
+	{ T(64, "0f 28 05 00 10 00 00", "movaps 0x1000(%rip),%xmm0"),
+	  OK(7, MOV_SSE, 16), MR, REG(0), RIP, DISP(0x1000), A16 },
+	{ T(64, "45 0f 29 3c 24", "movaps %xmm15,(%r12) (REX.R REX.B)"),
+	  OK(5, MOV_SSE, 16), MW, DST, REG(15), A16 },
+	{ T(64, "f3 0f 28 07", "f3 0f 28 (undefined)"), BAD(UNSUPPORTED) },
+	{ T(64, "f2 0f 29 07", "f2 0f 29 (undefined)"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 28 c8", "movaps %xmm0,%xmm1 (register form)"),
+	  BAD(UNSUPPORTED) },
+
+	/* ---- SSE moves: 0f 6f/7f MOVDQA MOVDQU ---- */
+	{ T(64, "66 0f 6f 07", "movdqa (%rdi),%xmm0"), OK(4, MOV_SSE, 16), MR,
+	  REG(0), A16 },
+	{ T(64, "66 0f 7f 07", "movdqa %xmm0,(%rdi)"), OK(4, MOV_SSE, 16), MW,
+	  DST, REG(0), A16 },
+	{ T(64, "f3 0f 6f 07", "movdqu (%rdi),%xmm0"), OK(4, MOV_SSE, 16), MR,
+	  REG(0) },
+	{ T(64, "f3 0f 7f 07", "movdqu %xmm0,(%rdi)"), OK(4, MOV_SSE, 16), MW,
+	  DST, REG(0) },
+	{ T(64, "f3 45 0f 6f 03", "movdqu (%r11),%xmm8 (REX.R REX.B)"),
+	  OK(5, MOV_SSE, 16), MR, REG(8) },
+	{ T(64, "66 42 0f 7f 04 c8", "movdqa %xmm0,(%rax,%r9,8) (REX.X)"),
+	  OK(6, MOV_SSE, 16), MW, DST, REG(0), A16 },
+	{ T(64, "65 f3 0f 6f 04 25 00 01 00 00", "movdqu %gs:0x100,%xmm0"),
+	  OK(10, MOV_SSE, 16), MR, REG(0), SEGOV(GS), DISP(0x100) },
+	{ T(64, "f3 64 0f 7f 07", "movdqu %xmm0,%fs:(%rdi)"),
+	  OK(5, MOV_SSE, 16), MW, DST, REG(0), SEGOV(FS) },
+	{ T(64, "0f 6f 07", "movq (%rdi),%mm0 (MMX)"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 7f 07", "movq %mm0,(%rdi) (MMX)"), BAD(UNSUPPORTED) },
+	{ T(64, "f2 0f 6f 07", "f2 0f 6f (undefined)"), BAD(UNSUPPORTED) },
+	{ T(64, "66 0f 6f c1", "movdqa %xmm1,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "f3 0f 7f c1", "movdqu %xmm0,%xmm1 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "f0 66 0f 7f 07", "lock movdqa"), BAD(UNSUPPORTED) },
+
+	/* ---- SSE moves: MOVQ 66 0f d6, f3 0f 7e ---- */
+	{ T(64, "66 0f d6 07", "movq %xmm0,(%rdi)"), OK(4, MOV_SSE, 8), MW,
+	  DST, REG(0) },
+	{ T(64, "66 0f d6 0d f0 ff ff ff", "movq %xmm1,-0x10(%rip)"),
+	  OK(8, MOV_SSE, 8), MW, DST, REG(1), RIP, DISP(-0x10) },
+	{ T(64, "66 44 0f d6 17", "movq %xmm10,(%rdi) (REX.R)"),
+	  OK(5, MOV_SSE, 8), MW, DST, REG(10) },
+	{ T(64, "f3 0f 7e 07", "movq (%rdi),%xmm0"), OK(4, MOV_SSE, 8), MR,
+	  REG(0), ZUP },
+	{ T(64, "f3 48 0f 7e 07", "rex.W movq (%rdi),%xmm0 (W ignored)"),
+	  OK(5, MOV_SSE, 8), MR, REG(0), ZUP },
+	{ T(64, "67 f3 0f 7e 07", "movq (%edi),%xmm0"), OK(5, MOV_SSE, 8), MR,
+	  REG(0), ZUP, ASZ(4) },
+	{ T(64, "66 0f d6 c0", "movq %xmm0,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "f3 0f 7e c1", "movq %xmm1,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "0f d6 07", "0f d6 (undefined)"), BAD(UNSUPPORTED) },
+	{ T(64, "f3 0f d6 c1", "movq2dq %mm1,%xmm0"), BAD(UNSUPPORTED) },
+	{ T(64, "f2 0f d6 c1", "movdq2q %xmm1,%mm0"), BAD(UNSUPPORTED) },
+
+	/* ---- SSE moves: MOVD/MOVQ 66 0f 6e/7e ---- */
+	{ T(64, "66 0f 6e 07", "movd (%rdi),%xmm0"), OK(4, MOV_SSE, 4), MR,
+	  REG(0), ZUP },
+	{ T(64, "66 48 0f 6e 07", "movq (%rdi),%xmm0 (REX.W)"),
+	  OK(5, MOV_SSE, 8), MR, REG(0), ZUP },
+	{ T(64, "66 4c 0f 6e 5f 04", "movq 0x4(%rdi),%xmm11 (REX.W REX.R)"),
+	  OK(6, MOV_SSE, 8), MR, REG(11), ZUP, DISP(4) },
+	{ T(64, "66 0f 7e 07", "movd %xmm0,(%rdi)"), OK(4, MOV_SSE, 4), MW,
+	  DST, REG(0) },
+	{ T(64, "66 4c 0f 7e 0f", "movq %xmm9,(%rdi) (REX.W REX.R)"),
+	  OK(5, MOV_SSE, 8), MW, DST, REG(9) },
+	{ T(64, "66 49 0f 7e 06", "movq %xmm0,(%r14) (REX.W REX.B)"),
+	  OK(5, MOV_SSE, 8), MW, DST, REG(0) },
+	{ T(64, "48 66 0f 7e 07", "REX before 66 is ignored: movd"),
+	  OK(5, MOV_SSE, 4), MW, DST, REG(0) },
+	{ T(64, "66 0f 6e c0", "movd %eax,%xmm0 (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "66 48 0f 7e c0", "movq %xmm0,%rax (register form)"),
+	  BAD(UNSUPPORTED) },
+	{ T(64, "0f 6e 07", "movd (%rdi),%mm0 (MMX)"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 7e 07", "movd %mm0,(%rdi) (MMX)"), BAD(UNSUPPORTED) },
+	{ T(64, "f3 0f 6e 07", "f3 0f 6e (undefined)"), BAD(UNSUPPORTED) },
+	{ T(64, "f2 0f 7e 07", "f2 0f 7e (undefined)"), BAD(UNSUPPORTED) },
+
+	/* ---- SSE moves: VEX forms, other modes, truncation ---- */
+	{ T(64, "c5 f9 6f 07", "vmovdqa (%rdi),%xmm0"), BAD(UNSUPPORTED) },
+	{ T(64, "c5 fa 10 07", "vmovss (%rdi),%xmm0"), BAD(UNSUPPORTED) },
+	{ T(64, "c5 f8 29 07", "vmovaps %xmm0,(%rdi)"), BAD(UNSUPPORTED) },
+	{ T(64, "c4 c1 78 11 00", "vmovups %xmm0,(%r8)"), BAD(UNSUPPORTED) },
+	{ T(64, "c4 e1 f9 7e 07", "vmovq %xmm0,(%rdi)"), BAD(UNSUPPORTED) },
+	{ T(32, "c5 f9 d6 07", "vmovq %xmm0,(%edi)"), BAD(UNSUPPORTED) },
+	{ T(32, "f3 0f 6f 07", "movdqu (%edi),%xmm0"), OK(4, MOV_SSE, 16), MR,
+	  REG(0) },
+	{ T(32, "66 0f 7e 07", "movd %xmm0,(%edi)"), OK(4, MOV_SSE, 4), MW,
+	  DST, REG(0) },
+	{ T(32, "0f 29 44 24 10", "movaps %xmm0,0x10(%esp)"),
+	  OK(5, MOV_SSE, 16), MW, DST, REG(0), SEG(SS), DISP(0x10), A16 },
+	{ T(32, "f2 0f 10 05 00 00 f0 fe", "movsd 0xfef00000,%xmm0"),
+	  OK(8, MOV_SSE, 8), MR, REG(0), ZUP, DISP(-0x01100000) },
+	{ T(16, "66 0f 28 07", "movapd (%bx),%xmm0 (66 is no opsize)"),
+	  OK(4, MOV_SSE, 16), MR, REG(0), A16 },
+	{ T(16, "f3 0f 10 46 02", "movss 0x2(%bp),%xmm0"), OK(5, MOV_SSE, 4),
+	  MR, REG(0), SEG(SS), DISP(2), ZUP },
+	{ T(16, "66 0f 6e 07", "movd (%bx),%xmm0"), OK(4, MOV_SSE, 4), MR,
+	  REG(0), ZUP },
+	{ T(64, "2e 2e 2e 2e 2e 2e 2e 2e 2e 2e f3 0f 6f 47 10",
+	    "10 prefixes + movdqu: 15 bytes"), OK(15, MOV_SSE, 16), MR,
+	  REG(0), SEGOV(CS), DISP(0x10) },
+	{ T(64, "2e 2e 2e 2e 2e 2e 2e 2e 2e 2e 2e f3 0f 6f 47 10",
+	    "11 prefixes + movdqu: 16 bytes"), BAD(TOO_LONG) },
+	{ T(64, "f3", "f3 only"), BAD(NEED_MORE) },
+	{ T(64, "66 0f", "66 0f only"), BAD(NEED_MORE) },
+	{ T(64, "f3 0f 6f", "movdqu without ModRM"), BAD(NEED_MORE) },
+	{ T(64, "0f 28 04", "movaps without SIB"), BAD(NEED_MORE) },
+	{ T(64, "66 0f d6 05 00 00", "movq rip-relative, half a disp32"),
+	  BAD(NEED_MORE) },
+
+	/* ---- MOV from/to debug registers: 0f 21/23, mod ignored ---- */
+	{ T(64, "0f 21 c0", "mov %db0,%rax"), OK(3, MOV_DR, 8), REG(0),
+	  DR(0) },
+	{ T(64, "0f 21 f8", "mov %db7,%rax"), OK(3, MOV_DR, 8), REG(0),
+	  DR(7) },
+	{ T(64, "0f 23 f8", "mov %rax,%db7"), OK(3, MOV_DR, 8), REG(0),
+	  DR(7) },
+	{ T(64, "0f 23 d1", "mov %rcx,%db2"), OK(3, MOV_DR, 8), REG(1),
+	  DR(2) },
+	{ T(64, "41 0f 23 c7", "mov %r15,%db0 (REX.B)"), OK(4, MOV_DR, 8),
+	  REG(15), DR(0) },
+	{ T(64, "44 0f 21 c0", "mov %db8,%rax (REX.R)"), OK(4, MOV_DR, 8),
+	  REG(0), DR(8) },
+	{ T(64, "45 0f 21 ff", "mov %db15,%r15"), OK(4, MOV_DR, 8), REG(15),
+	  DR(15) },
+	{ T(64, "48 0f 21 f0", "mov %db6,%rax (REX.W ignored)"),
+	  OK(4, MOV_DR, 8), REG(0), DR(6) },
+	{ T(64, "66 0f 21 f0", "mov %db6,%rax (66 ignored)"), OK(4, MOV_DR, 8),
+	  REG(0), DR(6) },
+	{ T(64, "0f 21 07", "mov %db0,%rdi (mod=0: still a register)"),
+	  OK(3, MOV_DR, 8), REG(7), DR(0) },
+	{ T(64, "0f 23 44", "mov %rsp,%db0 (mod=1 rm=4: no SIB, no disp)"),
+	  OK(3, MOV_DR, 8), REG(4), DR(0) },
+	{ T(64, "0f 21 0d", "mov %db1,%rbp (mod=0 rm=5: not RIP-relative)"),
+	  OK(3, MOV_DR, 8), REG(5), DR(1) },
+	{ T(64, "0f 23 b3", "mov %rbx,%db6 (mod=2: no disp32)"),
+	  OK(3, MOV_DR, 8), REG(3), DR(6) },
+	{ T(32, "0f 21 f8", "mov %db7,%eax"), OK(3, MOV_DR, 4), REG(0),
+	  DR(7) },
+	{ T(32, "0f 23 f9", "mov %ecx,%db7"), OK(3, MOV_DR, 4), REG(1),
+	  DR(7) },
+	{ T(32, "66 0f 23 c0", "mov %eax,%db0 (66 ignored)"), OK(4, MOV_DR, 4),
+	  REG(0), DR(0) },
+	{ T(16, "0f 23 c0", "mov %eax,%db0 (real mode)"), OK(3, MOV_DR, 4),
+	  REG(0), DR(0) },
+	{ T(16, "0f 21 f3", "mov %db6,%ebx (real mode)"), OK(3, MOV_DR, 4),
+	  REG(3), DR(6) },
+	{ T(64, "f0 0f 21 c0", "lock mov %db0,%rax"), BAD(UNSUPPORTED) },
+	{ T(64, "f3 0f 21 c0", "f3 0f 21"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 20 c0", "mov %cr0,%rax"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 22 c0", "mov %rax,%cr0"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 21", "mov %dbN without ModRM"), BAD(NEED_MORE) },
+	{ T(64, "44 0f 23", "REX mov to %dbN without ModRM"), BAD(NEED_MORE) },
+
 	/* ---- not decoded: never guess ---- */
 	{ T(64, "90", "nop"), BAD(UNSUPPORTED) },
 	{ T(64, "8d 07", "lea (%rdi),%eax"), BAD(UNSUPPORTED) },
@@ -500,6 +709,9 @@ static int check_case(struct __test_metadata *_metadata,
 	CHECK(in->moffs, t->moffs);
 	CHECK(in->str_src, t->str_src);
 	CHECK(in->str_dst, t->str_dst);
+	CHECK(in->xmm_zero_upper, t->zup);
+	CHECK(in->aligned16, t->a16);
+	CHECK(in->dr, t->dr);
 #undef CHECK
 	return bad;
 }
@@ -616,6 +828,8 @@ TEST(kind_names)
 {
 	EXPECT_STREQ("mov", okvm_insn_kind_name(OKVM_INSN_MOV));
 	EXPECT_STREQ("outs", okvm_insn_kind_name(OKVM_INSN_OUTS));
+	EXPECT_STREQ("mov_sse", okvm_insn_kind_name(OKVM_INSN_MOV_SSE));
+	EXPECT_STREQ("mov_dr", okvm_insn_kind_name(OKVM_INSN_MOV_DR));
 	EXPECT_STREQ("?", okvm_insn_kind_name(OKVM_INSN_NR_KINDS));
 }
 
