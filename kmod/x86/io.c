@@ -83,6 +83,18 @@ static s64 okvm_string_step(struct okvm_vcpu *vcpu, unsigned int size)
 	return vcpu->rflags & X86_EFLAGS_DF ? -(s64)size : size;
 }
 
+/* General registers as an instruction of @size bytes reads and writes them. */
+u64 okvm_read_gpr(struct okvm_vcpu *vcpu, unsigned int reg, unsigned int size)
+{
+	return okvm_read_reg_sized(vcpu, reg, false, size);
+}
+
+void okvm_write_gpr(struct okvm_vcpu *vcpu, unsigned int reg, u64 val,
+		    unsigned int size)
+{
+	okvm_write_reg_sized(vcpu, reg, false, val, size);
+}
+
 /* Fetch and decode the instruction at RIP; 0, or an exit already set up. */
 static int okvm_decode_at_rip(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
 			      u8 *buf, unsigned int *n)
@@ -359,6 +371,7 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
 	case OKVM_INSN_MOV:
 	case OKVM_INSN_MOVZX:
 	case OKVM_INSN_MOVSX:
+	case OKVM_INSN_MOV_SSE:
 		return okvm_mmio_op_start(vcpu, &insn, buf, n);
 	case OKVM_INSN_STOS:
 		val = okvm_read_reg_sized(vcpu, OKVM_RAX, false, insn.op_size);
@@ -435,8 +448,18 @@ static void okvm_mmio_op_finish(struct okvm_vcpu *vcpu)
 	struct okvm_mmio_op *op = &vcpu->mmio_op;
 	struct okvm_insn *insn = &vcpu->mmio_insn;
 	u64 val = 0;
+	u8 xmm[16];
 
-	if (!op->write) {
+	if (!op->write && insn->kind == OKVM_INSN_MOV_SSE) {
+		/* Loads shorter than 16 bytes either zero the rest or keep it. */
+		if (insn->xmm_zero_upper)
+			memset(xmm, 0, sizeof(xmm));
+		else
+			okvm_read_xmm(vcpu, insn->reg, xmm);
+		memcpy(xmm, op->data, op->len);
+		okvm_write_xmm(vcpu, insn->reg, xmm);
+		okvm_skip_insn(vcpu, insn->len);
+	} else if (!op->write) {
 		memcpy(&val, op->data, min_t(unsigned int, op->len, 8));
 		if (insn->kind == OKVM_INSN_MOVSX) {
 			if (insn->op_size == 1)
@@ -491,7 +514,7 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 }
 
 /*
- * A MOV, MOVZX or MOVSX touching MMIO. A write is complete before its
+ * A MOV, MOVZX, MOVSX or SSE move touching MMIO. A write is complete before its
  * first exit (its data is known; RIP moves on, as in KVM); a read
  * completes when its last piece arrives.
  */
@@ -501,13 +524,25 @@ static int okvm_mmio_op_start(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
 	struct okvm_mmio_op *op = &vcpu->mmio_op;
 	u64 val;
 
+	u8 xmm[16];
+
 	*op = (struct okvm_mmio_op) {
 		.linear = okvm_insn_linear(vcpu, insn),
 		.len = insn->op_size,
 		.write = insn->mem & OKVM_MEM_WRITE,
 	};
 	vcpu->mmio_insn = *insn;
-	if (op->write) {
+	/* MOVAPS & co. fault on a misaligned operand (SDM Vol. 2: #GP(0)). */
+	if (insn->kind == OKVM_INSN_MOV_SSE && insn->aligned16 &&
+	    (op->linear & 15)) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	if (op->write && insn->kind == OKVM_INSN_MOV_SSE) {
+		okvm_read_xmm(vcpu, insn->reg, xmm);
+		memcpy(op->data, xmm, op->len);
+		okvm_skip_insn(vcpu, insn->len);
+	} else if (op->write) {
 		val = insn->has_imm ? (u64)insn->imm :
 		      okvm_read_reg_sized(vcpu, insn->reg, insn->reg_high8,
 					  insn->op_size);

@@ -71,6 +71,13 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 		     bool string, unsigned long next_rip);
 int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa);
 int okvm_complete_io(struct okvm_vcpu *vcpu);
+u64 okvm_read_gpr(struct okvm_vcpu *vcpu, unsigned int reg, unsigned int size);
+void okvm_write_gpr(struct okvm_vcpu *vcpu, unsigned int reg, u64 val,
+		    unsigned int size);
+
+/* xmm.c */
+void okvm_read_xmm(struct okvm_vcpu *vcpu, unsigned int reg, u8 val[16]);
+void okvm_write_xmm(struct okvm_vcpu *vcpu, unsigned int reg, const u8 val[16]);
 
 /* guest_mem.c */
 int okvm_read_guest(struct okvm_vm *vm, u64 gpa, void *buf, unsigned int len);

@@ -126,38 +126,37 @@ static int svm_exit_ud(struct okvm_vcpu *vcpu)
 /*
  * MOV to or from DR0-DR3. okvm keeps these four in the vCPU rather than in
  * the hardware, so the host's breakpoints stay intact; the guest's
- * breakpoints therefore do not fire (Documentation/design.rst). The GPR is
- * in the ModRM byte of 0f 21 / 0f 23 (SDM Vol. 2 MOV-Move to/from Debug
- * Registers), after at most a REX prefix.
+ * breakpoints therefore do not fire (Documentation/design.rst). Without
+ * decode assists the exit does not name the general register, so the
+ * instruction is decoded (0f 21 reads, 0f 23 writes; SDM Vol. 2 MOV-Move
+ * to/from Debug Registers).
  */
 static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 {
-	u8 insn[OKVM_INSN_MAX_LEN];
-	unsigned int n, i = 0;
-	u8 rex = 0, gpr;
+	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_insn insn;
+	bool is_write;
 	u64 addr;
-	int ret;
+	int n;
 
-	ret = okvm_fetch_insn(vcpu, insn, &addr);
-	if (ret < 0)
-		return okvm_emulation_failure(vcpu, NULL, 0);
-	n = ret;
 	if (to_svm(vcpu)->vmcb->save.cpl) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
-	if (n > 0 && (insn[0] & 0xf0) == 0x40 &&
-	    okvm_vcpu_cpu_mode(vcpu) == OKVM_CPU_MODE_64)
-		rex = insn[i++];
-	if (n < i + 3 || insn[i] != 0x0f ||
-	    insn[i + 1] != (write ? 0x23 : 0x21))
-		return okvm_emulation_failure(vcpu, insn, n);
-	gpr = (insn[i + 2] & 7) | (rex & 1) << 3;
+	n = okvm_fetch_insn(vcpu, buf, &addr);
+	if (n < 0)
+		return okvm_emulation_failure(vcpu, NULL, 0);
+	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
+	    OKVM_DECODE_OK)
+		return okvm_emulation_failure(vcpu, buf, n);
+	is_write = insn.opcode == 0x23;
+	if (insn.kind != OKVM_INSN_MOV_DR || insn.dr != dr || is_write != write)
+		return okvm_emulation_failure(vcpu, buf, n);
 	if (write)
-		vcpu->dr[dr] = vcpu->regs[gpr];
+		vcpu->dr[dr] = okvm_read_gpr(vcpu, insn.reg, insn.op_size);
 	else
-		vcpu->regs[gpr] = vcpu->dr[dr];
-	okvm_skip_insn(vcpu, i + 3);
+		okvm_write_gpr(vcpu, insn.reg, vcpu->dr[dr], insn.op_size);
+	okvm_skip_insn(vcpu, insn.len);
 	return 1;
 }
 
