@@ -16,25 +16,12 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
+#include "mmio_checks.h"
 #include "ucall.h"
 #include "x86_guest.h"
 
 /* 3 GiB: mapped by the library's page tables, in no slot. */
 #define MMIO_GPA	0xc0000000ULL
-
-/* Run to the next exit and check it is this MMIO access. */
-static void expect_mmio(struct __test_metadata *_metadata,
-			struct kvm_vcpu *vcpu, bool is_write, uint64_t gpa,
-			uint32_t len)
-{
-	struct kvm_run *run = vcpu->run;
-
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, KVM_EXIT_MMIO);
-	EXPECT_EQ(is_write, run->mmio.is_write);
-	EXPECT_EQ(gpa, run->mmio.phys_addr);
-	EXPECT_EQ(len, run->mmio.len);
-}
 
 static uint64_t mmio_data(struct kvm_vcpu *vcpu)
 {

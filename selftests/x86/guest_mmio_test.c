@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
+#include "mmio_checks.h"
 #include "ucall.h"
 #include "x86_guest.h"
 
@@ -36,19 +37,6 @@ static void guest_mmio(void)
 	rq = *q;
 	GUEST_SYNC_ARGS(1, rb, rw, rl, rq);
 	GUEST_DONE();
-}
-
-static void expect_mmio(struct __test_metadata *_metadata,
-			struct kvm_vcpu *vcpu, bool is_write, uint64_t gpa,
-			uint32_t len)
-{
-	struct kvm_run *run = vcpu->run;
-
-	vcpu_run(vcpu);
-	ASSERT_EXIT(vcpu, KVM_EXIT_MMIO);
-	EXPECT_EQ(is_write, run->mmio.is_write);
-	EXPECT_EQ(gpa, run->mmio.phys_addr);
-	EXPECT_EQ(len, run->mmio.len);
 }
 
 TEST(write_and_read_each_size)
