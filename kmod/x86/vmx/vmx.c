@@ -56,8 +56,45 @@ static bool vmx_enabled_by_someone(void)
 	return cr4_read_shadow() & X86_CR4_VMXE;
 }
 
+/*
+ * What okvm needs of VMX, read from the capability MSRs (SDM Vol. 3D,
+ * Appendix A): the allowed-1 half (bits 63:32) of a control MSR says which
+ * controls may be set. okvm builds on EPT alone (no shadow paging) and lets
+ * the guest run real mode natively, so it requires:
+ *  - "activate secondary controls" (primary processor-based bit 31, A.3.2),
+ *    read from the TRUE MSR when IA32_VMX_BASIC bit 55 says it exists;
+ *  - "enable EPT" (bit 1) and "unrestricted guest" (bit 7) among the
+ *    secondary controls (A.3.3);
+ *  - a 4-level EPT walk (bit 6) and write-back EPT memory (bit 14) in
+ *    IA32_VMX_EPT_VPID_CAP (A.10).
+ * Returns NULL, or what is missing.
+ */
+static const char *vmx_missing_feature(void)
+{
+	u64 basic, procbased, secondary, ept;
+	u32 primary_msr;
+
+	if (rdmsrl_safe(MSR_IA32_VMX_BASIC, &basic))
+		return "IA32_VMX_BASIC cannot be read";
+	primary_msr = basic & BIT_ULL(55) ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+					    MSR_IA32_VMX_PROCBASED_CTLS;
+	if (rdmsrl_safe(primary_msr, &procbased) ||
+	    !(procbased & BIT_ULL(32 + 31)))
+		return "secondary processor-based controls";
+	if (rdmsrl_safe(MSR_IA32_VMX_PROCBASED_CTLS2, &secondary) ||
+	    !(secondary & BIT_ULL(32 + 1)))
+		return "EPT";
+	if (!(secondary & BIT_ULL(32 + 7)))
+		return "unrestricted guest";
+	if (rdmsrl_safe(MSR_IA32_VMX_EPT_VPID_CAP, &ept) ||
+	    !(ept & BIT_ULL(6)) || !(ept & BIT_ULL(14)))
+		return "a 4-level, write-back EPT";
+	return NULL;
+}
+
 static int vmx_probe(void)
 {
+	const char *missing;
 	static const char *const owners[] = {
 		"kvm_intel", "vboxdrv", "vmmon", NULL
 	};
@@ -72,6 +109,13 @@ static int vmx_probe(void)
 		pr_err("VMX is disabled by firmware on CPU %d (IA32_FEATURE_CONTROL lock or bit 2 clear, Intel SDM 23.7); enable VT-x in the BIOS setup\n",
 		       cpu);
 		return -EPERM;
+	}
+
+	missing = vmx_missing_feature();
+	if (missing) {
+		pr_err("VMX without %s (Intel SDM Vol. 3D Appendix A); okvm needs EPT and unrestricted guest\n",
+		       missing);
+		return -EOPNOTSUPP;
 	}
 
 	cpu = okvm_x86_first_cpu_where(vmx_enabled_by_someone);
