@@ -19,7 +19,7 @@ struct okvm_spte_format;
 /*
  * struct okvm_x86_ops - a hardware virtualization extension.
  *
- * Every hook but @unload is mandatory: an extension that cannot do one of these things
+ * Every hook but @unload and @vcpu_load is mandatory: an extension that cannot do one of these things
  * cannot run a guest. Hooks taking a vCPU are called with its mutex held.
  *
  * @name:	"svm" or "vmx", for messages and /sys/module/okvm/parameters.
@@ -50,10 +50,16 @@ struct okvm_spte_format;
  * @vcpu_reset:	put the vCPU in its power-on state (SDM 9.1.1, APM 14.1.3):
  *		real mode at F000:FFF0, no paging; with @init, the state after
  *		INIT instead, which keeps CR0.CD/NW and the TSC.
+ * @vcpu_load:	optional: called before each entry with preemption off and
+ *		interrupts on, so that the vendor can make the vCPU's state
+ *		ready on this CPU, waiting for another CPU if needed (VMX
+ *		clears a VMCS on the CPU it leaves).
  * @vcpu_run:	enter the guest once and return when it exits. Called with
  *		interrupts and preemption disabled, the guest FPU loaded and
- *		@regs/@rip/@rflags current. Returns 0, or -EIO if this CPU's
- *		extension is off (reboot in progress).
+ *		@regs/@rip/@rflags current. @tlb_flush set asks to drop the
+ *		guest's TLB entries first (and is cleared by the hook).
+ *		Returns 0, or -EIO if this CPU's extension is off (reboot in
+ *		progress).
  * @handle_exit: act on the exit @vcpu_run saw. Preemptible. Returns 1 to
  *		enter again, 0 to return to user space with kvm_run filled in,
  *		or a negative errno for KVM_RUN to return.
@@ -88,6 +94,7 @@ struct okvm_x86_ops {
 	int (*vcpu_create)(struct okvm_vcpu *vcpu);
 	void (*vcpu_free)(struct okvm_vcpu *vcpu);
 	void (*vcpu_reset)(struct okvm_vcpu *vcpu, bool init);
+	void (*vcpu_load)(struct okvm_vcpu *vcpu);
 	int (*vcpu_run)(struct okvm_vcpu *vcpu);
 	int (*handle_exit)(struct okvm_vcpu *vcpu);
 

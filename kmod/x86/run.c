@@ -23,6 +23,7 @@
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
 #include <asm/processor-flags.h>
+#include <asm/smp.h>
 
 #include "ops.h"
 #include "x86.h"
@@ -48,6 +49,21 @@ void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
 		.has_error_code = has_error_code,
 		.error_code = error_code,
 	};
+}
+
+/*
+ * Have the guest exit at its first instruction boundary after the entry
+ * about to happen, once the event injected with it is delivered, because
+ * another event waits behind it (KVM's "immediate exit"). An interrupt to
+ * this CPU, which the host keeps pending while interrupts are off, does
+ * it: the reschedule IPI, sent through smp_ops since 6.12's
+ * smp_send_reschedule() is a traced macro. Call with interrupts off.
+ */
+void okvm_request_immediate_exit(void)
+{
+	void (*send_resched)(int cpu) = smp_ops.smp_send_reschedule;
+
+	send_resched(smp_processor_id());
 }
 
 /*
@@ -176,6 +192,8 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	int ret;
 
 	preempt_disable();
+	if (okvm_x86->vcpu_load)
+		okvm_x86->vcpu_load(vcpu);
 	local_irq_disable();
 
 	/*
@@ -187,7 +205,8 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	WRITE_ONCE(vcpu->mode, OKVM_IN_GUEST);
 	/* Pairs with the smp_mb() in okvm_mmu_kick_vcpus(). */
 	smp_mb();
-	vcpu->tlb_flush = okvm_mmu_need_tlb_flush(vcpu);
+	if (okvm_mmu_need_tlb_flush(vcpu))
+		vcpu->tlb_flush = true;
 
 	if (signal_pending(current) || need_resched()) {
 		WRITE_ONCE(vcpu->mode, OKVM_OUTSIDE_GUEST);

@@ -32,6 +32,7 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu);
 void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
 			  bool has_error_code, u32 error_code);
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len);
+void okvm_request_immediate_exit(void);
 int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data);
 int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 			   unsigned int len);

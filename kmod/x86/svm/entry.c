@@ -4,11 +4,10 @@
  * the exit left behind collected (AMD APM Vol. 2 15.5-15.7).
  */
 #include <linux/hw_breakpoint.h>
-#include <linux/smp.h>
-#include <asm/smp.h>
 #include <asm/debugreg.h>
 
 #include "svm.h"
+#include "../x86.h"
 
 /*
  * An event whose delivery the exit interrupted (EXITINTINFO, APM 15.7.2)
@@ -99,20 +98,11 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 		vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
 	else
 		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
-	/*
-	 * Another event waits behind the one injected now: have the guest
-	 * exit right after the delivery, at its first instruction boundary,
-	 * with an interrupt to this CPU that the host keeps pending until
-	 * VMRUN (KVM's "immediate exit"): the reschedule IPI, sent through
-	 * smp_ops since 6.12's smp_send_reschedule() is a traced macro.
-	 */
+	/* Another event waits behind this one: exit right after delivery. */
 	if (vmcb->control.event_inj &&
 	    (vcpu->exception.pending || vcpu->interrupt.injected ||
-	     svm_nmi_deliverable(vcpu))) {
-		void (*send_resched)(int cpu) = smp_ops.smp_send_reschedule;
-
-		send_resched(smp_processor_id());
-	}
+	     svm_nmi_deliverable(vcpu)))
+		okvm_request_immediate_exit();
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

@@ -290,6 +290,7 @@ int svm_prepare_cpu(struct svm_vcpu *svm)
 	}
 	if (svm->vcpu.tlb_flush && vmcb->control.tlb_control == SVM_TLB_NOTHING)
 		vmcb->control.tlb_control = SVM_TLB_FLUSH_ASID;
+	svm->vcpu.tlb_flush = false;
 	return 0;
 }
 
