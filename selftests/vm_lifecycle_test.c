@@ -12,11 +12,12 @@
 #include "kselftest_harness.h"
 #include "okvm_fixture.h"
 
-#define CREATE_CLOSE_ROUNDS	10000
-#define WARMUP_ROUNDS		500
-#define THREAD_ROUNDS		1000
+/* Fewer on a slow test bed (okvm_test_rounds(), $OKVM_TEST_SCALE). */
+#define CREATE_CLOSE_ROUNDS	okvm_test_rounds(10000)
+#define WARMUP_ROUNDS		okvm_test_rounds(500)
+#define THREAD_ROUNDS		okvm_test_rounds(1000)
 #define OPEN_AT_ONCE		200
-#define VCPU_ROUNDS		1000
+#define VCPU_ROUNDS		okvm_test_rounds(1000)
 #define VCPUS_PER_VM		4
 
 /*

@@ -38,6 +38,25 @@ bool okvm_dev_is_okvm(void)
 	       access("/sys/module/kvm", F_OK);
 }
 
+bool okvm_host_is_intel(void)
+{
+	unsigned int a, b, c, d;
+
+	/* CPUID leaf 0: the vendor string in EBX, EDX, ECX. */
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0), "c"(0));
+	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
+}
+
+int okvm_test_rounds(int rounds)
+{
+	const char *env = getenv("OKVM_TEST_SCALE");
+	int scale = env ? atoi(env) : 1;
+
+	if (scale > 1)
+		rounds /= scale;
+	return rounds > 0 ? rounds : 1;
+}
+
 int okvm_open_dev(void)
 {
 	int fd = open(okvm_dev_path(), O_RDWR | O_CLOEXEC);

@@ -21,6 +21,19 @@
 const char *okvm_dev_path(void);
 bool okvm_dev_is_okvm(void);
 
+/*
+ * The host CPU is Intel's, so the hypervisor under test uses VMX (okvm's
+ * vmx/ or kvm-intel) rather than SVM: for the few answers that differ by
+ * vendor in KVM itself (failed-entry reasons, what follows a triple fault).
+ */
+bool okvm_host_is_intel(void);
+
+/*
+ * @rounds of a stress or leak loop, divided by $OKVM_TEST_SCALE when set:
+ * the slower test bed (Bochs) runs fewer, at least one.
+ */
+int okvm_test_rounds(int rounds);
+
 /* open() the device O_RDWR|O_CLOEXEC: an fd, or -errno. */
 int okvm_open_dev(void);
 
