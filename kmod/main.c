@@ -60,13 +60,13 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_MP_STATE:
 	case KVM_CAP_VCPU_EVENTS:
-	case KVM_CAP_XCRS:
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_DEBUGREGS:
 		return 1;
 	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:	/* no XCR0 without XSAVE (Bochs' L1 has none) */
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_XSAVE2:
 		return boot_cpu_has(X86_FEATURE_XSAVE) ? okvm_xsave2_size() : 0;

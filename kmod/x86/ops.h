@@ -19,8 +19,9 @@ struct okvm_spte_format;
 /*
  * struct okvm_x86_ops - a hardware virtualization extension.
  *
- * Every hook but @unload and @vcpu_load is mandatory: an extension that cannot do one of these things
- * cannot run a guest. Hooks taking a vCPU are called with its mutex held.
+ * Every hook but @unload and @vcpu_load is mandatory: an extension that
+ * cannot do one of these things cannot run a guest. Hooks taking a vCPU
+ * are called with its mutex held.
  *
  * @name:	"svm" or "vmx", for messages and /sys/module/okvm/parameters.
  * @probe:	decide whether this CPU can run okvm on this extension. Called

@@ -47,6 +47,14 @@ bool okvm_host_is_intel(void)
 	return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;
 }
 
+bool okvm_host_has_xsave(void)
+{
+	unsigned int a, b, c, d;
+
+	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	return c & (1u << 27);
+}
+
 int okvm_test_rounds(int rounds)
 {
 	const char *env = getenv("OKVM_TEST_SCALE");

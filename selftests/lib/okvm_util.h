@@ -29,6 +29,13 @@ bool okvm_dev_is_okvm(void);
 bool okvm_host_is_intel(void);
 
 /*
+ * The host kernel uses XSAVE (CPUID.1:ECX.OSXSAVE): without it KVM offers
+ * no XCRs, no XSAVE2 and no AVX, and keeps the guest's FPU in FXSAVE form
+ * (Bochs' L1 has none).
+ */
+bool okvm_host_has_xsave(void);
+
+/*
  * @rounds of a stress or leak loop, divided by $OKVM_TEST_SCALE when set:
  * the slower test bed (Bochs) runs fewer, at least one.
  */

@@ -111,4 +111,18 @@ void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 /* What the guest's pointer p points at, in the test process. */
 #define addr_gva2hva(vm, p)	addr_gpa2hva(vm, (uintptr_t)(p))
 
+/*
+ * Guest code: set RFLAGS.IF before a loop that only the host's interrupts
+ * end. Neither VMX nor SVM lets the guest's IF hold off the host's
+ * interrupts, so on hardware this changes nothing; but Bochs 2.7 loads
+ * the guest's RFLAGS before it switches to guest mode on VM entry and then
+ * keeps interrupts masked for a guest entered with IF clear, so without it
+ * such a loop never exits there (Documentation/testing.rst). The guests
+ * have no handlers for external interrupts: none is ever injected.
+ */
+static inline void guest_open_interrupts(void)
+{
+	asm volatile("sti" ::: "memory");
+}
+
 #endif /* SELFTESTS_X86_GUEST_H */

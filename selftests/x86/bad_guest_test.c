@@ -596,14 +596,17 @@ TEST_F_TIMEOUT(slow, scattered_unbacked_pages_up_to_64g, SLOW_TEST_SECONDS)
 	EXPECT_GT(KERNEL_BUDGET_KB, kernel_after - kernel_before);
 }
 
-/* 100,000 MMIO exits in a loop, then the VM is closed: nothing grows. */
-#define STORM_EXITS		100000
+/*
+ * 100,000 MMIO exits in a loop (fewer on a slow bed, okvm_test_rounds()),
+ * then the VM is closed: nothing grows.
+ */
+#define STORM_EXITS		okvm_test_rounds(100000)
 
-static void guest_mmio_storm(void)
+static void guest_mmio_storm(uint32_t exits)
 {
 	uint32_t i;
 
-	for (i = 0; i < STORM_EXITS; i++)
+	for (i = 0; i < exits; i++)
 		*(volatile uint32_t *)(MMIO_GPA + (i & 0xff) * 4) = i;
 	GUEST_DONE();
 }
@@ -624,9 +627,10 @@ TEST_F_TIMEOUT(slow, mmio_storm, SLOW_TEST_SECONDS)
 
 	vm = vm_create_guest(0);
 	vcpu = vm_vcpu_add_guest(vm, 0, guest_mmio_storm);
+	vcpu_args_set(vcpu, 1, (uint64_t)STORM_EXITS);
 	run = vcpu->run;
 	t = now_s();
-	for (i = 0; i < STORM_EXITS; i++) {
+	for (i = 0; i < (uint32_t)STORM_EXITS; i++) {
 		vcpu_run(vcpu);
 		if (run->exit_reason != KVM_EXIT_MMIO ||
 		    run->mmio.phys_addr != MMIO_GPA + (i & 0xff) * 4 ||
@@ -764,7 +768,7 @@ TEST(run_without_memory_slot)
  * 200 VMs, each with two vCPUs that write every page of 512 KiB of guest
  * memory each, closed again: kernel and used memory back where they were.
  */
-#define LEAK_VMS		200
+#define LEAK_VMS		okvm_test_rounds(200)
 #define LEAK_WARMUP_VMS		10
 #define LEAK_MEM_SIZE		(8ULL << 20)
 #define LEAK_TOUCH_SIZE		(1ULL << 20)

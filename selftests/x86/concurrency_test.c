@@ -189,6 +189,7 @@ TEST(vcpu_thread_migrates_between_cpus)
 
 static void guest_spin(uint64_t *counter)
 {
+	guest_open_interrupts();
 	for (;;)
 		(*(volatile uint64_t *)counter)++;
 }

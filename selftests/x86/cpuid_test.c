@@ -68,9 +68,12 @@ static int table_size(int fd, unsigned long req)
 }
 
 /* kvm_amd's "nested" parameter: 1, 0, or -1 when there is none. */
+/* The vendor module's "nested" parameter: 1, 0, or -1 when absent. */
 static int read_nested_param(void)
 {
-	FILE *f = fopen("/sys/module/kvm_amd/parameters/nested", "r");
+	FILE *f = fopen(okvm_host_is_intel() ?
+			"/sys/module/kvm_intel/parameters/nested" :
+			"/sys/module/kvm_amd/parameters/nested", "r");
 	int c;
 
 	if (!f)
@@ -158,9 +161,11 @@ TEST_F(dev, supported_cpuid_wrong_fd)
 }
 
 /*
- * What KVM offers on AMD: the vendor; no VMX (leaf 1 ECX 5); KVM's
- * signature leaf 0x40000000 (cpuid.rst). KVM's answer: not the
- * hypervisor bit (leaf 1 ECX 31, APM vol. 3 E.3.2): userspace sets it.
+ * What KVM offers: the host's vendor; the other vendor's extension never,
+ * its own (SVM in leaf 0x80000001 ECX 2, VMX in leaf 1 ECX 5) exactly when
+ * nested virtualization is on; KVM's signature leaf 0x40000000
+ * (cpuid.rst). KVM's answer: not the hypervisor bit (leaf 1 ECX 31, APM
+ * vol. 3 E.3.2): userspace sets it.
  */
 TEST_F(dev, supported_cpuid_contents)
 {
@@ -178,7 +183,9 @@ TEST_F(dev, supported_cpuid_contents)
 	memcpy(sig + 4, &e->edx, 4);
 	memcpy(sig + 8, &e->ecx, 4);
 	sig[12] = '\0';
-	EXPECT_STREQ("AuthenticAMD", sig);
+	EXPECT_STREQ(okvm_host_is_intel() ? "GenuineIntel" : "AuthenticAMD",
+		     sig);
+	nested = read_nested_param();
 
 	e = find(c, 1, 0);
 	ASSERT_NE(NULL, e);
@@ -187,7 +194,11 @@ TEST_F(dev, supported_cpuid_contents)
 	 * one of its documented differences (Documentation/api.rst).
 	 */
 	EXPECT_EQ(okvm_dev_is_okvm(), !!(e->ecx & LEAF1_ECX_HYPERVISOR));
-	EXPECT_FALSE(e->ecx & LEAF1_ECX_VMX);
+	if (!okvm_host_is_intel() || nested < 0) {
+		EXPECT_FALSE(e->ecx & LEAF1_ECX_VMX);
+	} else {
+		EXPECT_EQ(nested, !!(e->ecx & LEAF1_ECX_VMX));
+	}
 	/* OSXSAVE is the guest's CR4: not a capability to offer. */
 	EXPECT_FALSE(e->ecx & LEAF1_ECX_OSXSAVE);
 
@@ -195,14 +206,19 @@ TEST_F(dev, supported_cpuid_contents)
 	ASSERT_NE(NULL, e);
 	/*
 	 * KVM's answer: kvm-amd offers SVM (nested virtualization) exactly
-	 * when its "nested" parameter is on (the default); a hypervisor
-	 * without that parameter is not held to it.
+	 * when its "nested" parameter is on (the default), kvm-intel VMX
+	 * likewise; a hypervisor without that parameter (okvm) offers
+	 * neither.
 	 */
-	nested = read_nested_param();
-	TH_LOG("0x80000001 ECX: SVM %s, kvm_amd.nested %d",
-	       e->ecx & EXT1_ECX_SVM ? "offered" : "not offered", nested);
-	if (nested >= 0)
+	TH_LOG("SVM %s, VMX %s, nested %d",
+	       e->ecx & EXT1_ECX_SVM ? "offered" : "not offered",
+	       find(c, 1, 0)->ecx & LEAF1_ECX_VMX ? "offered" : "not offered",
+	       nested);
+	if (okvm_host_is_intel() || nested < 0) {
+		EXPECT_FALSE(e->ecx & EXT1_ECX_SVM);
+	} else {
 		EXPECT_EQ(nested, !!(e->ecx & EXT1_ECX_SVM));
+	}
 
 	/* okvm is not KVM's paravirtual interface: no KVM leaves (api.rst). */
 	if (okvm_dev_is_okvm()) {
@@ -485,16 +501,26 @@ TEST(guest_leaf_out_of_range_is_zero)
 	kvm_vm_free(vm);
 }
 
-/* Leaves with a significant index: each subleaf answers its own entry. */
+/*
+ * Leaves with a significant index: each subleaf answers its own entry.
+ * Leaf 0xd (XSAVE) has them wherever XSAVE is; there is no such leaf
+ * without it.
+ */
 TEST(guest_sees_subleaves)
 {
-	struct kvm_vm *vm = vm_create_guest(0);
-	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_report_leaf);
-	struct kvm_cpuid2 *c = kvm_get_supported_cpuid(vm);
-	struct kvm_cpuid_entry2 *e1 = kvm_cpuid_entry(c, 0xd, 1);
-	struct kvm_cpuid_entry2 *e2 = kvm_cpuid_entry(c, 0xd, 2);
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct kvm_cpuid2 *c;
+	struct kvm_cpuid_entry2 *e1, *e2;
 	struct ucall uc;
 
+	if (!okvm_host_has_xsave())
+		SKIP(return, "the host has no XSAVE, so no leaf 0xd");
+	vm = vm_create_guest(0);
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_report_leaf);
+	c = kvm_get_supported_cpuid(vm);
+	e1 = kvm_cpuid_entry(c, 0xd, 1);
+	e2 = kvm_cpuid_entry(c, 0xd, 2);
 	ASSERT_NE(e1, e2);
 	e2->ecx = 0x5a5a0000;	/* reserved bits: KVM passes them on */
 	vcpu_set_cpuid(vcpu, c);
@@ -509,27 +535,30 @@ TEST(guest_sees_subleaves)
 
 /*
  * Bits that follow the vCPU's state, not the table (APM vol. 3 E.3.2):
- * OSXSAVE is CR4.OSXSAVE, APIC is the APIC base MSR's enable bit.
+ * OSXSAVE is CR4.OSXSAVE (where there is XSAVE), APIC is the APIC base
+ * MSR's enable bit.
  */
 TEST(guest_osxsave_and_apic_bits_follow_state)
 {
 	struct kvm_vm *vm = vm_create_guest(0);
 	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_report_leaf);
+	bool xsave = okvm_host_has_xsave();
 	struct kvm_sregs sregs;
 	struct ucall uc;
 
 	vcpu_args_set(vcpu, 2, 1, 0);
 	ASSERT_SYNC(vcpu, &uc, 1);
 	EXPECT_FALSE(uc.args[3] & LEAF1_ECX_OSXSAVE);
-	EXPECT_TRUE(uc.args[3] & LEAF1_ECX_XSAVE);
+	EXPECT_EQ(xsave, !!(uc.args[3] & LEAF1_ECX_XSAVE));
 	EXPECT_TRUE(uc.args[4] & LEAF1_EDX_APIC);
 
 	vcpu_sregs_get(vcpu, &sregs);
-	sregs.cr4 |= CR4_OSXSAVE;
+	if (xsave)
+		sregs.cr4 |= CR4_OSXSAVE;
 	sregs.apic_base &= ~(1ULL << 11);	/* APIC global enable */
 	vcpu_sregs_set(vcpu, &sregs);
 	ASSERT_SYNC(vcpu, &uc, 2);
-	EXPECT_TRUE(uc.args[3] & LEAF1_ECX_OSXSAVE);
+	EXPECT_EQ(xsave, !!(uc.args[3] & LEAF1_ECX_OSXSAVE));
 	EXPECT_FALSE(uc.args[4] & LEAF1_EDX_APIC);
 	kvm_vm_free(vm);
 }

@@ -553,6 +553,7 @@ TEST_F(mem, move_slot)
  */
 static void guest_spin_read(uint64_t addr, uint64_t *counter)
 {
+	guest_open_interrupts();
 	for (;;) {
 		(void)*(volatile uint64_t *)addr;
 		(*(volatile uint64_t *)counter)++;

@@ -468,6 +468,12 @@ TEST(xcrs_reset_values)
 
 	memset(&xcrs, 0xaa, sizeof(xcrs));
 	kvm_ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs);
+	if (!okvm_host_has_xsave()) {
+		/* KVM's answer without XSAVE: no XCR at all. */
+		EXPECT_EQ(0, xcrs.nr_xcrs);
+		kvm_vm_free(vm);
+		return;
+	}
 	EXPECT_EQ(1, xcrs.nr_xcrs);
 	EXPECT_EQ(0, xcrs.flags);
 	EXPECT_EQ(0, xcrs.xcrs[0].xcr);
@@ -506,6 +512,12 @@ TEST(set_xcrs_checks_xcr0)
 	struct kvm_cpuid2 *cpuid;
 	struct kvm_xcrs xcrs;
 
+	if (!okvm_host_has_xsave()) {
+		/* KVM's answer without XSAVE: every KVM_SET_XCRS is EINVAL. */
+		EXPECT_EQ(-EINVAL, set_xcr0(vcpu, XFEATURE_FP));
+		kvm_vm_free(vm);
+		return;
+	}
 	EXPECT_EQ(-EINVAL, set_xcr0(vcpu, XFEATURE_FP | XFEATURE_SSE));
 	EXPECT_EQ(XFEATURE_FP, get_xcr0(vcpu));
 
@@ -579,10 +591,17 @@ TEST(guest_ymm_seen_by_host)
 	struct kvm_vm *vm = vm_create_guest(0);
 	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_ymm_write);
 	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
-	uint32_t hi = ymm_offset(vm);
 	struct kvm_sregs sregs;
 	struct ucall uc;
+	uint32_t hi;
 	int n, i;
+
+	if (!okvm_host_has_xsave()) {
+		free(xs);
+		kvm_vm_free(vm);
+		SKIP(return, "the host has no XSAVE");
+	}
+	hi = ymm_offset(vm);
 
 	ASSERT_EQ(576, hi);	/* the architectural offset (SDM 13.4.3) */
 	fill_patterns(vm, 0x5e);
@@ -621,11 +640,18 @@ TEST(host_ymm_seen_by_guest)
 	struct kvm_vm *vm = vm_create_guest(0);
 	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_ymm_read);
 	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
-	uint32_t hi = ymm_offset(vm);
 	struct ucall uc;
 	char *r = (char *)xs->region;
 	uint64_t xcr0;
+	uint32_t hi;
 	int i;
+
+	if (!okvm_host_has_xsave()) {
+		free(xs);
+		kvm_vm_free(vm);
+		SKIP(return, "the host has no XSAVE");
+	}
+	hi = ymm_offset(vm);
 
 	fill_patterns(vm, 0x99);
 	vcpu_enable_avx(_metadata, vcpu);
@@ -666,6 +692,12 @@ TEST(xstate_bv_clear_means_init)
 	struct kvm_fpu fpu;
 	uint16_t fcw = FCW_TEST;
 
+	if (!okvm_host_has_xsave()) {
+		free(xs);
+		kvm_vm_free(vm);
+		SKIP(return, "the host has no XSAVE");
+	}
+
 	kvm_ioctl(vcpu->fd, KVM_GET_XSAVE, xs);
 	memcpy(r + XS_FCW, &fcw, 2);
 	memset(r + XS_XMM0, 0x6b, 16 * 16);
@@ -686,6 +718,13 @@ TEST(set_xsave_bad_header_is_einval)
 	struct kvm_xsave *good = calloc(1, sizeof(*good));
 	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
 	uint32_t mxcsr = 1U << 31;
+
+	if (!okvm_host_has_xsave()) {
+		free(good);
+		free(xs);
+		kvm_vm_free(vm);
+		SKIP(return, "the host has no XSAVE");
+	}
 
 	kvm_ioctl(vcpu->fd, KVM_GET_XSAVE, good);
 	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_XSAVE, (uintptr_t)good));
@@ -728,6 +767,12 @@ TEST(xsave2_matches_xsave)
 	long size = okvm_ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
 	struct kvm_xsave *xs = calloc(1, sizeof(*xs));
 	char *xs2;
+
+	if (!okvm_host_has_xsave()) {
+		free(xs);
+		kvm_vm_free(vm);
+		SKIP(return, "the host has no XSAVE");
+	}
 
 	ASSERT_LE((long)sizeof(struct kvm_xsave), size);
 	xs2 = calloc(1, size);

@@ -412,10 +412,16 @@ TEST(inconsistent_states_are_einval)
 /* The CR4 bits a guest may set follow its CPUID: OSXSAVE needs XSAVE. */
 TEST(cr4_follows_guest_cpuid)
 {
-	struct kvm_vm *vm = vm_create_guest(0);
-	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_report_state);
-	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid(vm);
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct kvm_cpuid2 *cpuid;
 	struct kvm_sregs s;
+
+	if (!okvm_host_has_xsave())
+		SKIP(return, "the host has no XSAVE to offer");
+	vm = vm_create_guest(0);
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_report_state);
+	cpuid = kvm_get_supported_cpuid(vm);
 
 	vcpu_sregs_get(vcpu, &s);
 	s.cr4 |= 1ULL << 18;	/* OSXSAVE */

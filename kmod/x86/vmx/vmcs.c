@@ -677,7 +677,7 @@ static const char *vmx_failed_check(void)
 	    (intr & INTR_INFO_TYPE_MASK) == INTR_TYPE_EXTERNAL &&
 	    (!(rflags & X86_EFLAGS_IF) ||
 	     (blocking & (GUEST_INTR_STI_BLOCKING | GUEST_INTR_MOV_SS_BLOCKING))))
-		return "an external interrupt injected while the guest blocks interrupts (26.3.1.5)";
+		return "an interrupt injected while the guest blocks them (26.3.1.5)";
 	return NULL;
 }
 

@@ -114,7 +114,9 @@ static bool vmx_control_allowed(u32 msr, u32 bits)
  *
  * Secondary (25.6.2): EPT and unrestricted guest (the guest runs real mode
  * and unpaged protected mode natively, as under SVM), VPID when offered
- * (tagged TLB entries survive exits), WBINVD exiting when offered.
+ * (tagged TLB entries survive exits), WBINVD exiting when offered, and
+ * INVPCID when offered: without that control INVPCID raises #UD in the
+ * guest (SDM 26.3), and okvm's CPUID offers it wherever the host has it.
  *
  * Exit (25.7.1): the host is 64-bit; EFER and PAT are saved for the guest
  * and loaded for the host, and the guest's DR7/DEBUGCTL saved.
@@ -166,7 +168,7 @@ static const char *vmx_read_config(void)
 	proc2_need = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST;
 	if (!vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2,
 				 proc2_need | PROC2_ENABLE_VPID |
-				 PROC2_WBINVD_EXITING,
+				 PROC2_WBINVD_EXITING | PROC2_ENABLE_INVPCID,
 				 PROC2_ENABLE_EPT, &c->proc2))
 		return "EPT";
 	if (!(c->proc2 & PROC2_UNRESTRICTED_GUEST))
