@@ -55,6 +55,20 @@ bool okvm_host_has_xsave(void)
 	return c & (1u << 27);
 }
 
+int okvm_kvm_nested(void)
+{
+	FILE *f = fopen(okvm_host_is_intel() ?
+			"/sys/module/kvm_intel/parameters/nested" :
+			"/sys/module/kvm_amd/parameters/nested", "r");
+	int c;
+
+	if (!f)
+		return -1;
+	c = fgetc(f);
+	fclose(f);
+	return c == '1' || c == 'Y' || c == 'y';
+}
+
 int okvm_test_rounds(int rounds)
 {
 	const char *env = getenv("OKVM_TEST_SCALE");

@@ -36,6 +36,14 @@ bool okvm_host_is_intel(void);
 bool okvm_host_has_xsave(void);
 
 /*
+ * In-tree KVM's "nested" parameter of the vendor module (kvm_amd or
+ * kvm_intel): 1 when it offers nested virtualization (the guest then sees
+ * SVM or VMX in CPUID and may set CR4.VMXE), 0 when not, -1 when that
+ * module is not loaded (okvm, which has no nesting).
+ */
+int okvm_kvm_nested(void);
+
+/*
  * @rounds of a stress or leak loop, divided by $OKVM_TEST_SCALE when set:
  * the slower test bed (Bochs) runs fewer, at least one.
  */

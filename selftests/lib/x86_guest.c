@@ -250,6 +250,15 @@ struct kvm_vcpu *vm_vcpu_add_guest(struct kvm_vm *vm, uint32_t id,
 	return vcpu;
 }
 
+void vcpu_set_rflags_if(struct kvm_vcpu *vcpu)
+{
+	struct kvm_regs regs;
+
+	vcpu_regs_get(vcpu, &regs);
+	regs.rflags |= 0x200;	/* IF */
+	vcpu_regs_set(vcpu, &regs);
+}
+
 void vcpu_args_set(struct kvm_vcpu *vcpu, int n, ...)
 {
 	struct kvm_regs regs;

@@ -111,6 +111,9 @@ void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 /* What the guest's pointer p points at, in the test process. */
 #define addr_gva2hva(vm, p)	addr_gpa2hva(vm, (uintptr_t)(p))
 
+/* Set RFLAGS.IF in the vCPU's registers, as a guest's STI would. */
+void vcpu_set_rflags_if(struct kvm_vcpu *vcpu);
+
 /*
  * Guest code: set RFLAGS.IF before a loop that only the host's interrupts
  * end. Neither VMX nor SVM lets the guest's IF hold off the host's

@@ -68,21 +68,6 @@ static int table_size(int fd, unsigned long req)
 }
 
 /* kvm_amd's "nested" parameter: 1, 0, or -1 when there is none. */
-/* The vendor module's "nested" parameter: 1, 0, or -1 when absent. */
-static int read_nested_param(void)
-{
-	FILE *f = fopen(okvm_host_is_intel() ?
-			"/sys/module/kvm_intel/parameters/nested" :
-			"/sys/module/kvm_amd/parameters/nested", "r");
-	int c;
-
-	if (!f)
-		return -1;
-	c = fgetc(f);
-	fclose(f);
-	return c == '1' || c == 'Y' || c == 'y';
-}
-
 OKVM_DEV_FIXTURE;
 
 /*
@@ -185,7 +170,7 @@ TEST_F(dev, supported_cpuid_contents)
 	sig[12] = '\0';
 	EXPECT_STREQ(okvm_host_is_intel() ? "GenuineIntel" : "AuthenticAMD",
 		     sig);
-	nested = read_nested_param();
+	nested = okvm_kvm_nested();
 
 	e = find(c, 1, 0);
 	ASSERT_NE(NULL, e);
@@ -445,11 +430,15 @@ TEST(guest_sees_hypervisor_bit_and_signature)
 	struct ucall uc;
 	char sig[12];
 
-	/* As the supported table has it (see above): okvm sets the bit. */
+	/*
+	 * As the supported table has it (see above): okvm sets the bit; VMX
+	 * only from kvm-intel with nesting on.
+	 */
 	vcpu_args_set(vcpu, 2, 1, 0);
 	ASSERT_SYNC(vcpu, &uc, 1);
 	EXPECT_EQ(okvm_dev_is_okvm(), !!(uc.args[3] & LEAF1_ECX_HYPERVISOR));
-	EXPECT_FALSE(uc.args[3] & LEAF1_ECX_VMX);
+	EXPECT_EQ(okvm_host_is_intel() && okvm_kvm_nested() == 1,
+		  !!(uc.args[3] & LEAF1_ECX_VMX));
 	kvm_vm_free(vm);
 
 	/* Set by userspace, as a VMM does. */

@@ -305,8 +305,11 @@ static void guest_report_vectors(void)
 
 /*
  * The injected interrupt reaches the guest's IDT before its first
- * instruction, with interrupts disabled (RFLAGS.IF clear): injection
- * does not ask. Vector 5 has a gate in the library's IDT.
+ * instruction. On SVM even with interrupts disabled (RFLAGS.IF clear):
+ * injection does not ask. VM entry refuses to inject an interrupt the
+ * guest blocks (SDM 27.3.1.5; kvm-intel fails the entry, okvm waits for
+ * the window), so on VMX the guest starts with IF set. Vector 5 has a
+ * gate in the library's IDT.
  */
 TEST(interrupt_bitmap_is_injected)
 {
@@ -317,6 +320,8 @@ TEST(interrupt_bitmap_is_injected)
 	struct ucall uc;
 
 	vm_install_exception_handler(vm, 5, count_vector);
+	if (okvm_host_is_intel())
+		vcpu_set_rflags_if(vcpu);
 	vcpu_sregs_get(vcpu, &s);
 	s.interrupt_bitmap[0] = 1ULL << 5;
 	vcpu_sregs_set(vcpu, &s);
@@ -395,9 +400,12 @@ TEST(inconsistent_states_are_einval)
 	s = good;
 	s.cr4 |= 1ULL << 32;
 	expect_sregs_einval(_metadata, vcpu, &s, "CR4 bit 32");
-	s = good;
-	s.cr4 |= CR4_VMXE;
-	expect_sregs_einval(_metadata, vcpu, &s, "CR4.VMXE");
+	/* Without nested virtualization; kvm-intel with it takes VMXE. */
+	if (!(okvm_host_is_intel() && okvm_kvm_nested() == 1)) {
+		s = good;
+		s.cr4 |= CR4_VMXE;
+		expect_sregs_einval(_metadata, vcpu, &s, "CR4.VMXE");
+	}
 
 	/* APIC base (APM 16.3.1): reserved bits 0-7, x2APIC without EN. */
 	s = good;

@@ -210,7 +210,12 @@ static u32 vmx_event_to_inject(struct okvm_vcpu *vcpu, u32 blocking,
 	if (e->pending) {
 		e->pending = false;
 		info = e->vector | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_VALID;
-		if (e->has_error_code) {
+		/*
+		 * Real mode pushes no error code, and VM entry refuses one
+		 * there (SDM 27.2.1.3); SVM simply drops it.
+		 */
+		if (e->has_error_code &&
+		    (vmcs_read(VMCS_GUEST_CR0) & X86_CR0_PE)) {
 			info |= INTR_INFO_DELIVER_ERROR_CODE;
 			*error = e->error_code;
 		}
@@ -279,7 +284,7 @@ static void vmx_read_exit_info(struct vmx_vcpu *vmx)
 /*
  * An NMI or machine check that arrived in guest mode exited instead of
  * reaching the host (NMI exiting; #MC in the exception bitmap), and NMIs
- * stay blocked until the next IRET (SDM 27.x "NMI blocking"). Hand it to
+ * stay blocked until the next IRET (SDM chapter 28, "VM Exits"). Hand it to
  * the kernel's handler now, through an interrupt frame so that its IRET
  * unblocks NMIs, as KVM does.
  */

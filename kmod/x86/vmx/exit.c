@@ -127,7 +127,7 @@ static int vmx_exit_ept_violation(struct okvm_vcpu *vcpu)
 }
 
 /*
- * A triple fault (SDM 26.3 "Other Causes of VM Exits"). Unlike a VMCB after
+ * A triple fault (SDM 26.2 "Other Causes of VM Exits"). Unlike a VMCB after
  * a shutdown intercept, the VMCS then holds the guest state of the fault,
  * so okvm, like kvm-intel, only tells the VMM: a KVM_RUN without a
  * KVM_SET_SREGS in between faults the same way again.

@@ -125,7 +125,7 @@ static void vmx_set_host_state(void)
 /*
  * CR0 and CR4 bits the guest may not hold as it wishes (SDM 25.6.6): those
  * VMX operation fixes (CR0.NE and CR4.VMXE on every CPU so far; CR0.PE and
- * PG are free with unrestricted guest, SDM 26.3.1.1). They are "owned by
+ * PG are free with unrestricted guest, SDM 27.3.1.1). They are "owned by
  * the host" in the guest/host masks: the guest reads them from the read
  * shadow, which holds its own value, and a MOV that would change them
  * exits (exit.c).
@@ -163,7 +163,7 @@ static void vmx_set_controls(struct vmx_vcpu *vmx)
 	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
 	vmcs_write(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa());
 	vmcs_write(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
-	/* SDM 26.3.1.5: all ones when there is no shadow VMCS. */
+	/* SDM 27.3.1.5: all ones when there is no shadow VMCS. */
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_host_owned());
 	vmcs_write(VMCS_CR4_GUEST_HOST_MASK, vmx_cr4_host_owned());
@@ -200,7 +200,7 @@ void vmx_vcpu_reset(struct okvm_vcpu *vcpu, bool init)
 		if (seg != OKVM_SEG_CS)
 			vmx_write_seg(seg, 0, 0, 0xffff, VMX_AR_P | VMX_AR_S | 0x3);
 	vmx_write_seg(OKVM_SEG_LDTR, 0, 0, 0xffff, VMX_AR_P | 0x2);
-	/* A busy 32-bit TSS: the type VM entry accepts (SDM 26.3.1.2). */
+	/* A busy 32-bit TSS: the type VM entry accepts (SDM 27.3.1.2). */
 	vmx_write_seg(OKVM_SEG_TR, 0, 0, 0xffff, VMX_AR_P | 0xb);
 	vmcs_write(VMCS_GUEST_GDTR_BASE, 0);
 	vmcs_write(VMCS_GUEST_GDTR_LIMIT, 0xffff);
@@ -302,7 +302,7 @@ void vmx_set_segment(struct okvm_vcpu *vcpu, const struct kvm_segment *var,
 
 	/*
 	 * VM entry wants the accessed bit of every usable code and data
-	 * segment (SDM 26.3.1.2) and the CPU sets it on every load anyway;
+	 * segment (SDM 27.3.1.2) and the CPU sets it on every load anyway;
 	 * KVM sets it here too, so the VMM reads back what KVM would give.
 	 */
 	if (seg != OKVM_SEG_LDTR)
@@ -379,7 +379,7 @@ unsigned long vmx_get_cr(struct okvm_vcpu *vcpu, int cr)
 /*
  * PAE paging without long mode keeps the four PDPTEs in registers loaded at
  * MOV CR3 (SDM Vol. 3A 4.4.1); with EPT, VM entry loads them from the VMCS
- * (SDM 26.3.2.4) and VM exit saves them. So when the VMM changes the paging
+ * (SDM 27.3.2.4) and VM exit saves them. So when the VMM changes the paging
  * state, okvm reads them from guest memory as the CPU would have, and the
  * next entry writes them (entry.c). An unreadable table gives zeros, which
  * make the guest's next access fault.
@@ -451,7 +451,7 @@ u64 vmx_get_efer(struct okvm_vcpu *vcpu)
 
 /*
  * EFER is loaded on entry and saved on exit (vmx.c's controls); the
- * "IA-32e mode guest" entry control must match EFER.LMA (SDM 26.3.1.1),
+ * "IA-32e mode guest" entry control must match EFER.LMA (SDM 27.3.1.1),
  * which entry.c sees to before each entry.
  */
 void vmx_set_efer(struct okvm_vcpu *vcpu, u64 efer)
@@ -549,7 +549,7 @@ int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 
 /*
  * Exit as soon as the guest can take an external interrupt: RFLAGS.IF set
- * and no STI or MOV SS blocking (interrupt-window exiting, SDM 26.7.5).
+ * and no STI or MOV SS blocking (interrupt-window exiting, SDM 25.6.2 and chapter 26).
  * The exit clears the control again (exit.c).
  */
 void vmx_enable_irq_window(struct okvm_vcpu *vcpu)
@@ -624,7 +624,7 @@ void vmx_get_exit_info(struct okvm_vcpu *vcpu, u64 info[5])
 }
 
 /*
- * Which of VM entry's checks on the guest state (SDM 26.3.1) okvm sees
+ * Which of VM entry's checks on the guest state (SDM 27.3.1) okvm sees
  * failing, for the dmesg line of a failed entry; NULL if none it knows.
  * The common ways a VMM's KVM_SET_SREGS goes wrong are covered; the CPU
  * checks many more.
@@ -644,40 +644,40 @@ static const char *vmx_failed_check(void)
 	bool ia32e = entry & ENTRY_IA32E_MODE_GUEST;
 
 	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
-		return "CR0.PG is set and CR0.PE is not (26.3.1.1)";
+		return "CR0.PG is set and CR0.PE is not (27.3.1.1)";
 	if ((cr0 & vmx_cr0_host_owned() & vmx_config.cr0_fixed0) !=
 	    (vmx_config.cr0_fixed0 & vmx_cr0_host_owned()))
-		return "CR0 lacks a bit IA32_VMX_CR0_FIXED0 requires (26.3.1.1)";
+		return "CR0 lacks a bit IA32_VMX_CR0_FIXED0 requires (27.3.1.1)";
 	if (cr0 >> 32)
-		return "CR0 bits 63:32 are not zero (26.3.1.1)";
+		return "CR0 bits 63:32 are not zero (27.3.1.1)";
 	if ((cr4 & vmx_config.cr4_fixed0) != vmx_config.cr4_fixed0 ||
 	    (cr4 & ~vmx_config.cr4_fixed1))
-		return "CR4 does not meet IA32_VMX_CR4_FIXED0/1 (26.3.1.1)";
+		return "CR4 does not meet IA32_VMX_CR4_FIXED0/1 (27.3.1.1)";
 	if (!!(efer & EFER_LMA) != ia32e)
-		return "EFER.LMA differs from the IA-32e mode guest control (26.3.1.1)";
+		return "EFER.LMA differs from the IA-32e mode guest control (27.3.1.1)";
 	if ((cr0 & X86_CR0_PG) && !!(efer & EFER_LME) != !!(efer & EFER_LMA))
-		return "CR0.PG is set and EFER.LME differs from EFER.LMA (26.3.1.1)";
+		return "CR0.PG is set and EFER.LME differs from EFER.LMA (27.3.1.1)";
 	if (ia32e && (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE)))
-		return "an IA-32e mode guest without CR0.PG and CR4.PAE (26.3.1.1)";
+		return "an IA-32e mode guest without CR0.PG and CR4.PAE (27.3.1.1)";
 	if (ia32e && (cs_ar & VMX_AR_L) && (cs_ar & VMX_AR_DB))
-		return "CS.L and CS.D/B are both set in IA-32e mode (26.3.1.2)";
+		return "CS.L and CS.D/B are both set in IA-32e mode (27.3.1.2)";
 	if (tr_ar & VMX_AR_UNUSABLE)
-		return "TR is unusable (26.3.1.2)";
+		return "TR is unusable (27.3.1.2)";
 	if ((tr_ar & VMX_AR_TYPE_MASK) != 11 &&
 	    (ia32e || (tr_ar & VMX_AR_TYPE_MASK) != 3))
-		return "TR is not a busy TSS (26.3.1.2)";
+		return "TR is not a busy TSS (27.3.1.2)";
 	if (!(cs_ar & VMX_AR_P) || !(cs_ar & VMX_AR_S) || !(cs_ar & 8))
-		return "CS is not a present code segment (26.3.1.2)";
+		return "CS is not a present code segment (27.3.1.2)";
 	if (!(ss_ar & VMX_AR_UNUSABLE) && (ss_ar & VMX_AR_TYPE_MASK) != 3 &&
 	    (ss_ar & VMX_AR_TYPE_MASK) != 7)
-		return "SS is not a writable data segment (26.3.1.2)";
+		return "SS is not a writable data segment (27.3.1.2)";
 	if (!(rflags & X86_EFLAGS_FIXED) || (rflags >> 22))
-		return "RFLAGS bit 1 is clear or a reserved bit is set (26.3.1.4)";
+		return "RFLAGS bit 1 is clear or a reserved bit is set (27.3.1.4)";
 	if ((intr & INTR_INFO_VALID) &&
 	    (intr & INTR_INFO_TYPE_MASK) == INTR_TYPE_EXTERNAL &&
 	    (!(rflags & X86_EFLAGS_IF) ||
 	     (blocking & (GUEST_INTR_STI_BLOCKING | GUEST_INTR_MOV_SS_BLOCKING))))
-		return "an interrupt injected while the guest blocks them (26.3.1.5)";
+		return "an interrupt injected while the guest blocks them (27.3.1.5)";
 	return NULL;
 }
 

@@ -3,7 +3,8 @@
  * vmx.c - Intel VT-x (Virtual Machine Extensions) support.
  *
  * References are to the Intel 64 and IA-32 Architectures Software
- * Developer's Manual (SDM), Volume 3C, chapters 23-30 "VMX".
+ * Developer's Manual (SDM), Volume 3C, chapters 24-31 "VMX", numbered as
+ * in the 2023 editions (older ones number them 23-30).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,7 +37,7 @@
 static DEFINE_PER_CPU(struct list_head, vmx_active_vmcss);
 static DEFINE_PER_CPU(struct vmx_vcpu *, vmx_current_vmcs);
 
-/* SDM 23.6 "Discovering support for VMX": CPUID.1:ECX.VMX[bit 5]. */
+/* SDM 24.6 "Discovering support for VMX": CPUID.1:ECX.VMX[bit 5]. */
 #define VMX_CPUID_ECX_VMX	BIT(5)
 
 static bool vmx_cpu_has_vmx(void)
@@ -45,7 +46,7 @@ static bool vmx_cpu_has_vmx(void)
 }
 
 /*
- * SDM 23.7 "Enabling and entering VMX operation": VMXON outside SMX needs
+ * SDM 24.7 "Enabling and entering VMX operation": VMXON outside SMX needs
  * IA32_FEATURE_CONTROL locked (bit 0) with bit 2 set, or it raises #GP.
  * Firmware locks the MSR; Linux locks it at boot if firmware did not.
  */
@@ -60,7 +61,7 @@ static bool vmx_disabled_by_firmware(void)
 }
 
 /*
- * SDM 23.7: software sets CR4.VMXE before VMXON, so another hypervisor in
+ * SDM 24.7: software sets CR4.VMXE before VMXON, so another hypervisor in
  * VMX operation leaves it set. KVM sets it through the kernel's CR4 shadow,
  * which is what we read.
  */
@@ -105,7 +106,7 @@ static bool vmx_control_allowed(u32 msr, u32 bits)
  *
  * Pin-based (SDM 25.6.1): external interrupts and NMIs belong to the host,
  * so both exit; "virtual NMIs" makes the CPU track the guest's NMI blocking
- * for okvm (SDM 26.7.1, 27.3.4).
+ * for okvm (SDM 25.6.1, and "Virtual NMIs" in chapter 26).
  *
  * Primary processor-based (25.6.2): HLT, MWAIT/MONITOR, RDPMC, MOV DR, all
  * port I/O (unconditional I/O exiting, like SVM's all-ones IOPM) and CR8
@@ -516,7 +517,7 @@ static int vmx_probe(void)
 
 	cpu = okvm_x86_first_cpu_where(vmx_disabled_by_firmware);
 	if (cpu >= 0) {
-		pr_err("VMX is disabled by firmware on CPU %d (IA32_FEATURE_CONTROL lock or bit 2 clear, Intel SDM 23.7); enable VT-x in the BIOS setup\n",
+		pr_err("VMX is disabled by firmware on CPU %d (IA32_FEATURE_CONTROL lock or bit 2 clear, Intel SDM 24.7); enable VT-x in the BIOS setup\n",
 		       cpu);
 		return -EPERM;
 	}

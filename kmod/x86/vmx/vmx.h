@@ -59,7 +59,7 @@ extern struct vmx_config vmx_config;
  *	exit interrupted (IDT-vectoring information, SDM 28.2.4), injected
  *	again at the next entry.
  * @pdpte: the four PAE page-directory-pointer entries for the next entry
- *	(SDM 26.3.2.4), read from guest memory when the VMM set CR0/CR3/CR4
+ *	(SDM 27.3.2.4), read from guest memory when the VMM set CR0/CR3/CR4
  *	or EFER; @pdpte_load says whether the next entry must write them.
  */
 struct vmx_vcpu {
