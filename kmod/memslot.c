@@ -239,8 +239,13 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	 * the zap bumps the MMU's invalidation count, which such a fault
 	 * rechecks under the MMU lock (mmu.c). A vCPU touching these GPAs
 	 * from now on finds no slot and exits with KVM_EXIT_MMIO.
+	 *
+	 * Expedited, as KVM's memslot updates are: VMMs change slots in
+	 * bursts (a BIOS shadowing ROMs, a VGA window toggling), and a normal
+	 * grace period costs milliseconds each, seconds for a few hundred
+	 * slots; the expedited one costs an IPI to each CPU instead.
 	 */
-	synchronize_rcu();
+	synchronize_rcu_expedited();
 	if (gone_npages)
 		okvm_mmu_zap_gfn_range(vm, gone_gfn, gone_gfn + gone_npages);
 	mutex_unlock(&vm->slots_lock);
