@@ -24,10 +24,23 @@
 #include "vmx.h"
 #include "../x86.h"
 
-/* The host's SYSCALL MSRs: the same on every CPU, set once at boot. */
 struct vmx_syscall_msrs {
 	u64 star, lstar, cstar, sfmask;
 };
+
+/*
+ * The host's SYSCALL MSRs: the kernel sets them at boot, the same on every
+ * CPU (syscall_init()), and never changes them; read once at load.
+ */
+static struct vmx_syscall_msrs vmx_host_syscall;
+
+void vmx_read_host_syscall_msrs(void)
+{
+	rdmsrl(MSR_STAR, vmx_host_syscall.star);
+	rdmsrl(MSR_LSTAR, vmx_host_syscall.lstar);
+	rdmsrl(MSR_CSTAR, vmx_host_syscall.cstar);
+	rdmsrl(MSR_SYSCALL_MASK, vmx_host_syscall.sfmask);
+}
 
 /* What the host had before the entry and gets back after the exit. */
 struct vmx_host_state {
@@ -35,16 +48,7 @@ struct vmx_host_state {
 	unsigned long fs_base;
 	unsigned long kernel_gs_base;
 	unsigned long debugctl;
-	struct vmx_syscall_msrs syscall;
 };
-
-static void vmx_read_syscall_msrs(struct vmx_syscall_msrs *m)
-{
-	rdmsrl(MSR_STAR, m->star);
-	rdmsrl(MSR_LSTAR, m->lstar);
-	rdmsrl(MSR_CSTAR, m->cstar);
-	rdmsrl(MSR_SYSCALL_MASK, m->sfmask);
-}
 
 /* Write @to where it differs from @from. */
 static void vmx_switch_syscall_msrs(const struct vmx_syscall_msrs *from,
@@ -81,8 +85,7 @@ static void vmx_switch_to_guest(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	vmcs_write(VMCS_HOST_FS_BASE, h->fs_base);
 	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	wrmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
-	vmx_read_syscall_msrs(&h->syscall);
-	vmx_switch_syscall_msrs(&h->syscall, &guest);
+	vmx_switch_syscall_msrs(&vmx_host_syscall, &guest);
 	h->debugctl = get_debugctlmsr();
 
 	if (native_read_cr2() != vmx->cr2)
@@ -109,7 +112,7 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 
 	/* SWAPGS in the guest changes KERNEL_GS_BASE without an exit. */
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
-	vmx_switch_syscall_msrs(&guest, &h->syscall);
+	vmx_switch_syscall_msrs(&guest, &vmx_host_syscall);
 
 	/* SDM 28.5.2: the exit loaded null DS/ES/FS/GS (host fields are 0). */
 	if (h->ds)

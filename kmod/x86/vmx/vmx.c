@@ -540,6 +540,7 @@ static int vmx_probe(void)
 
 	for_each_possible_cpu(cpu)
 		INIT_LIST_HEAD(per_cpu_ptr(&vmx_active_vmcss, cpu));
+	vmx_read_host_syscall_msrs();
 	return vmx_alloc_msr_bitmap();
 }
 

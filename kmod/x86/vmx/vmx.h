@@ -155,6 +155,7 @@ unsigned long vmx_get_dr(struct okvm_vcpu *vcpu, int dr);
 void vmx_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val);
 
 /* entry.c */
+void vmx_read_host_syscall_msrs(void);
 int vmx_vcpu_run(struct okvm_vcpu *vcpu);
 
 /* exit.c */
