@@ -307,7 +307,7 @@ static void guest_report_vectors(void)
  * The injected interrupt reaches the guest's IDT before its first
  * instruction. On SVM even with interrupts disabled (RFLAGS.IF clear):
  * injection does not ask. VM entry refuses to inject an interrupt the
- * guest blocks (SDM 27.3.1.5; kvm-intel fails the entry, okvm waits for
+ * guest blocks (SDM 27.3.1.5; kvm-intel does not deliver it, okvm waits for
  * the window), so on VMX the guest starts with IF set. Vector 5 has a
  * gate in the library's IDT.
  */
