@@ -16,6 +16,7 @@
 
 #include "ops.h"
 #include "x86.h"
+#include "xcr0.h"
 
 /*
  * CR8 without a local APIC, as KVM has it: KVM_SET_SREGS sets the value
@@ -286,9 +287,7 @@ static int okvm_set_xcrs(struct okvm_vcpu *vcpu, const struct kvm_xcrs *x)
 		if (x->xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK)
 			continue;
 		val = x->xcrs[i].value;
-		if (!(val & XFEATURE_MASK_FP) ||
-		    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-		    (val & ~(vcpu->guest_xcr0_mask | XFEATURE_MASK_FP)))
+		if (!okvm_xcr0_valid(val, vcpu->guest_xcr0_mask))
 			return -EINVAL;
 		vcpu->xcr0 = val;
 		break;

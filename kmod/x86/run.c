@@ -27,6 +27,7 @@
 
 #include "ops.h"
 #include "x86.h"
+#include "xcr0.h"
 
 /*
  * Since 6.10 the kernel's view of struct kvm_run renames the field user
@@ -133,9 +134,9 @@ int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 }
 
 /*
- * XSETBV (SDM Vol. 2): only XCR0 exists; #GP unless CPL 0, the value keeps
- * x87 on, has AVX only with SSE, and names only features the guest's CPUID
- * offers. Returns 0 when the instruction completed.
+ * XSETBV (SDM Vol. 2): only XCR0 exists (ECX = 0); #GP unless CPL 0 and
+ * the value passes every architectural rule for the components the
+ * guest's CPUID offers (xcr0.h). Returns 0 when the instruction completed.
  */
 int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl)
 {
@@ -143,9 +144,8 @@ int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl)
 	u64 val = (u32)vcpu->regs[OKVM_RAX] |
 		  (u64)(u32)vcpu->regs[OKVM_RDX] << 32;
 
-	if (cpl || index != 0 || !(val & XFEATURE_MASK_FP) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (val & ~vcpu->guest_xcr0_mask)) {
+	if (cpl || index != 0 ||
+	    !okvm_xcr0_valid(val, vcpu->guest_xcr0_mask)) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
