@@ -181,6 +181,8 @@ struct okvm_vcpu {
 	unsigned long rip;
 	unsigned long rflags;
 	u64 xcr0;
+	u32 pkru;		/* the guest's PKRU (run.c) */
+	bool pkru_live;		/* the guest could change PKRU this entry */
 	struct fpu_guest fpu;
 	s64 tlb_gen;		/* okvm_mmu.tlb_gen at the last flush */
 	void *spare_tables[3];	/* for the fault path (mmu.c) */
@@ -239,7 +241,7 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
-	unsigned long dr[4];		/* DR0-3: kept, not loaded (svm/exit.c) */
+	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 
 	sigset_t sigset;
 	bool sigset_active;

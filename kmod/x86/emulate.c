@@ -185,15 +185,22 @@ static const struct opdesc one_byte_map[256] = {
  * never an SIB byte or a displacement.
  */
 #define MOV_DR		{ OKVM_INSN_MOV_DR, GRP_NONE, OP_MODRM | OP_DR }
+/*
+ * MOV from/to CRn (SDM Vol. 2B MOV-Move to/from Control Registers): the
+ * same form, with ModRM.reg naming the control register.
+ */
+#define MOV_CR		{ OKVM_INSN_MOV_CR, GRP_NONE, OP_MODRM | OP_DR }
 
 /*
  * The two-byte map, 0f xx (SDM Vol. 2 Table A-3): the SSE moves, MOV
- * DRn, MOVZX and MOVSX.
+ * CRn and DRn, MOVZX and MOVSX.
  */
 static const struct opdesc two_byte_map[256] = {
 	[0x10] = SSE_MOVE,
 	[0x11] = SSE_MOVE,
+	[0x20] = MOV_CR,
 	[0x21] = MOV_DR,
+	[0x22] = MOV_CR,
 	[0x23] = MOV_DR,
 	[0x28] = SSE_MOVE,
 	[0x29] = SSE_MOVE,
@@ -294,6 +301,7 @@ static const char *const kind_names[OKVM_INSN_NR_KINDS] = {
 	[OKVM_INSN_OUT] = "out",	[OKVM_INSN_INS] = "ins",
 	[OKVM_INSN_OUTS] = "outs",	[OKVM_INSN_MOV_SSE] = "mov_sse",
 	[OKVM_INSN_MOV_DR] = "mov_dr",
+	[OKVM_INSN_MOV_CR] = "mov_cr",
 };
 
 const char *okvm_insn_kind_name(enum okvm_insn_kind kind)

@@ -20,8 +20,10 @@
 #include <linux/sched/signal.h>
 #include <linux/rcupdate.h>
 #include <linux/preempt.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
+#include <asm/pkru.h>
 #include <asm/processor-flags.h>
 #include <asm/smp.h>
 
@@ -182,12 +184,70 @@ static void okvm_post_run_state(struct okvm_vcpu *vcpu)
 }
 
 /*
+ * The guest's DR0-DR3 go into the real registers for as long as it runs,
+ * whenever its DR7 enables a breakpoint (L0-L3, G0-G3; SDM Vol. 3 18.2.4).
+ * VM entry loads the guest's DR7 (from the VMCB, APM Vol. 2 15.5.1; from
+ * the VMCS with "load debug controls", SDM Vol. 3 27.3.2.1) but never
+ * DR0-DR3: without this, the guest's DR7 would arm whatever addresses the
+ * host left there, and its own breakpoints would never fire. The host's
+ * breakpoints are switched off first, so that none fires on a guest
+ * address in the few host instructions before entry. The exit leaves DR7
+ * disabled (SDM 28.5.1, APM 15.7.2), and the vendor's exit path restores
+ * the host's registers when the host uses them (hw_breakpoint_restore()).
+ * Call with interrupts off.
+ */
+static void okvm_load_guest_debugregs(struct okvm_vcpu *vcpu)
+{
+	if (!(okvm_x86->get_dr(vcpu, 7) &
+	      (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK)))
+		return;
+	if (hw_breakpoint_active())
+		set_debugreg(0, 7);
+	set_debugreg(vcpu->dr[0], 0);
+	set_debugreg(vcpu->dr[1], 1);
+	set_debugreg(vcpu->dr[2], 2);
+	set_debugreg(vcpu->dr[3], 3);
+}
+
+/*
+ * PKRU is not part of the state the kernel's guest-FPU swap exchanges
+ * (fpu_swap_kvm_fpstate() leaves it out of the XRSTOR mask), and neither
+ * VMRUN nor VM entry switches it: once the guest can reach PKRU (CR4.PKE
+ * for RDPKRU/WRPKRU, or XCR0.PKRU for XRSTOR), okvm loads the guest's
+ * before entry and puts the host's back after the exit, or the VMM thread
+ * would return to user space with the guest's protection keys. The
+ * guest's may only reach CR4.PKE when its CPUID offers PKU and the host
+ * has it (regs.c). Call with interrupts off; returns the host's PKRU.
+ */
+static u32 okvm_load_guest_pkru(struct okvm_vcpu *vcpu)
+{
+	u32 host = read_pkru();
+
+	vcpu->pkru_live = (vcpu->xcr0 & XFEATURE_MASK_PKRU) ||
+			  (okvm_x86->get_cr(vcpu, 4) & X86_CR4_PKE);
+	if (vcpu->pkru_live && vcpu->pkru != host)
+		write_pkru(vcpu->pkru);
+	return host;
+}
+
+static void okvm_put_host_pkru(struct okvm_vcpu *vcpu, u32 host)
+{
+	if (!vcpu->pkru_live)
+		return;
+	vcpu->pkru = rdpkru();
+	if (vcpu->pkru != host)
+		write_pkru(host);
+}
+
+/*
  * One entry into the guest and its exit. Returns what handle_exit returns:
  * 1 to go on, 0 to return to user space, or a negative errno.
  */
 static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 {
 	bool xsave = static_cpu_has(X86_FEATURE_XSAVE);
+	bool pku = cpu_feature_enabled(X86_FEATURE_OSPKE);
+	u32 host_pkru = 0;
 	u64 xcr0;
 	int ret;
 
@@ -233,7 +293,12 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	 */
 	rcu_note_context_switch(false);
 
+	okvm_load_guest_debugregs(vcpu);
+	if (pku)
+		host_pkru = okvm_load_guest_pkru(vcpu);
 	ret = okvm_x86->vcpu_run(vcpu);
+	if (pku)
+		okvm_put_host_pkru(vcpu, host_pkru);
 
 	/*
 	 * XCR0 is not part of the state VMRUN/VM exit switch, and okvm

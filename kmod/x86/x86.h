@@ -17,6 +17,7 @@
 #define OKVM_UD_VECTOR	6
 #define OKVM_GP_VECTOR	13
 #define OKVM_PF_VECTOR	14
+#define OKVM_AC_VECTOR	17
 
 /* x86.c */
 int okvm_x86_init(void);
@@ -46,6 +47,8 @@ enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
 unsigned int okvm_vcpu_cpl(struct okvm_vcpu *vcpu);
 unsigned int okvm_xsave2_size(void);
 unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
+bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4);
+int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val);
 
 /* cpuid.c */
 int okvm_cpuid_init(void);

@@ -18,24 +18,26 @@
 #define OKVM_X86_XCR0_H
 
 #ifdef __KERNEL__
+#include <linux/bits.h>
 #include <linux/types.h>
 #else
 #include <stdbool.h>
 typedef __UINT64_TYPE__ u64;
+#define BIT_ULL(nr) (1ULL << (nr))
 #endif
 
 /* State components (SDM Vol. 1 13.1, Table 13-1). */
-#define OKVM_XCR0_X87		(1ULL << 0)
-#define OKVM_XCR0_SSE		(1ULL << 1)
-#define OKVM_XCR0_AVX		(1ULL << 2)
-#define OKVM_XCR0_BNDREGS	(1ULL << 3)	/* MPX */
-#define OKVM_XCR0_BNDCSR	(1ULL << 4)	/* MPX */
-#define OKVM_XCR0_OPMASK	(1ULL << 5)	/* AVX-512 */
-#define OKVM_XCR0_ZMM_HI256	(1ULL << 6)	/* AVX-512 */
-#define OKVM_XCR0_HI16_ZMM	(1ULL << 7)	/* AVX-512 */
-#define OKVM_XCR0_PKRU		(1ULL << 9)
-#define OKVM_XCR0_XTILECFG	(1ULL << 17)	/* AMX */
-#define OKVM_XCR0_XTILEDATA	(1ULL << 18)	/* AMX */
+#define OKVM_XCR0_X87		BIT_ULL(0)
+#define OKVM_XCR0_SSE		BIT_ULL(1)
+#define OKVM_XCR0_AVX		BIT_ULL(2)
+#define OKVM_XCR0_BNDREGS	BIT_ULL(3)	/* MPX */
+#define OKVM_XCR0_BNDCSR	BIT_ULL(4)	/* MPX */
+#define OKVM_XCR0_OPMASK	BIT_ULL(5)	/* AVX-512 */
+#define OKVM_XCR0_ZMM_HI256	BIT_ULL(6)	/* AVX-512 */
+#define OKVM_XCR0_HI16_ZMM	BIT_ULL(7)	/* AVX-512 */
+#define OKVM_XCR0_PKRU		BIT_ULL(9)
+#define OKVM_XCR0_XTILECFG	BIT_ULL(17)	/* AMX */
+#define OKVM_XCR0_XTILEDATA	BIT_ULL(18)	/* AMX */
 
 #define OKVM_XCR0_MPX		(OKVM_XCR0_BNDREGS | OKVM_XCR0_BNDCSR)
 #define OKVM_XCR0_AVX512	(OKVM_XCR0_OPMASK | OKVM_XCR0_ZMM_HI256 | \

@@ -597,10 +597,22 @@ static const struct tcase cases[] = {
 	  REG(0), DR(0) },
 	{ T(16, "0f 21 f3", "mov %db6,%ebx (real mode)"), OK(3, MOV_DR, 4),
 	  REG(3), DR(6) },
+	{ T(64, "0f 22 e0", "mov %rax,%cr4"), OK(3, MOV_CR, 8), REG(0),
+	  DR(4) },
+	{ T(64, "0f 20 e1", "mov %cr4,%rcx"), OK(3, MOV_CR, 8), REG(1),
+	  DR(4) },
+	{ T(64, "44 0f 22 c7", "mov %rdi,%cr8 (REX.R)"), OK(4, MOV_CR, 8),
+	  REG(7), DR(8) },
+	{ T(64, "66 0f 22 e0", "mov %rax,%cr4 (66 ignored)"),
+	  OK(4, MOV_CR, 8), REG(0), DR(4) },
+	{ T(32, "0f 22 e3", "mov %ebx,%cr4"), OK(3, MOV_CR, 4), REG(3),
+	  DR(4) },
 	{ T(64, "f0 0f 21 c0", "lock mov %db0,%rax"), BAD(UNSUPPORTED) },
 	{ T(64, "f3 0f 21 c0", "f3 0f 21"), BAD(UNSUPPORTED) },
-	{ T(64, "0f 20 c0", "mov %cr0,%rax"), BAD(UNSUPPORTED) },
-	{ T(64, "0f 22 c0", "mov %rax,%cr0"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 20 c0", "mov %cr0,%rax"), OK(3, MOV_CR, 8), REG(0),
+	  DR(0) },
+	{ T(64, "0f 22 c0", "mov %rax,%cr0"), OK(3, MOV_CR, 8), REG(0),
+	  DR(0) },
 	{ T(64, "0f 21", "mov %dbN without ModRM"), BAD(NEED_MORE) },
 	{ T(64, "44 0f 23", "REX mov to %dbN without ModRM"), BAD(NEED_MORE) },
 
@@ -830,6 +842,7 @@ TEST(kind_names)
 	EXPECT_STREQ("outs", okvm_insn_kind_name(OKVM_INSN_OUTS));
 	EXPECT_STREQ("mov_sse", okvm_insn_kind_name(OKVM_INSN_MOV_SSE));
 	EXPECT_STREQ("mov_dr", okvm_insn_kind_name(OKVM_INSN_MOV_DR));
+	EXPECT_STREQ("mov_cr", okvm_insn_kind_name(OKVM_INSN_MOV_CR));
 	EXPECT_STREQ("?", okvm_insn_kind_name(OKVM_INSN_NR_KINDS));
 }
 

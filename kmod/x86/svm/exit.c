@@ -124,9 +124,37 @@ static int svm_exit_ud(struct okvm_vcpu *vcpu)
 }
 
 /*
- * MOV to or from DR0-DR3. okvm keeps these four in the vCPU rather than in
- * the hardware, so the host's breakpoints stay intact; the guest's
- * breakpoints therefore do not fire (Documentation/design.rst). Without
+ * #DB or #AC, intercepted only so that a guest cannot make their delivery
+ * loop in the CPU (vmcb.c), is given back to the guest. The VMCB's DR6
+ * already holds the #DB's cause: the CPU updates DR6 before it checks the
+ * intercept (APM Vol. 2 15.12, "Exception Intercepts"; KVM reads it from
+ * there too). #AC always pushes an error code of 0 (APM Vol. 2 8.2.17).
+ *
+ * Raised while another event was being delivered (EXITINTINFO valid):
+ * both are benign exceptions, which the CPU delivers after abandoning a
+ * prior exception (SDM Vol. 3 Table 6-5, "handled serially"), so that
+ * exception is dropped. An interrupted external interrupt or NMI is kept
+ * and delivered again instead; if the condition persists its delivery
+ * raises the exception once more, with another exit each time.
+ */
+static int svm_exit_reflect(struct okvm_vcpu *vcpu, u8 vector,
+			    bool has_error_code)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (svm->reinject) {
+		if ((svm->reinject & SVM_EVTINJ_TYPE_MASK) != SVM_EVTINJ_TYPE_EXEPT)
+			return 1;
+		svm->reinject = 0;
+	}
+	okvm_queue_exception(vcpu, vector, has_error_code, 0);
+	return 1;
+}
+
+/*
+ * MOV to or from DR0-DR3. okvm keeps these four in the vCPU and loads them
+ * only while the guest runs with a breakpoint armed (run.c), so the host's
+ * breakpoints stay intact and the guest's fire. Without
  * decode assists the exit does not name the general register, so the
  * instruction is decoded (0f 21 reads, 0f 23 writes; SDM Vol. 2 MOV-Move
  * to/from Debug Registers).
@@ -157,6 +185,36 @@ static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 	else
 		okvm_write_gpr(vcpu, insn.reg, vcpu->dr[dr], insn.op_size);
 	okvm_skip_insn(vcpu, insn.len);
+	return 1;
+}
+
+/*
+ * MOV to CR4, intercepted so that okvm checks it (vmcb.c). Without decode
+ * assists (TCG has none) the exit does not name the source register, so
+ * the instruction is decoded, as for MOV DRn; CPL > 0 raised #GP before
+ * the intercept (APM Vol. 2 15.9.1).
+ */
+static int svm_exit_write_cr4(struct okvm_vcpu *vcpu)
+{
+	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_insn insn;
+	u64 addr;
+	int n;
+
+	n = okvm_fetch_insn(vcpu, buf, &addr);
+	if (n < 0)
+		return okvm_emulation_failure(vcpu, NULL, 0);
+	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
+	    OKVM_DECODE_OK)
+		return okvm_emulation_failure(vcpu, buf, n);
+	if (insn.kind != OKVM_INSN_MOV_CR || insn.opcode != 0x22 ||
+	    insn.dr != 4)
+		return okvm_emulation_failure(vcpu, buf, n);
+	if (okvm_emulate_mov_to_cr4(vcpu, okvm_read_gpr(vcpu, insn.reg,
+							insn.op_size)))
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+	else
+		okvm_skip_insn(vcpu, insn.len);
 	return 1;
 }
 
@@ -235,6 +293,12 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 		return svm_exit_xsetbv(vcpu);
 	case SVM_EXIT_INVD:
 		return svm_exit_invd(vcpu);
+	case SVM_EXIT_WRITE_CR0 + 4:
+		return svm_exit_write_cr4(vcpu);
+	case SVM_EXIT_EXCP_BASE + OKVM_DB_VECTOR:
+		return svm_exit_reflect(vcpu, OKVM_DB_VECTOR, false);
+	case SVM_EXIT_EXCP_BASE + OKVM_AC_VECTOR:
+		return svm_exit_reflect(vcpu, OKVM_AC_VECTOR, true);
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
 		return svm_exit_dr(vcpu, code - SVM_EXIT_READ_DR0, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:

@@ -14,6 +14,9 @@
 #include <linux/types.h>
 
 /* Table B-1: the control area. */
+/* intercept_cr: bit 16 + n intercepts writes of CRn (APM Vol. 2 15.9). */
+#define SVM_INTERCEPT_CR_WRITE(n)	BIT(16 + (n))
+
 struct vmcb_control {
 	u32 intercept_cr;		/* 0x000: 15:0 reads, 31:16 writes */
 	u32 intercept_dr;		/* 0x004: 15:0 reads, 31:16 writes */
@@ -188,6 +191,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EVTINJ_VALID		BIT(31)
 
 /* Exit codes (Appendix C). */
+#define SVM_EXIT_WRITE_CR0		0x010
 #define SVM_EXIT_READ_DR0		0x020
 #define SVM_EXIT_WRITE_DR0		0x030
 #define SVM_EXIT_EXCP_BASE		0x040
