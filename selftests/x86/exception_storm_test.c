@@ -25,6 +25,7 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -268,12 +269,30 @@ static void ac_setup(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
 	vcpu_regs_set(vcpu, &regs);
 }
 
+/*
+ * Bochs 2.7 (the VMX test bed) loops inside its own emulation once the
+ * injected #AC's delivery faults again, on kvm-intel as on okvm: L1's
+ * CPU never comes back (seen: no exit in 800 s), whatever the hypervisor
+ * intercepts. So the case runs on CPUs that check alignment elsewhere.
+ */
+static bool bed_is_bochs(void)
+{
+	const char *bed = getenv("VMTEST_BED");
+
+	return bed && !strcmp(bed, "bochs");
+}
+
 TEST(ac_delivery_storm)
 {
-	struct kvm_vm *vm = vm_create_guest(0);
-	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_db_storm);
-	struct kvm_run *run = vcpu->run;
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct kvm_run *run;
 
+	if (bed_is_bochs())
+		SKIP(return, "Bochs loops inside its #AC delivery on every hypervisor");
+	vm = vm_create_guest(0);
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_db_storm);
+	run = vcpu->run;
 	ac_setup(vm, vcpu);
 	if (run_until_signals(vcpu)) {
 		ASSERT_EXIT(vcpu, KVM_EXIT_IO);
