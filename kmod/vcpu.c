@@ -136,6 +136,17 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		vcpu->interrupt.vector = irq.irq;
 		return 0;
 	}
+	case KVM_NMI:
+		/*
+		 * Without an in-kernel irqchip, as KVM: the NMI is pending
+		 * until the guest can take it (delivered at the next entry
+		 * that NMI blocking allows). KVM queues at most two; a
+		 * pending one already stands for both here.
+		 */
+		if (argp)
+			return -EINVAL;
+		vcpu->nmi_pending = true;
+		return 0;
 	case KVM_GET_TSC_KHZ:
 		/* The guest's TSC is the host's plus an offset. */
 		return tsc_khz ? tsc_khz : -EIO;

@@ -348,6 +348,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	u64 cr8 = READ_ONCE(run->cr8);
 	sigset_t saved;
 	int ret;
 
@@ -356,6 +357,18 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
 
 	run->flags = 0;
+	/*
+	 * Without a local APIC, KVM takes CR8 from kvm_run on every KVM_RUN,
+	 * before anything else, and refuses TPR values above 15 (the VMM
+	 * sees -EINVAL; kvm_set_cr8()). Like KVM_SET_SREGS' cr8, it is the
+	 * value the VMM reads back (regs.c, okvm_sync_cr8()).
+	 */
+	if (cr8 & ~0xfULL) {
+		ret = -EINVAL;
+		goto out_sigmask;
+	}
+	okvm_sync_cr8(vcpu);
+	vcpu->cr8 = cr8;
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 
 	/* Data for the IN or MMIO read of the last exit, as KVM does first. */
@@ -370,8 +383,9 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 	}
 	ret = okvm_vcpu_run_loop(vcpu);
 out:
-	okvm_post_run_state(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+out_sigmask:
+	okvm_post_run_state(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 	return ret;

@@ -208,6 +208,34 @@ TEST(guest_sees_host_values)
 	kvm_vm_free(vm);
 }
 
+/*
+ * Without an in-kernel LAPIC, kvm_run->cr8 is an input too: KVM_RUN takes
+ * the VMM's CR8 from it before anything else, and refuses a value above
+ * 15 with EINVAL before the guest runs (KVM's kvm_set_cr8()).
+ */
+TEST(run_cr8_is_input)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_report_state);
+	struct kvm_regs before, after;
+	struct kvm_sregs s;
+	struct ucall uc;
+
+	vcpu_regs_get(vcpu, &before);
+	vcpu->run->cr8 = 16;
+	EXPECT_EQ(-EINVAL, _vcpu_run(vcpu));
+	vcpu_regs_get(vcpu, &after);
+	EXPECT_EQ(before.rip, after.rip);
+
+	vcpu->run->cr8 = 5;
+	ASSERT_SYNC(vcpu, &uc, 1);
+	EXPECT_EQ(5, vcpu->run->cr8);
+	vcpu_sregs_get(vcpu, &s);
+	EXPECT_EQ(5, s.cr8);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
 static struct desc_ptr new_gdt;
 
 /* Change CR0.TS, CR2, CR4.PGE, CR8 (raised) and the GDTR, then exit. */
