@@ -141,10 +141,9 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		 * Without an in-kernel irqchip, as KVM: the NMI is pending
 		 * until the guest can take it (delivered at the next entry
 		 * that NMI blocking allows). KVM queues at most two; a
-		 * pending one already stands for both here.
+		 * pending one already stands for both here. KVM ignores
+		 * the argument.
 		 */
-		if (argp)
-			return -EINVAL;
 		vcpu->nmi_pending = true;
 		return 0;
 	case KVM_GET_TSC_KHZ:
