@@ -14,6 +14,7 @@
 #include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/topology.h>
+#include <asm/asm.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/processor.h>
@@ -262,6 +263,31 @@ static void svm_hardware_disable(void)
 }
 
 /*
+ * The crash or emergency-restart path (hardware.c), on a CPU that may have
+ * been stopped anywhere, even between CLGI and STGI around a VMRUN: set
+ * GIF first, or INIT and NMI stay blocked for the next kernel (APM 15.17),
+ * then turn SVM off. STGI raises #UD if SVM went off meanwhile; GIF is
+ * then already set, so the fault is skipped. The save pages stay
+ * allocated: nothing may be freed here, and nothing runs after this.
+ */
+static void svm_emergency_disable(void)
+{
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	if (!READ_ONCE(sc->hsave))
+		return;
+	WRITE_ONCE(sc->hsave, NULL);
+	asm goto("1: stgi\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 ::: "memory" : fault);
+fault:
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+}
+
+/*
  * Called with interrupts off right before VMRUN: give the vCPU an ASID
  * valid on this CPU and ask for the TLB flush the run loop wants. Returns
  * -EIO if SVM is off on this CPU (a reboot turned it off; the vCPU must not
@@ -306,6 +332,7 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.unload = svm_unload,
 	.hardware_enable = svm_hardware_enable,
 	.hardware_disable = svm_hardware_disable,
+	.emergency_disable = svm_emergency_disable,
 	.spte = &svm_npt_format,
 	.vcpu_size = sizeof(struct svm_vcpu),
 	.vcpu_create = svm_vcpu_create,

@@ -577,12 +577,33 @@ static void vmx_hardware_disable(void)
 	__free_page(region);
 }
 
+/*
+ * The crash or emergency-restart path (hardware.c): write back every VMCS
+ * this CPU caches, so that a crash dump holds the guests' state, then
+ * leave VMX operation, since INIT is blocked in it (SDM 24.8) and the
+ * next kernel or the firmware expects it off. The VMXON region is left
+ * allocated: freeing is not allowed here, and nothing runs after this.
+ */
+static void vmx_emergency_disable(void)
+{
+	struct vmx_vcpu *vmx;
+
+	if (!this_cpu_read(vmx_vmxon_region))
+		return;
+	list_for_each_entry(vmx, this_cpu_ptr(&vmx_active_vmcss), active_node)
+		vmx_vmclear(vmx->vmcs_pa);
+	this_cpu_write(vmx_vmxon_region, NULL);
+	vmx_vmxoff();
+	cr4_clear_bits(X86_CR4_VMXE);
+}
+
 const struct okvm_x86_ops okvm_vmx_ops = {
 	.name = "vmx",
 	.probe = vmx_probe,
 	.unload = vmx_unload,
 	.hardware_enable = vmx_hardware_enable,
 	.hardware_disable = vmx_hardware_disable,
+	.emergency_disable = vmx_emergency_disable,
 	.spte = &vmx_ept_format,
 	.vcpu_size = sizeof(struct vmx_vcpu),
 	.vcpu_create = vmx_vcpu_create,
