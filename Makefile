@@ -13,12 +13,14 @@
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
-# newest installed Debian amd64 headers; `make KDIR=...` picks another.
+# newest installed Debian 6.1 amd64 headers: the series scripts/vmtest boots
+# by default, so `make` then `scripts/vmtest` test what was just built.
+# `make KDIR=...` picks another (scripts/kbuild DIR does the same).
 
 newest_headers = $(lastword $(shell ls -d /usr/src/linux-headers-$(1)*-amd64 2>/dev/null | sort -V))
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-		    $(call newest_headers,))
+		    $(call newest_headers,6.1.) $(call newest_headers,))
 
 all: modules selftests
 
