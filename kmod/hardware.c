@@ -55,12 +55,12 @@ static int okvm_cpu_offline(unsigned int cpu)
 
 /*
  * Whether the kernel's emergency path needs okvm's callback: not where it
- * turns VMX and SVM off itself (the kernels that have <asm/virtext.h>),
- * where registering would also collide with kvm-intel's, which 6.1
- * registers at load and keeps (the kernel takes one callback and warns on
- * a second).
+ * turns VMX and SVM off itself (Kbuild defines OKVM_KERNEL_STOPS_VIRT_ITSELF
+ * for the kernels that have <asm/virtext.h>), where registering would also
+ * collide with kvm-intel's, which 6.1 registers at load and keeps (the
+ * kernel takes one callback and warns on a second).
  */
-#if __has_include(<asm/virtext.h>)
+#ifdef OKVM_KERNEL_STOPS_VIRT_ITSELF
 #define OKVM_EMERGENCY_CALLBACK	0
 #else
 #define OKVM_EMERGENCY_CALLBACK	1

@@ -278,10 +278,10 @@ static void svm_emergency_disable(void)
 	if (!READ_ONCE(sc->hsave))
 		return;
 	WRITE_ONCE(sc->hsave, NULL);
-	asm goto("1: stgi\n\t"
-		 _ASM_EXTABLE(1b, %l[fault])
-		 ::: "memory" : fault);
-fault:
+	asm volatile("1: stgi\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     ::: "memory");
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
