@@ -71,7 +71,11 @@ void okvm_request_immediate_exit(void)
 
 /*
  * Step over an instruction okvm emulated. Completing an instruction ends
- * any STI/MOV SS interrupt shadow it was in (SDM Vol. 3 6.8.3).
+ * any STI/MOV SS interrupt shadow it was in (SDM Vol. 3 6.8.3), and under
+ * single-stepping (RFLAGS.TF) raises the single-step trap the CPU would
+ * have raised had it executed the instruction itself, with DR6.BS set
+ * (SDM Vol. 3 18.3.1.4); without it the guest's debugger would stop one
+ * instruction late, after the next one.
  */
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 {
@@ -81,6 +85,10 @@ void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 	    okvm_vcpu_cpu_mode(vcpu) != OKVM_CPU_MODE_64)
 		vcpu->rip = (u32)vcpu->rip;
 	okvm_x86->set_interrupt_shadow(vcpu, 0);
+	if (unlikely(vcpu->rflags & X86_EFLAGS_TF)) {
+		okvm_x86->set_dr(vcpu, 6, okvm_x86->get_dr(vcpu, 6) | DR_STEP);
+		okvm_queue_exception(vcpu, OKVM_DB_VECTOR, false, 0);
+	}
 }
 
 int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data)
