@@ -6,7 +6,8 @@
  * offer as reserved), so that KVM_GET_SREGS never returns a CR4 that
  * KVM_SET_SREGS refuses.
  *
- * The guest's CPUID hides FSGSBASE and PKU. A CPU that implements them
+ * The guest's CPUID hides FSGSBASE, PKU and VMX (kvm-intel offers nested
+ * VMX, and with it CR4.VMXE). A CPU that implements them
  * would let a guest set CR4.FSGSBASE or CR4.PKE without an intercept; KVM
  * intercepts CR4 writes on both vendors, and so must okvm. The writes go
  * through RAX and through R9 (a REX-prefixed MOV), since without decode
@@ -110,6 +111,7 @@ TEST(guest_cr4_checked_against_cpuid)
 
 	hide_leaf7(cpuid, false, 0);	/* FSGSBASE */
 	hide_leaf7(cpuid, true, 3);	/* PKU */
+	kvm_cpuid_entry(cpuid, 1, 0)->ecx &= ~(1U << 5);	/* VMX */
 	vcpu_set_cpuid(vcpu, cpuid);
 	free(cpuid);
 	vm_install_exception_handler(vm, GP_VECTOR, guest_gp_handler);

@@ -445,10 +445,14 @@ void vmx_set_cr(struct okvm_vcpu *vcpu, int cr, unsigned long val)
 		vmcs_write(VMCS_GUEST_CR3, val);
 		break;
 	default:
-		owned = vmx_cr4_host_owned();
+		/*
+		 * The guest's value with the bits VMX operation fixes forced
+		 * (VMXE); which bits exit when changed is the guest/host
+		 * mask's business, not this value's.
+		 */
 		vmcs_write(VMCS_CR4_READ_SHADOW, val);
-		vmcs_write(VMCS_GUEST_CR4, (val & ~owned) |
-			   (vmx_config.cr4_fixed0 & owned));
+		vmcs_write(VMCS_GUEST_CR4, (val | vmx_config.cr4_fixed0) &
+			   vmx_config.cr4_fixed1);
 		break;
 	}
 	vmx_put();
