@@ -228,10 +228,10 @@ int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
 /*
  * The same for the emulator (x86/guest_mem.c: guest page-table walks,
  * instruction fetch, the RAM side of a string or split access; x86/io.c:
- * "is this GPA RAM or MMIO"), which may sleep
- * and has no way to retry halfway through an instruction: a slot being
- * deleted or moved is waited for (the update holds slots_lock from the
- * invalid snapshot to the final one, and never waits for a vCPU), then
+ * "is this GPA RAM or MMIO"), which may sleep (it copies from user memory
+ * anyway) and has no way to retry halfway through an instruction: a slot
+ * being deleted or moved is waited for (the update holds slots_lock from
+ * the invalid snapshot to the final one, and never waits for a vCPU), then
  * looked up again. Returns 0 and sets *@hva, -ENOENT when no slot holds
  * @gpa, or -EINTR when a fatal signal interrupted the wait (the process
  * is dying: whatever the caller makes of it, nobody sees it).
