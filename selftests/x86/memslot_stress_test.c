@@ -9,12 +9,12 @@
  * MMU-notifier invalidation), writes a new sequence value through the host
  * address (a fresh page), then publishes the same value in a control word
  * of the stable slot 0. A vCPU keeps reading the control word, then the
- * data at the GPA where the slot was put last. Reading the control word first means the data it
- * reads next is that value or a newer one, zero (a fresh page, or no slot
- * there: the MMIO read is answered with zeros), never an older value: an
- * older one comes from a page MADV_DONTNEED freed, reached through a
- * second-level entry that an invalidation racing with the slot update
- * failed to remove. The guest reports that with a ucall.
+ * data at the GPA where the slot was put last. Reading the control word
+ * first means the data it reads next is that value or a newer one, or zero
+ * (a fresh page, or no slot there: the MMIO read is answered with zeros),
+ * never an older value: an older one comes from a page MADV_DONTNEED freed,
+ * reached through a second-level entry that an invalidation racing with
+ * the slot update failed to remove. The guest reports that with a ucall.
  *
  * Then big sparse slots (issue 9, item 9; design.rst "Zapping in bounded
  * steps"): 16 GiB of MAP_NORESERVE memory, one page touched per 2 MiB so
