@@ -117,8 +117,8 @@ struct okvm_mmu {
  * without it. @memslots is replaced under @slots_lock and read under RCU.
  *
  * Lock order: vcpu->mutex, then @slots_lock (the emulator waits for a slot
- * update with the vCPU's mutex held), then mmu.lock, then mmu.kick_lock.
- * A slot update never waits for a vCPU's mutex.
+ * update with the vCPU's mutex held), then mmu.lock or mmu.kick_lock, which
+ * are never held together. A slot update never waits for a vCPU's mutex.
  */
 struct okvm_vm {
 	struct kref refs;
