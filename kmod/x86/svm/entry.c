@@ -7,6 +7,7 @@
 #include <asm/debugreg.h>
 
 #include "svm.h"
+#include "../spec.h"
 #include "../x86.h"
 
 /*
@@ -114,6 +115,7 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	asm volatile("clgi" ::: "memory");
 	okvm_svm_vmrun(svm->vmcb_pa, vcpu->regs, svm_host_vmsave_pa());
 	asm volatile("stgi" ::: "memory");
+	okvm_spec_after_exit();
 
 	/* #VMEXIT disabled the host's breakpoints (DR7 = 0x400, APM 15.7). */
 	if (hw_breakpoint_active())

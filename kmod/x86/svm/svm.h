@@ -41,6 +41,8 @@ static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)
 
 /* svm.c */
 extern u64 svm_iopm_pa, svm_msrpm_pa;
+extern bool svm_has_nrips;
+void svm_forget_vmcb(struct vmcb *vmcb);
 int svm_prepare_cpu(struct svm_vcpu *svm);
 u64 svm_host_vmsave_pa(void);
 

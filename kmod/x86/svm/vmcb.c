@@ -31,8 +31,10 @@ void svm_vcpu_free(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (svm->vmcb)
+	if (svm->vmcb) {
+		svm_forget_vmcb(svm->vmcb);
 		free_page((unsigned long)svm->vmcb);
+	}
 }
 
 /*

@@ -22,6 +22,7 @@
 #include <asm/tlbflush.h>
 
 #include "vmx.h"
+#include "../spec.h"
 #include "../x86.h"
 
 struct vmx_syscall_msrs {
@@ -339,8 +340,10 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	vmx_prepare_events(vcpu);
 
 	vmx_switch_to_guest(vmx, &host);
+	okvm_l1d_flush();
 	failed = okvm_vmx_vmenter(vcpu->regs, vmx->launched);
 	vmx_switch_to_host(vmx, &host);
+	okvm_spec_after_exit();
 
 	if (failed) {
 		/*
