@@ -16,6 +16,7 @@
 #define OKVM_DB_VECTOR	1
 #define OKVM_UD_VECTOR	6
 #define OKVM_GP_VECTOR	13
+#define OKVM_MC_VECTOR	18
 #define OKVM_PF_VECTOR	14
 
 /* x86.c */
@@ -24,6 +25,7 @@ void okvm_x86_exit(void);
 int okvm_x86_first_cpu_where(bool (*test)(void));
 const char *okvm_x86_hypervisor_owner(const char *const *candidates);
 u64 okvm_x86_max_gpa(void);
+void okvm_machine_check(void);
 extern u64 okvm_host_xcr0;
 extern u64 okvm_supported_xcr0;
 

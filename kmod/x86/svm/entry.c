@@ -116,6 +116,9 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	okvm_svm_vmrun(svm->vmcb_pa, vcpu->regs, svm_host_vmsave_pa());
 	asm volatile("stgi" ::: "memory");
 	okvm_spec_after_exit();
+	/* Interrupts still off, so on the CPU that took it (x86.c). */
+	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + OKVM_MC_VECTOR)
+		okvm_machine_check();
 
 	/* #VMEXIT disabled the host's breakpoints (DR7 = 0x400, APM 15.7). */
 	if (hw_breakpoint_active())

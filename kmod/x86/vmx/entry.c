@@ -289,8 +289,9 @@ static void vmx_read_exit_info(struct vmx_vcpu *vmx)
  * An NMI or machine check that arrived in guest mode exited instead of
  * reaching the host (NMI exiting; #MC in the exception bitmap), and NMIs
  * stay blocked until the next IRET (SDM chapter 28, "VM Exits"). Hand it to
- * the kernel's handler now, through an interrupt frame so that its IRET
- * unblocks NMIs, as KVM does.
+ * the kernel's handler now: an NMI through an interrupt frame so that its
+ * IRET unblocks NMIs, a machine check through okvm_machine_check() (x86.c),
+ * as KVM does.
  */
 static void vmx_handle_host_event(struct vmx_vcpu *vmx)
 {
@@ -301,8 +302,8 @@ static void vmx_handle_host_event(struct vmx_vcpu *vmx)
 		return;
 	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
 		okvm_vmx_call_host_nmi();
-	else if ((info & INTR_INFO_VECTOR_MASK) == 18)
-		asm volatile("int $0x12");	/* the kernel's #MC handler */
+	else if ((info & INTR_INFO_VECTOR_MASK) == OKVM_MC_VECTOR)
+		okvm_machine_check();
 }
 
 int vmx_vcpu_run(struct okvm_vcpu *vcpu)
@@ -357,6 +358,9 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 		return 0;
 	}
 	vmx_read_exit_info(vmx);
+	/* SDM 27.8: a machine check during the entry is the host's. */
+	if ((vmx->exit_reason & 0xffff) == EXIT_REASON_MCE_DURING_ENTRY)
+		okvm_machine_check();
 	/* A failed entry (exit reason bit 31) leaves the launch state as it was. */
 	if (vmx->exit_reason & EXIT_REASON_FAILED_ENTRY)
 		return 0;
