@@ -45,11 +45,36 @@ void vmx_read_host_syscall_msrs(void)
 
 /* What the host had before the entry and gets back after the exit. */
 struct vmx_host_state {
+	u16 ldt;
 	u16 ds, es, fs, gs;
 	unsigned long fs_base;
 	unsigned long kernel_gs_base;
 	unsigned long debugctl;
 };
+
+/*
+ * The host's LDTR: a VM exit loads it with the null selector (SDM 28.5.2),
+ * and the kernel reloads it only when it switches to another mm. A VMM
+ * thread whose process installed an LDT (modify_ldt(2), e.g. Wine or
+ * DOSEMU) would otherwise return from KVM_RUN with no LDT, and its LDT
+ * selectors would fault. Like KVM (vmx_prepare_switch_to_host()), okvm
+ * reads the selector before the entry and reloads it after the exit when
+ * it was not null; the descriptor it names is in this CPU's GDT, which
+ * the exit left in place.
+ */
+static u16 vmx_save_host_ldt(void)
+{
+	u16 sel;
+
+	asm volatile("sldt %0" : "=g"(sel));
+	return sel;
+}
+
+static void vmx_restore_host_ldt(u16 sel)
+{
+	if (sel)
+		asm volatile("lldt %0" : : "rm"(sel) : "memory");
+}
 
 /* Write @to where it differs from @from. */
 static void vmx_switch_syscall_msrs(const struct vmx_syscall_msrs *from,
@@ -78,6 +103,7 @@ static void vmx_switch_to_guest(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 		vmx->star, vmx->lstar, vmx->cstar, vmx->sfmask
 	};
 
+	h->ldt = vmx_save_host_ldt();
 	savesegment(ds, h->ds);
 	savesegment(es, h->es);
 	savesegment(fs, h->fs);
@@ -115,6 +141,8 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
 	vmx_switch_syscall_msrs(&guest, &vmx_host_syscall);
 
+	/* First, so that selectors below that name the LDT find it. */
+	vmx_restore_host_ldt(h->ldt);
 	/* SDM 28.5.2: the exit loaded null DS/ES/FS/GS (host fields are 0). */
 	if (h->ds)
 		loadsegment(ds, h->ds);
