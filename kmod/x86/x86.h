@@ -60,6 +60,7 @@ int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
 unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
+bool okvm_guest_is_intel(struct okvm_vcpu *vcpu);
 
 /* msr.c */
 int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
@@ -68,6 +69,7 @@ int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp);
 void okvm_msr_reset(struct okvm_vcpu *vcpu);
+bool okvm_host_has_tsc_aux(void);
 
 /* io.c */
 int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,

@@ -9,11 +9,18 @@
  *   HLT, each followed by code that faults if RIP lands a byte off;
  * - RDPMC raises #GP(0) for a counter that does not exist (in-tree KVM,
  *   with or without a vPMU) and, on okvm, which offers no PMU, for any;
- * - the guest's TSC_AUX, not the host's (the host CPU's number), is what
- *   RDPID reads where RDPID cannot be intercepted (SVM), and the host's is
- *   back when KVM_RUN returns.
+ * - IA32_TSC_AUX: the VMM's KVM_SET_MSRS value (bits 63:32 dropped for a
+ *   non-Intel guest, refused for an Intel one) is what the guest's RDMSR
+ *   and RDTSCP read when its CPUID offers them, #GP and #UD otherwise; and
+ *   the host's own TSC_AUX (its CPU number) is back when KVM_RUN returns.
+ *   RDPID, which SVM cannot intercept, reads the same MSR: neither bed's
+ *   CPU has it, but QEMU's TCG lets RDTSCP run despite the intercept,
+ *   which shows the same leak.
  */
+#include <cpuid.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "okvm_util.h"
@@ -145,6 +152,159 @@ TEST(rdpmc_without_pmu_raises_gp)
 	if (!okvm_dev_is_okvm())
 		SKIP(return, "in-tree KVM may offer a vPMU");
 	expect_rdpmc_gp(_metadata, 0);
+}
+
+static volatile uint64_t ex_vector, ex_skip;
+
+static void record_and_skip(struct ex_regs *regs)
+{
+	ex_vector = regs->vector;
+	regs->rip += ex_skip;
+}
+
+static void guest_tsc_aux(void)
+{
+	uint32_t lo = 0, hi = 0, aux = 0xffffffff;
+
+	ex_vector = 0xff;
+	ex_skip = 2;		/* 0f 32 */
+	asm volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(MSR_TSC_AUX));
+	GUEST_SYNC_ARGS(1, ex_vector, (uint64_t)hi << 32 | lo);
+	ex_vector = 0xff;
+	ex_skip = 3;		/* 0f 01 f9 */
+	asm volatile("rdtscp" : "+c"(aux) : : "rax", "rdx");
+	GUEST_SYNC_ARGS(2, ex_vector, aux);
+	GUEST_DONE();
+}
+
+static bool cpuid_bit(uint32_t leaf, int reg, int bit)
+{
+	uint32_t r[4] = { 0 };
+
+	if (__get_cpuid_max(leaf & 0x80000000, NULL) < leaf)
+		return false;
+	__cpuid_count(leaf, 0, r[0], r[1], r[2], r[3]);
+	return r[reg] & (1u << bit);
+}
+
+static bool entry_bit(struct kvm_cpuid2 *c, uint32_t leaf, int reg, int bit)
+{
+	uint32_t i, v;
+
+	for (i = 0; i < c->nent; i++) {
+		if (c->entries[i].function != leaf || c->entries[i].index)
+			continue;
+		v = reg == 2 ? c->entries[i].ecx : c->entries[i].edx;
+		return v & (1u << bit);
+	}
+	return false;
+}
+
+static long set_tsc_aux(struct kvm_vcpu *vcpu, uint64_t data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = MSR_TSC_AUX, .e.data = data };
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &m);
+}
+
+static uint64_t get_tsc_aux(struct kvm_vcpu *vcpu)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = MSR_TSC_AUX };
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
+		return ~0ull;
+	return m.e.data;
+}
+
+static uint32_t host_rdtscp_aux(void)
+{
+	uint32_t aux;
+
+	asm volatile("rdtscp" : "=c"(aux) : : "rax", "rdx");
+	return aux;
+}
+
+#define CPUID_ECX_REG	2
+#define CPUID_EDX_REG	3
+
+TEST(tsc_aux_is_the_guests)
+{
+	bool host_rdtscp = cpuid_bit(0x80000001, CPUID_EDX_REG, 27);
+	bool host_rdpid = cpuid_bit(7, CPUID_ECX_REG, 22);
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_tsc_aux);
+	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid(vm);
+	bool g_rdtscp = entry_bit(cpuid, 0x80000001, CPUID_EDX_REG, 27);
+	bool g_rdpid = entry_bit(cpuid, 7, CPUID_ECX_REG, 22);
+	bool intel = okvm_host_is_intel();
+	uint32_t host_aux = 0;
+	cpu_set_t cpus;
+	struct ucall uc;
+
+	free(cpuid);
+	if (!host_rdtscp && !host_rdpid) {
+		/* No TSC_AUX on this CPU: none for the VMM either. */
+		EXPECT_EQ(0, set_tsc_aux(vcpu, 1));
+		kvm_vm_free(vm);
+		SKIP(return, "the host has neither RDTSCP nor RDPID");
+	}
+
+	/* On the last CPU, whose TSC_AUX (its number) is not 0 with two. */
+	CPU_ZERO(&cpus);
+	CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) - 1, &cpus);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(cpus), &cpus));
+	if (host_rdtscp)
+		host_aux = host_rdtscp_aux();
+
+	/* Bits 63:32: refused for an Intel guest, dropped for an AMD one. */
+	if (intel) {
+		EXPECT_EQ(0, set_tsc_aux(vcpu, 0xdead00001234ull));
+		EXPECT_EQ(1, set_tsc_aux(vcpu, 0x1234));
+	} else {
+		EXPECT_EQ(1, set_tsc_aux(vcpu, 0xdead00001234ull));
+	}
+	EXPECT_EQ(0x1234, get_tsc_aux(vcpu));
+
+	vm_install_exception_handler(vm, GP_VECTOR, record_and_skip);
+	vm_install_exception_handler(vm, UD_VECTOR, record_and_skip);
+	ASSERT_SYNC(vcpu, &uc, 1);
+	if (g_rdtscp || g_rdpid) {
+		EXPECT_EQ(0xff, uc.args[1]) TH_LOG("RDMSR: vector %lu", uc.args[1]);
+		EXPECT_EQ(0x1234, uc.args[2]);
+	} else {
+		EXPECT_EQ(GP_VECTOR, uc.args[1]);
+	}
+	if (host_rdtscp)
+		EXPECT_EQ(host_aux, host_rdtscp_aux());
+	/*
+	 * RDTSCP where the guest's CPUID offers it reads the guest's value.
+	 * Not offered, it is #UD, as far as the CPU lets the hypervisor make
+	 * it one; QEMU's TCG (the SVM bed) checks the RDTSC intercept instead
+	 * of RDTSCP's, so there it runs, as RDPID does on AMD hardware. If it
+	 * runs, it must read the guest's value, never the host's.
+	 */
+	ASSERT_SYNC(vcpu, &uc, 2);
+	if (g_rdtscp) {
+		EXPECT_EQ(0xff, uc.args[1]) TH_LOG("RDTSCP: vector %lu", uc.args[1]);
+	} else if (uc.args[1] != 0xff) {
+		EXPECT_EQ(UD_VECTOR, uc.args[1]);
+	}
+	if (uc.args[1] == 0xff) {
+		EXPECT_EQ(0x1234, uc.args[2])
+			TH_LOG("RDTSCP read TSC_AUX %#lx (the host's is %#x)",
+			       uc.args[2], host_aux);
+	}
+	if (host_rdtscp)
+		EXPECT_EQ(host_aux, host_rdtscp_aux())
+			TH_LOG("the host's TSC_AUX after KVM_RUN");
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
 }
 
 TEST_HARNESS_MAIN

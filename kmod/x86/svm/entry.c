@@ -104,6 +104,7 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	    (vcpu->exception.pending || vcpu->interrupt.injected ||
 	     svm_nmi_deliverable(vcpu)))
 		okvm_request_immediate_exit();
+	svm_load_guest_tsc_aux(vcpu->tsc_aux);
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

@@ -290,6 +290,7 @@ static void svm_hardware_disable(void)
 	struct page *hsave = sc->hsave;
 	u64 efer;
 
+	svm_put_host_tsc_aux();
 	if (!hsave)
 		return;
 	WRITE_ONCE(sc->hsave, NULL);
@@ -302,12 +303,6 @@ static void svm_hardware_disable(void)
 	sc->host_vmsave = NULL;
 }
 
-/*
- * Called with interrupts off right before VMRUN: give the vCPU an ASID
- * valid on this CPU and ask for the TLB flush the run loop wants. Returns
- * -EIO if SVM is off on this CPU (a reboot turned it off; the vCPU must not
- * enter).
- */
 /*
  * Spectre v2 between guests (CVE-2017-5715): a CPU about to run another
  * vCPU than the last one it ran issues an IBPB, so that one guest's
@@ -337,6 +332,12 @@ void svm_forget_vmcb(struct vmcb *vmcb)
 		cmpxchg(&per_cpu(svm_cpu, cpu).last_vmcb, vmcb, NULL);
 }
 
+/*
+ * Called with interrupts off right before VMRUN: give the vCPU an ASID
+ * valid on this CPU and ask for the TLB flush the run loop wants. Returns
+ * -EIO if SVM is off on this CPU (a reboot turned it off; the vCPU must not
+ * enter).
+ */
 int svm_prepare_cpu(struct svm_vcpu *svm)
 {
 	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);

@@ -43,6 +43,10 @@ static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)
 extern u64 svm_iopm_pa, svm_msrpm_pa;
 extern bool svm_has_nrips;
 void svm_forget_vmcb(struct vmcb *vmcb);
+
+/* tsc_aux.c */
+void svm_load_guest_tsc_aux(u64 val);
+void svm_put_host_tsc_aux(void);
 int svm_prepare_cpu(struct svm_vcpu *svm);
 u64 svm_host_vmsave_pa(void);
 
