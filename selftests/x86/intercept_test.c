@@ -13,6 +13,8 @@
  *   non-Intel guest, refused for an Intel one) is what the guest's RDMSR
  *   and RDTSCP read when its CPUID offers them, #GP and #UD otherwise; and
  *   the host's own TSC_AUX (its CPU number) is back when KVM_RUN returns.
+ * - the SYSCALL MSRs and KERNEL_GS_BASE, which the hypervisor loads into
+ *   the CPU, refuse non-canonical addresses from the guest and the VMM.
  *   RDPID, which SVM cannot intercept, reads the same MSR: neither bed's
  *   CPU has it, but QEMU's TCG lets RDTSCP run despite the intercept,
  *   which shows the same leak.
@@ -29,7 +31,14 @@
 #include "x86_guest.h"
 
 #define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_SYSCALL_MASK	0xc0000084
+#define MSR_KERNEL_GS_BASE	0xc0000102
 #define MSR_TSC_AUX		0xc0000103
+
+#define NONCANONICAL		0x0000800000000000ull
 
 /*
  * After each prefixed instruction: a 2-byte JMP over a UD2. Landing one
@@ -200,14 +209,19 @@ static bool entry_bit(struct kvm_cpuid2 *c, uint32_t leaf, int reg, int bit)
 	return false;
 }
 
-static long set_tsc_aux(struct kvm_vcpu *vcpu, uint64_t data)
+static long set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data)
 {
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = MSR_TSC_AUX, .e.data = data };
+	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
 
 	return ioctl(vcpu->fd, KVM_SET_MSRS, &m);
+}
+
+static long set_tsc_aux(struct kvm_vcpu *vcpu, uint64_t data)
+{
+	return set_msr(vcpu, MSR_TSC_AUX, data);
 }
 
 static uint64_t get_tsc_aux(struct kvm_vcpu *vcpu)
@@ -303,6 +317,76 @@ TEST(tsc_aux_is_the_guests)
 	if (host_rdtscp)
 		EXPECT_EQ(host_aux, host_rdtscp_aux())
 			TH_LOG("the host's TSC_AUX after KVM_RUN");
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+static void guest_wrmsr_noncanonical(void)
+{
+	static const uint32_t msrs[] = { MSR_LSTAR, MSR_CSTAR,
+					 MSR_KERNEL_GS_BASE };
+	unsigned int i;
+
+	ex_skip = 2;		/* 0f 30 */
+	for (i = 0; i < 3; i++) {
+		ex_vector = 0xff;
+		asm volatile("wrmsr" : : "c"(msrs[i]),
+			     "a"((uint32_t)NONCANONICAL),
+			     "d"((uint32_t)(NONCANONICAL >> 32)));
+		GUEST_SYNC_ARGS(i + 1, ex_vector);
+	}
+	GUEST_DONE();
+}
+
+/*
+ * The SYSCALL MSRs and KERNEL_GS_BASE, which a hypervisor loads into the
+ * CPU for the guest: non-canonical addresses are #GP for the guest and an
+ * error for the VMM, as in KVM for both vendors; STAR takes any value.
+ */
+TEST(syscall_msrs_are_validated)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0,
+						  guest_wrmsr_noncanonical);
+	struct ucall uc;
+	int i;
+
+	EXPECT_EQ(0, set_msr(vcpu, MSR_LSTAR, NONCANONICAL));
+	EXPECT_EQ(0, set_msr(vcpu, MSR_CSTAR, NONCANONICAL));
+	EXPECT_EQ(0, set_msr(vcpu, MSR_KERNEL_GS_BASE, NONCANONICAL));
+	EXPECT_EQ(1, set_msr(vcpu, MSR_LSTAR, 0xffff800000001000ull));
+	EXPECT_EQ(1, set_msr(vcpu, MSR_STAR, ~0ull));
+	EXPECT_EQ(1, set_msr(vcpu, MSR_SYSCALL_MASK, 0x47700));
+	/*
+	 * IA32_FMASK bits 63:32: reserved on Intel CPUs, where okvm refuses
+	 * them always; kvm-intel only when it loads the MSR (guest in long
+	 * mode with EFER.SCE), so only okvm is held to it. AMD ignores them,
+	 * and KVM's SVM keeps them.
+	 */
+	if (okvm_host_is_intel()) {
+		if (okvm_dev_is_okvm())
+			EXPECT_EQ(0, set_msr(vcpu, MSR_SYSCALL_MASK, 1ull << 32));
+	} else {
+		EXPECT_EQ(1, set_msr(vcpu, MSR_SYSCALL_MASK, 1ull << 32));
+	}
+
+	/*
+	 * The guest's own WRMSR: under SVM these MSRs are not intercepted
+	 * (VMLOAD/VMSAVE switch them), so the CPU alone decides, and QEMU's
+	 * TCG takes non-canonical values where hardware raises #GP. Under VMX
+	 * both okvm and KVM intercept them and must raise it.
+	 */
+	if (!okvm_host_is_intel()) {
+		kvm_vm_free(vm);
+		return;
+	}
+	vm_install_exception_handler(vm, GP_VECTOR, record_and_skip);
+	for (i = 1; i <= 3; i++) {
+		ASSERT_SYNC(vcpu, &uc, i);
+		EXPECT_EQ(GP_VECTOR, uc.args[1])
+			TH_LOG("WRMSR %d of a non-canonical address: vector %lu",
+			       i, uc.args[1]);
+	}
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	kvm_vm_free(vm);
 }

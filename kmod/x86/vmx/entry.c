@@ -13,6 +13,8 @@
  * minimum, and its DEBUGCTL and DR7 cleared (SDM 28.5). This file puts
  * all of that right.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/hw_breakpoint.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
@@ -76,18 +78,32 @@ static void vmx_restore_host_ldt(u16 sel)
 		asm volatile("lldt %0" : : "rm"(sel) : "memory");
 }
 
+/*
+ * WRMSR of the SYSCALL MSRs and KERNEL_GS_BASE, whose guest values a guest
+ * or the VMM chose. msr.c and vmcs.c validated those, so this never
+ * faults; if it did anyway, the fault is caught (the exception-table
+ * variant) and the MSR keeps the value it had, which on the way in is the
+ * host's own: harmless to the host.
+ */
+static void vmx_wrmsr_safe(u32 msr, u64 val)
+{
+	if (wrmsrl_safe(msr, val))
+		pr_warn_once("WRMSR %#x of %#llx failed\n", msr,
+			     val);
+}
+
 /* Write @to where it differs from @from. */
 static void vmx_switch_syscall_msrs(const struct vmx_syscall_msrs *from,
 				    const struct vmx_syscall_msrs *to)
 {
 	if (from->star != to->star)
-		wrmsrl(MSR_STAR, to->star);
+		vmx_wrmsr_safe(MSR_STAR, to->star);
 	if (from->lstar != to->lstar)
-		wrmsrl(MSR_LSTAR, to->lstar);
+		vmx_wrmsr_safe(MSR_LSTAR, to->lstar);
 	if (from->cstar != to->cstar)
-		wrmsrl(MSR_CSTAR, to->cstar);
+		vmx_wrmsr_safe(MSR_CSTAR, to->cstar);
 	if (from->sfmask != to->sfmask)
-		wrmsrl(MSR_SYSCALL_MASK, to->sfmask);
+		vmx_wrmsr_safe(MSR_SYSCALL_MASK, to->sfmask);
 }
 
 /*
@@ -111,7 +127,7 @@ static void vmx_switch_to_guest(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	rdmsrl(MSR_FS_BASE, h->fs_base);
 	vmcs_write(VMCS_HOST_FS_BASE, h->fs_base);
 	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
-	wrmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
+	vmx_wrmsr_safe(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
 	vmx_switch_syscall_msrs(&vmx_host_syscall, &guest);
 	h->debugctl = get_debugctlmsr();
 
