@@ -32,23 +32,6 @@
 static enum okvm_l1d_need okvm_l1d_need;
 static u8 *okvm_l1d_flush_buf;
 
-/*
- * L1TF (CVE-2018-3646, Intel-SA-00161): a guest's page-table entry that is
- * not present can make the CPU read host data from the L1D speculatively.
- * Needed only where the CPU has the bug, the microcode does not say the
- * flush is unnecessary (ARCH_CAPABILITIES.SKIP_L1DFL_VMENTRY, bit 3), and
- * the administrator did not turn the mitigation off (l1tf=off). The flush
- * is the IA32_FLUSH_CMD MSR when the microcode has it, else reading a
- * buffer larger than the L1D.
- */
-enum okvm_l1d_need okvm_l1d_decide(bool bug_l1tf, bool skip_vmentry_flush,
-				   bool mitigation_off, bool has_flush_cmd)
-{
-	if (!bug_l1tf || skip_vmentry_flush || mitigation_off)
-		return OKVM_L1D_NOT_NEEDED;
-	return has_flush_cmd ? OKVM_L1D_FLUSH_MSR : OKVM_L1D_FLUSH_SW;
-}
-
 int okvm_l1d_flush_init(void)
 {
 	u64 caps = 0;

@@ -18,24 +18,29 @@
 #include "../x86.h"
 
 /* Opcode bytes of the intercepted instructions (AMD APM Vol. 3). */
-static const u8 svm_op_cpuid[] = { 0x0f, 0xa2 };
-static const u8 svm_op_rdmsr[] = { 0x0f, 0x32 };
-static const u8 svm_op_wrmsr[] = { 0x0f, 0x30 };
-static const u8 svm_op_hlt[] = { 0xf4 };
-static const u8 svm_op_xsetbv[] = { 0x0f, 0x01, 0xd1 };
-static const u8 svm_op_invd[] = { 0x0f, 0x08 };
-static const u8 svm_op_wbinvd[] = { 0x0f, 0x09 };
+struct svm_opcode {
+	u8 len;
+	u8 bytes[3];
+};
+
+static const struct svm_opcode svm_op_cpuid = { 2, { 0x0f, 0xa2 } };
+static const struct svm_opcode svm_op_rdmsr = { 2, { 0x0f, 0x32 } };
+static const struct svm_opcode svm_op_wrmsr = { 2, { 0x0f, 0x30 } };
+static const struct svm_opcode svm_op_hlt = { 1, { 0xf4 } };
+static const struct svm_opcode svm_op_xsetbv = { 3, { 0x0f, 0x01, 0xd1 } };
+static const struct svm_opcode svm_op_invd = { 2, { 0x0f, 0x08 } };
+static const struct svm_opcode svm_op_wbinvd = { 2, { 0x0f, 0x09 } };
 
 /*
  * The length of the instruction that exited, whose opcode is @op (or
- * @alt, when not NULL: another opcode of the same length): from NRIP save
+ * @alt, when not NULL): from NRIP save
  * where the CPU has it, else decoded from the bytes at RIP, fetched
  * through the guest's page tables. Returns false after filling kvm_run
  * with an emulation failure (the code is not in RAM any more, or another
  * vCPU rewrote it since the exit): the caller returns 0.
  */
-static bool svm_insn_len(struct okvm_vcpu *vcpu, const u8 *op, const u8 *alt,
-			 unsigned int oplen, unsigned int *len)
+static bool svm_insn_len(struct okvm_vcpu *vcpu, const struct svm_opcode *op,
+			 const struct svm_opcode *alt, unsigned int *len)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 	enum okvm_cpu_mode mode = okvm_vcpu_cpu_mode(vcpu);
@@ -52,25 +57,22 @@ static bool svm_insn_len(struct okvm_vcpu *vcpu, const u8 *op, const u8 *alt,
 		okvm_emulation_failure(vcpu, NULL, 0);
 		return false;
 	}
-	if (okvm_decode_known(buf, n, mode, op, oplen, len) == OKVM_DECODE_OK ||
-	    (alt && okvm_decode_known(buf, n, mode, alt, oplen, len) ==
+	if (okvm_decode_known(buf, n, mode, op->bytes, op->len, len) ==
+	    OKVM_DECODE_OK ||
+	    (alt && okvm_decode_known(buf, n, mode, alt->bytes, alt->len, len) ==
 	     OKVM_DECODE_OK))
 		return true;
 	okvm_vm_warn(vcpu->vm, "vcpu%u: intercepted instruction at rip %#lx is not %*ph\n",
-		     vcpu->id, vcpu->rip, oplen, op);
+		     vcpu->id, vcpu->rip, op->len, op->bytes);
 	okvm_emulation_failure(vcpu, buf, n);
 	return false;
 }
-
-/* @op must be one of the arrays above, not a pointer. */
-#define SVM_INSN_LEN(vcpu, op, len) \
-	svm_insn_len(vcpu, op, NULL, ARRAY_SIZE(op), len)
 
 static int svm_exit_cpuid(struct okvm_vcpu *vcpu)
 {
 	unsigned int len;
 
-	if (!SVM_INSN_LEN(vcpu, svm_op_cpuid, &len))
+	if (!svm_insn_len(vcpu, &svm_op_cpuid, NULL, &len))
 		return 0;
 	okvm_emulate_cpuid(vcpu);
 	okvm_skip_insn(vcpu, len);
@@ -82,7 +84,7 @@ static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	unsigned int len;
 
-	if (!SVM_INSN_LEN(vcpu, svm_op_hlt, &len))
+	if (!svm_insn_len(vcpu, &svm_op_hlt, NULL, &len))
 		return 0;
 	okvm_skip_insn(vcpu, len);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
@@ -107,8 +109,8 @@ static int svm_exit_msr(struct okvm_vcpu *vcpu)
 	int ret;
 
 	/* EXITINFO1: 0 for RDMSR, 1 for WRMSR (APM 15.11). */
-	if (write ? !SVM_INSN_LEN(vcpu, svm_op_wrmsr, &len) :
-		    !SVM_INSN_LEN(vcpu, svm_op_rdmsr, &len))
+	if (write ? !svm_insn_len(vcpu, &svm_op_wrmsr, NULL, &len) :
+		    !svm_insn_len(vcpu, &svm_op_rdmsr, NULL, &len))
 		return 0;
 	if (write)
 		ret = okvm_emulate_wrmsr(vcpu);
@@ -161,7 +163,7 @@ static int svm_exit_xsetbv(struct okvm_vcpu *vcpu)
 {
 	unsigned int len;
 
-	if (!SVM_INSN_LEN(vcpu, svm_op_xsetbv, &len))
+	if (!svm_insn_len(vcpu, &svm_op_xsetbv, NULL, &len))
 		return 0;
 	if (okvm_emulate_xsetbv(vcpu, to_svm(vcpu)->vmcb->save.cpl) == 0)
 		okvm_skip_insn(vcpu, len);
@@ -184,8 +186,7 @@ static int svm_exit_invd(struct okvm_vcpu *vcpu)
 	 * Either opcode for either exit: QEMU's TCG (the test bed) reports
 	 * INVD as a WBINVD intercept, and both are skipped alike.
 	 */
-	if (!svm_insn_len(vcpu, svm_op_invd, svm_op_wbinvd,
-			  ARRAY_SIZE(svm_op_invd), &len))
+	if (!svm_insn_len(vcpu, &svm_op_invd, &svm_op_wbinvd, &len))
 		return 0;
 	okvm_skip_insn(vcpu, len);
 	return 1;

@@ -14,7 +14,6 @@
 #include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/topology.h>
-#include <linux/version.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
 #include <asm/nospec-branch.h>
@@ -161,11 +160,7 @@ static void svm_spec_report(void)
 {
 	unsigned int active = okvm_spec_common();
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-	if (boot_cpu_has(X86_FEATURE_RETPOLINE))
-#else
-	if (boot_cpu_has(X86_FEATURE_RSB_VMEXIT))
-#endif
+	if (boot_cpu_has(okvm_svm_rsb_flag))
 		active |= OKVM_SPEC_RSB_FILL;
 	if (boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF_VM))
 		active |= OKVM_SPEC_VERW;
@@ -176,11 +171,8 @@ static void svm_spec_report(void)
 		active |= OKVM_SPEC_IBPB_EXIT;
 		active &= ~OKVM_SPEC_IBPB_SWITCH;
 	}
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-	/* 6.1's UNTRAIN_RET also issues the entry IBPB. */
-	if (boot_cpu_has(X86_FEATURE_ENTRY_IBPB))
+	if (boot_cpu_has(okvm_svm_untrain_ibpb_flag))
 		active |= OKVM_SPEC_IBPB_EXIT;
-#endif
 	okvm_spec_report("svm", active);
 }
 

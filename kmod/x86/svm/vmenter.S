@@ -28,6 +28,19 @@
 #define OKVM_SVM_RSB_FLAG	X86_FEATURE_RSB_VMEXIT
 #endif
 
+/* The IBPB that the untraining macro itself issues: 6.1's on entry IBPB. */
+#ifdef UNTRAIN_RET_VM
+#define OKVM_SVM_UNTRAIN_IBPB_FLAG	X86_FEATURE_IBPB_ON_VMEXIT
+#else
+#define OKVM_SVM_UNTRAIN_IBPB_FLAG	X86_FEATURE_ENTRY_IBPB
+#endif
+
+/* For svm.c's load-time line: the flags this file keys on. */
+	.section .rodata, "a"
+	.balign 4
+SYM_DATA(okvm_svm_rsb_flag, .long OKVM_SVM_RSB_FLAG)
+SYM_DATA(okvm_svm_untrain_ibpb_flag, .long OKVM_SVM_UNTRAIN_IBPB_FLAG)
+
 /* Offsets of the general registers in vcpu->regs[] (enum okvm_gpr). */
 #define REG_RCX		(1 * 8)
 #define REG_RDX		(2 * 8)
