@@ -88,8 +88,7 @@ static void vmx_restore_host_ldt(u16 sel)
 static void vmx_wrmsr_safe(u32 msr, u64 val)
 {
 	if (wrmsrl_safe(msr, val))
-		pr_warn_once("WRMSR %#x of %#llx failed\n", msr,
-			     val);
+		pr_warn_once("WRMSR %#x of %#llx failed\n", msr, val);
 }
 
 /* Write @to where it differs from @from. */
