@@ -263,6 +263,7 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
+	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 
 	sigset_t sigset;

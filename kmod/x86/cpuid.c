@@ -457,3 +457,17 @@ void okvm_emulate_cpuid(struct okvm_vcpu *vcpu)
 	vcpu->regs[OKVM_RCX] = ecx;
 	vcpu->regs[OKVM_RDX] = edx;
 }
+
+/*
+ * Whether the guest's CPUID leaf 0 names GenuineIntel: where KVM's
+ * behaviour follows the vendor the guest is shown (msr.c, TSC_AUX).
+ */
+bool okvm_guest_is_intel(struct okvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent, 0, 0);
+
+	/* "GenuineIntel" in EBX, EDX, ECX. */
+	return e && e->ebx == 0x756e6547 && e->edx == 0x49656e69 &&
+	       e->ecx == 0x6c65746e;
+}

@@ -776,3 +776,56 @@ opcode:
 	insn->len = c.pos;
 	return OKVM_DECODE_OK;
 }
+
+/**
+ * okvm_decode_known() - the length of an instruction whose identity the
+ * exit already gives (an intercept: CPUID, RDMSR, HLT, ...).
+ * @buf:	the instruction bytes, starting at RIP.
+ * @avail:	how many bytes of @buf are valid.
+ * @mode:	the code-segment mode.
+ * @opcode:	the opcode bytes the intercepted instruction has, after any
+ *		prefixes (0f a2 for CPUID).
+ * @oplen:	how many.
+ * @len:	on OKVM_DECODE_OK, the length, prefixes included.
+ *
+ * An SVM intercept without NRIP save gives no length, and prefixes the CPU
+ * ignores still make the instruction longer (66 0f a2 is a 3-byte CPUID),
+ * so the bytes at RIP are decoded: legacy prefixes and, in 64-bit mode,
+ * REX bytes, then @opcode must follow. Anything else (another vCPU
+ * rewrote the code since the exit) is UNSUPPORTED, never a guess.
+ */
+enum okvm_decode_result okvm_decode_known(const u8 *buf, unsigned int avail,
+					  enum okvm_cpu_mode mode,
+					  const u8 *opcode, unsigned int oplen,
+					  unsigned int *len)
+{
+	struct cursor c = { .buf = buf, .avail = avail };
+	unsigned int i;
+	u8 byte;
+
+	for (;;) {
+		if (!fetch_byte(&c, &byte))
+			return c.err;
+		switch (byte) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+		case 0x64: case 0x65: case 0x66: case 0x67:
+		case 0xf0: case 0xf2: case 0xf3:
+			continue;
+		case 0x40 ... 0x4f:
+			if (mode == OKVM_CPU_MODE_64)
+				continue;
+			break;
+		default:
+			break;
+		}
+		break;
+	}
+	for (i = 0; i < oplen; i++) {
+		if (i && !fetch_byte(&c, &byte))
+			return c.err;
+		if (byte != opcode[i])
+			return OKVM_DECODE_UNSUPPORTED;
+	}
+	*len = c.pos;
+	return OKVM_DECODE_OK;
+}

@@ -284,4 +284,9 @@ enum okvm_decode_result okvm_decode_insn(const u8 *buf, unsigned int avail,
 
 const char *okvm_insn_kind_name(enum okvm_insn_kind kind);
 
+enum okvm_decode_result okvm_decode_known(const u8 *buf, unsigned int avail,
+					  enum okvm_cpu_mode mode,
+					  const u8 *opcode, unsigned int oplen,
+					  unsigned int *len);
+
 #endif /* OKVM_X86_EMULATE_H */

@@ -16,6 +16,7 @@
 #define OKVM_DB_VECTOR	1
 #define OKVM_UD_VECTOR	6
 #define OKVM_GP_VECTOR	13
+#define OKVM_MC_VECTOR	18
 #define OKVM_PF_VECTOR	14
 #define OKVM_AC_VECTOR	17
 
@@ -25,6 +26,7 @@ void okvm_x86_exit(void);
 int okvm_x86_first_cpu_where(bool (*test)(void));
 const char *okvm_x86_hypervisor_owner(const char *const *candidates);
 u64 okvm_x86_max_gpa(void);
+void okvm_machine_check(void);
 extern u64 okvm_host_xcr0;
 extern u64 okvm_supported_xcr0;
 
@@ -61,6 +63,7 @@ int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
 unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
+bool okvm_guest_is_intel(struct okvm_vcpu *vcpu);
 
 /* msr.c */
 int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
@@ -69,6 +72,7 @@ int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp);
 void okvm_msr_reset(struct okvm_vcpu *vcpu);
+bool okvm_host_has_tsc_aux(void);
 
 /* io.c */
 int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,

@@ -846,4 +846,63 @@ TEST(kind_names)
 	EXPECT_STREQ("?", okvm_insn_kind_name(OKVM_INSN_NR_KINDS));
 }
 
+/*
+ * okvm_decode_known(): the length of an intercepted instruction whose
+ * opcode the exit gives (SVM without NRIP save), prefixes included.
+ */
+struct known_case {
+	enum okvm_cpu_mode mode;
+	const char *hex;
+	const char *op;
+	enum okvm_decode_result res;
+	unsigned int len;
+};
+
+static const struct known_case known_cases[] = {
+	{ OKVM_CPU_MODE_64, "0f a2", "0f a2", OKVM_DECODE_OK, 2 },
+	{ OKVM_CPU_MODE_64, "66 0f a2", "0f a2", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "f3 0f a2", "0f a2", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "2e 3e 66 48 0f a2", "0f a2", OKVM_DECODE_OK, 6 },
+	/* A REX byte voided by a later prefix still counts. */
+	{ OKVM_CPU_MODE_64, "48 66 0f a2", "0f a2", OKVM_DECODE_OK, 4 },
+	/* Outside 64-bit mode 48 is DEC EAX, not a prefix. */
+	{ OKVM_CPU_MODE_32, "48 0f a2", "0f a2", OKVM_DECODE_UNSUPPORTED, 0 },
+	{ OKVM_CPU_MODE_16, "66 0f a2", "0f a2", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "2e 0f 30", "0f 30", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "0f 32", "0f 30", OKVM_DECODE_UNSUPPORTED, 0 },
+	{ OKVM_CPU_MODE_64, "2e 3e f4", "f4", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_32, "0f 01 d1", "0f 01 d1", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "2e 0f 01 d1", "0f 01 d1", OKVM_DECODE_OK, 4 },
+	/* XGETBV where XSETBV exited: the code changed since the exit. */
+	{ OKVM_CPU_MODE_64, "0f 01 d0", "0f 01 d1", OKVM_DECODE_UNSUPPORTED, 0 },
+	{ OKVM_CPU_MODE_64, "66 0f 08", "0f 08", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "66 0f", "0f 08", OKVM_DECODE_NEED_MORE, 0 },
+	{ OKVM_CPU_MODE_64, "66", "0f 08", OKVM_DECODE_NEED_MORE, 0 },
+	/* 14 prefixes and a 2-byte opcode: 16 bytes, over the limit. */
+	{ OKVM_CPU_MODE_64, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 0f a2",
+	  "0f a2", OKVM_DECODE_TOO_LONG, 0 },
+	{ OKVM_CPU_MODE_64, "66 66 66 66 66 66 66 66 66 66 66 66 66 0f a2",
+	  "0f a2", OKVM_DECODE_OK, 15 },
+};
+
+TEST(known_lengths)
+{
+	unsigned int i, n, oplen, len;
+	u8 buf[32], op[4];
+
+	for (i = 0; i < ARRAY_SIZE(known_cases); i++) {
+		const struct known_case *k = &known_cases[i];
+
+		memset(buf, 0x90, sizeof(buf));
+		n = parse_hex(k->hex, buf, sizeof(buf));
+		oplen = parse_hex(k->op, op, sizeof(op));
+		len = 0;
+		EXPECT_EQ(k->res, okvm_decode_known(buf, n, k->mode, op, oplen,
+						    &len))
+			TH_LOG("%s", k->hex);
+		if (k->res == OKVM_DECODE_OK)
+			EXPECT_EQ(k->len, len) TH_LOG("%s", k->hex);
+	}
+}
+
 TEST_HARNESS_MAIN

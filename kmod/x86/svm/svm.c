@@ -17,9 +17,11 @@
 #include <asm/asm.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 
 #include "../ops.h"
+#include "../spec.h"
 #include "../x86.h"
 #include "svm.h"
 
@@ -30,6 +32,7 @@
 #define SVM_CPUID_FEATURES	0x8000000a
 #define SVM_CPUID_EDX_NPT	BIT(0)	/* nested paging, APM 15.25 */
 #define SVM_CPUID_EDX_SVML	BIT(2)	/* VM_CR.SVMDIS is firmware-locked */
+#define SVM_CPUID_EDX_NRIPS	BIT(3)	/* NRIP save, APM 15.7.1 */
 /* APM 15.30.1: VM_CR MSR (C001_0114h) bit 4, SVMDIS. */
 #define SVM_VM_CR_SVMDIS	BIT(4)
 
@@ -79,9 +82,14 @@ struct svm_cpu {
 	struct page *host_vmsave;
 	u32 next_asid;
 	u64 asid_gen;
+	/* The VMCB that last ran here, for the IBPB on a switch. */
+	struct vmcb *last_vmcb;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+
+/* The exit stores the next RIP in the VMCB (exit.c uses it). */
+bool svm_has_nrips;
 
 /* CPUID Fn8000_000A_EBX: the number of ASIDs; ASID 0 is the host's. */
 static u32 svm_nr_asids;
@@ -148,13 +156,34 @@ static int svm_alloc_permission_maps(void)
 	return 0;
 }
 
+/* The load-time line: what svm/vmenter.S and this file apply here. */
+static void svm_spec_report(void)
+{
+	unsigned int active = okvm_spec_common();
+
+	if (boot_cpu_has(okvm_svm_rsb_flag))
+		active |= OKVM_SPEC_RSB_FILL;
+	if (boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF_VM))
+		active |= OKVM_SPEC_VERW;
+	if (boot_cpu_has(X86_FEATURE_UNRET) ||
+	    boot_cpu_has(X86_FEATURE_SRSO_ALIAS))
+		active |= OKVM_SPEC_UNTRAIN_RET;
+	if (boot_cpu_has(X86_FEATURE_IBPB_ON_VMEXIT)) {
+		active |= OKVM_SPEC_IBPB_EXIT;
+		active &= ~OKVM_SPEC_IBPB_SWITCH;
+	}
+	if (boot_cpu_has(okvm_svm_untrain_ibpb_flag))
+		active |= OKVM_SPEC_IBPB_EXIT;
+	okvm_spec_report("svm", active);
+}
+
 static int svm_probe(void)
 {
 	static const char *const owners[] = {
 		"kvm_amd", "vboxdrv", "vmmon", NULL
 	};
 	const char *owner;
-	int cpu;
+	int cpu, ret;
 
 	if (!svm_cpu_has_svm())
 		return -ENODEV;
@@ -194,7 +223,11 @@ static int svm_probe(void)
 		       svm_nr_asids);
 		return -EOPNOTSUPP;
 	}
-	return svm_alloc_permission_maps();
+	svm_has_nrips = cpuid_edx(SVM_CPUID_FEATURES) & SVM_CPUID_EDX_NRIPS;
+	ret = svm_alloc_permission_maps();
+	if (!ret)
+		svm_spec_report();
+	return ret;
 }
 
 static void svm_unload(void)
@@ -250,6 +283,7 @@ static void svm_hardware_disable(void)
 	struct page *hsave = sc->hsave;
 	u64 efer;
 
+	svm_put_host_tsc_aux();
 	if (!hsave)
 		return;
 	WRITE_ONCE(sc->hsave, NULL);
@@ -288,6 +322,35 @@ static void svm_emergency_disable(void)
 }
 
 /*
+ * Spectre v2 between guests (CVE-2017-5715): a CPU about to run another
+ * vCPU than the last one it ran issues an IBPB, so that one guest's
+ * branch predictions cannot steer another's, as KVM does when it loads
+ * another VMCB. Not needed where the kernel issues one after every exit
+ * (IBPB_ON_VMEXIT). indirect_branch_prediction_barrier() is a kernel
+ * alternative: nothing unless the kernel enabled IBPB (X86_FEATURE_USE_IBPB).
+ */
+static void svm_switch_vmcb(struct svm_cpu *sc, struct vmcb *vmcb)
+{
+	if (sc->last_vmcb == vmcb)
+		return;
+	sc->last_vmcb = vmcb;
+	if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+		indirect_branch_prediction_barrier();
+}
+
+/*
+ * A VMCB being freed is forgotten by every CPU, so that a new one at the
+ * same address still counts as another vCPU.
+ */
+void svm_forget_vmcb(struct vmcb *vmcb)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu(svm_cpu, cpu).last_vmcb, vmcb, NULL);
+}
+
+/*
  * Called with interrupts off right before VMRUN: give the vCPU an ASID
  * valid on this CPU and ask for the TLB flush the run loop wants. Returns
  * -EIO if SVM is off on this CPU (a reboot turned it off; the vCPU must not
@@ -314,6 +377,7 @@ int svm_prepare_cpu(struct svm_vcpu *svm)
 		/* A fresh ASID has no entries: no flush needed for it. */
 		svm->vcpu.tlb_flush = false;
 	}
+	svm_switch_vmcb(sc, vmcb);
 	if (svm->vcpu.tlb_flush && vmcb->control.tlb_control == SVM_TLB_NOTHING)
 		vmcb->control.tlb_control = SVM_TLB_FLUSH_ASID;
 	svm->vcpu.tlb_flush = false;

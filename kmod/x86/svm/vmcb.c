@@ -31,8 +31,25 @@ void svm_vcpu_free(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (svm->vmcb)
+	if (svm->vmcb) {
+		svm_forget_vmcb(svm->vmcb);
 		free_page((unsigned long)svm->vmcb);
+	}
+}
+
+/*
+ * Intercepts KVM always has, whatever else the guest may do:
+ * - #MC (exception vector 18, APM 15.12): a machine check in guest mode is
+ *   the host's, handed to its handler by svm_vcpu_run();
+ * - RDPMC: no PMU is offered, and the host's counters are the host's;
+ * - WBINVD: a guest-wide cache write-back would stall this CPU and its
+ *   neighbours; exit.c says why skipping it is right.
+ */
+static void svm_init_host_intercepts(struct vmcb_control *c)
+{
+	c->intercept_exceptions |= BIT(OKVM_MC_VECTOR);
+	c->intercept_misc1 |= SVM_INTERCEPT1_RDPMC;
+	c->intercept_misc2 |= SVM_INTERCEPT2_WBINVD;
 }
 
 /*
@@ -63,7 +80,7 @@ static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 	 * reaching an instruction boundary where the host could interrupt
 	 * it (CVE-2015-8104, CVE-2015-5307). Each is reflected back (exit.c).
 	 */
-	c->intercept_exceptions = BIT(OKVM_DB_VECTOR) | BIT(OKVM_AC_VECTOR);
+	c->intercept_exceptions |= BIT(OKVM_DB_VECTOR) | BIT(OKVM_AC_VECTOR);
 	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI |
 			     SVM_INTERCEPT1_SMI | SVM_INTERCEPT1_INIT |
 			     SVM_INTERCEPT1_CPUID | SVM_INTERCEPT1_RSM |
@@ -92,6 +109,7 @@ static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 	/* No ASID yet: svm_prepare_cpu() assigns one at the first VMRUN. */
 	c->asid = 0;
 	c->clean = 0;
+	svm_init_host_intercepts(c);
 }
 
 static void svm_set_seg(struct vmcb_seg *s, u16 sel, u64 base, u32 limit,

@@ -526,6 +526,19 @@ static unsigned long vmx_msr_field(u32 index)
 	}
 }
 
+/*
+ * The MSRs okvm writes into the CPU itself around each entry (entry.c)
+ * must hold values WRMSR accepts there. msr.c has refused non-canonical
+ * LSTAR, CSTAR and KERNEL_GS_BASE already, as KVM does for every vendor;
+ * on Intel CPUs IA32_FMASK's bits 63:32 are reserved too (SDM Vol. 4
+ * Table 2-2), which kvm-intel finds when its WRMSR of the guest's value
+ * fails: #GP for the guest, an error for the VMM, here as well.
+ */
+static bool vmx_msr_value_loadable(u32 index, u64 data)
+{
+	return index != MSR_SYSCALL_MASK || !(data >> 32);
+}
+
 int vmx_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -554,6 +567,8 @@ int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 	u64 *slot = vmx_msr_slot(vmx, index);
 
 	if (slot) {
+		if (!vmx_msr_value_loadable(index, data))
+			return 1;
 		*slot = data;
 		return 0;
 	}
