@@ -83,7 +83,7 @@ static int svm_exit_npf(struct okvm_vcpu *vcpu)
 			     vcpu->id, gpa);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	return okvm_emulate_mmio(vcpu, gpa);
+	return okvm_emulate_mmio(vcpu, gpa, c->exit_info_1 & SVM_NPF_WRITE);
 }
 
 /*
@@ -134,16 +134,16 @@ static int svm_exit_ud(struct okvm_vcpu *vcpu)
 static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 {
 	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_page_fault pf;
 	struct okvm_insn insn;
 	bool is_write;
-	u64 addr;
 	int n;
 
 	if (to_svm(vcpu)->vmcb->save.cpl) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
-	n = okvm_fetch_insn(vcpu, buf, &addr);
+	n = okvm_fetch_insn(vcpu, buf, &pf);
 	if (n < 0)
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
