@@ -160,7 +160,7 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 
 	/*
 	 * The I/O intercept comes before OUTS reads memory (APM 15.10.2, SDM
-	 * Vol. 3 26.1.3): nothing has checked the source yet. A #PF there
+	 * Vol. 3 26.1.1): nothing has checked the source yet. A #PF there
 	 * happens before the port sees anything.
 	 */
 	ret = okvm_read_guest_virt(vcpu, src, vcpu->pio_data, size);
