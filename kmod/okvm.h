@@ -225,10 +225,11 @@ struct okvm_vcpu {
 		bool write;
 	} mmio_op;
 	/*
-	 * The last MMIO exit whose instruction did not access its GPA: the
-	 * guest was re-entered once to retry it (x86/io.c).
+	 * The last MMIO exit whose instruction did not access its GPA, and
+	 * how many times in a row the guest was re-entered to retry it
+	 * (x86/io.c).
 	 */
-	bool emul_retry;
+	unsigned int emul_retries;
 	unsigned long emul_retry_rip;
 	u64 emul_retry_gpa;
 	bool tlb_flush;			/* set by the run loop for the vendor */

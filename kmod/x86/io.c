@@ -367,6 +367,14 @@ static int okvm_access_hits(struct okvm_vcpu *vcpu, u64 linear,
 }
 
 /*
+ * Retries in a row of the same RIP and GPA before okvm gives up. KVM's
+ * retry_instruction() allows one; a guest whose other vCPU keeps rewriting
+ * the code can lose the race twice in a row, which is no loop, so okvm
+ * allows a few (each costs one exit).
+ */
+#define OKVM_EMUL_MAX_RETRIES	8
+
+/*
  * The instruction now at RIP does not make the access the exit reported:
  * not to that GPA, or a read where the CPU wrote (or the reverse). Another
  * vCPU rewrote the code or the page tables since the access trapped, or
@@ -374,21 +382,25 @@ static int okvm_access_hits(struct okvm_vcpu *vcpu, u64 linear,
  * RAM. Emulating it would make the VMM see an access the guest never made
  * (a read turned into a write elsewhere), so okvm does not: the guest
  * re-executes the instruction, and the CPU does what the new bytes say.
- * Like KVM's retry of a faulting instruction (last_retry_eip/addr), only
- * once for the same RIP and GPA in a row: the second time, it is an
- * emulation failure, so a guest cannot loop here.
+ * When the same RIP keeps trapping on the same GPA without one emulation
+ * succeeding in between, it is an emulation failure, so a guest cannot
+ * make okvm loop (KVM guards its retries with last_retry_eip/addr alike).
  */
 static int okvm_mmio_mismatch(struct okvm_vcpu *vcpu, u64 gpa, const u8 *buf,
 			      unsigned int n)
 {
-	if (vcpu->emul_retry && vcpu->emul_retry_rip == vcpu->rip &&
+	if (vcpu->emul_retries && vcpu->emul_retry_rip == vcpu->rip &&
 	    vcpu->emul_retry_gpa == gpa) {
-		vcpu->emul_retry = false;
-		okvm_vm_warn(vcpu->vm, "vcpu%u: the instruction at rip %#lx does not access the MMIO gpa %#llx\n",
-			     vcpu->id, vcpu->rip, gpa);
-		return okvm_emulation_failure(vcpu, buf, n);
+		if (vcpu->emul_retries >= OKVM_EMUL_MAX_RETRIES) {
+			vcpu->emul_retries = 0;
+			okvm_vm_warn(vcpu->vm, "vcpu%u: the instruction at rip %#lx does not access the MMIO gpa %#llx\n",
+				     vcpu->id, vcpu->rip, gpa);
+			return okvm_emulation_failure(vcpu, buf, n);
+		}
+		vcpu->emul_retries++;
+		return 1;
 	}
-	vcpu->emul_retry = true;
+	vcpu->emul_retries = 1;
 	vcpu->emul_retry_rip = vcpu->rip;
 	vcpu->emul_retry_gpa = gpa;
 	return 1;
@@ -402,7 +414,7 @@ static int okvm_mmio_check(struct okvm_vcpu *vcpu, int hits, u64 gpa,
 		return 1;
 	if (hits < 0)
 		return okvm_mmio_mismatch(vcpu, gpa, buf, n);
-	vcpu->emul_retry = false;
+	vcpu->emul_retries = 0;
 	return 0;
 }
 

@@ -19,11 +19,19 @@
  *     under SMAP with EFLAGS.AC clear (and set, where it works).
  * Each case must give a #PF with the right error code and CR2 in the
  * guest's IDT, and no exit to the VMM for the forbidden access.
+ *
+ * Last, a race: one vCPU loops on an MMIO read while another rewrites
+ * that instruction into a write through a read-only mapping. Whatever
+ * bytes the emulator finds after the read trapped, the VMM must never see
+ * a write exit (design.rst: the instruction must be the one that trapped).
  */
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "mmio_checks.h"
+#include "okvm_util.h"
 #include "ucall.h"
 #include "x86_exception.h"
 #include "x86_guest.h"
@@ -461,6 +469,142 @@ TEST(smap_string_io_and_mmio)
 	EXPECT_EQ(user + 1, uc.args[2]);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	kvm_vm_free(vm);
+}
+
+/* ---- Another vCPU rewrites the instruction that trapped ---- */
+
+#define RACE_READ_GPA	(MMIO_GPA + 0x3000)
+#define RACE_RO_GPA	(MMIO_GPA + 0x4000)
+#define RACE_SECONDS	4
+
+/*
+ * The reader's loop. race_slot is 2-byte aligned so that the writer
+ * replaces the instruction with one 16-bit store: 8b 03 is
+ * "mov (%rbx),%eax", 89 01 is "mov %eax,(%rcx)".
+ */
+asm(".pushsection .text\n"
+	".balign 16\n"
+	"race_loop:\n"
+	"race_slot:\n"
+	"	.byte 0x8b, 0x03\n"
+	"race_resume:\n"
+	"	jmp race_loop\n"
+	".popsection\n");
+extern char race_loop[], race_slot[], race_resume[];
+
+static volatile uint64_t race_stop;
+static uint64_t race_flips;	/* host side: what the writer reported */
+
+static void guest_race_reader(uint64_t rd, uint64_t ro)
+{
+	/* The write faults (read-only mapping): go on with the loop. */
+	fixup_rip = (uintptr_t)race_resume;
+	guest_open_interrupts();
+	asm volatile("jmp race_loop" : : "b"(rd), "c"(ro) : "rax", "memory");
+}
+
+static void guest_race_writer(void)
+{
+	volatile uint16_t *slot = (volatile uint16_t *)race_slot;
+	uint64_t flips = 0;
+	volatile int i;
+
+	guest_open_interrupts();
+	/*
+	 * Each version stays a while: QEMU's single-threaded TCG runs the
+	 * two vCPUs of L1 in turns, and the reader must find either.
+	 */
+	while (!race_stop) {
+		*slot = 0x0189;
+		for (i = 0; i < 20000; i++)
+			asm volatile("" : : : "memory");
+		*slot = 0x038b;
+		for (i = 0; i < 20000; i++)
+			asm volatile("" : : : "memory");
+		flips++;
+	}
+	GUEST_SYNC_ARGS(1, flips);
+	GUEST_DONE();
+}
+
+static void *race_writer_thread(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct ucall uc;
+
+	if (vcpu_run_ucall(vcpu, &uc) != UCALL_SYNC)
+		return (void *)1;
+	race_flips = uc.args[1];
+	if (vcpu_run_ucall(vcpu, &uc) != UCALL_DONE)
+		return (void *)1;
+	return NULL;
+}
+
+/*
+ * The reader loops on an MMIO read of RACE_READ_GPA; the writer turns it
+ * into a write through a read-only mapping of the page at RACE_RO_GPA,
+ * to its byte ro_offset. For RACE_SECONDS, the VMM must see reads only.
+ */
+static void race(struct __test_metadata *_metadata, uint64_t ro_offset)
+{
+	struct kvm_vm *vm = vm_with_pf_handler();
+	struct kvm_vcpu *reader = vm_vcpu_add_guest(vm, 0, guest_race_reader);
+	struct kvm_vcpu *writer = vm_vcpu_add_guest(vm, 1, guest_race_writer);
+	struct kvm_run *run = reader->run;
+	uint64_t reads = 0, bad = 0, pfs;
+	struct timespec start, now;
+	pthread_t t;
+	void *ret;
+
+	vm_map_page(vm, RACE_READ_GPA, RACE_READ_GPA,
+		    X86_PTE_P | X86_PTE_RW);
+	vm_map_page(vm, RACE_RO_GPA, RACE_RO_GPA, X86_PTE_P);
+	vcpu_args_set(reader, 2, RACE_READ_GPA, RACE_RO_GPA + ro_offset);
+	ASSERT_EQ(0, pthread_create(&t, NULL, race_writer_thread, writer));
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	do {
+		vcpu_run(reader);
+		if (run->exit_reason != KVM_EXIT_MMIO || run->mmio.is_write ||
+		    run->mmio.phys_addr != RACE_READ_GPA || run->mmio.len != 4) {
+			if (!bad++)
+				TH_LOG("unexpected: %s", vcpu_exit_str(reader));
+			if (run->exit_reason != KVM_EXIT_MMIO)
+				break;
+		}
+		reads++;
+		memset(run->mmio.data, 0, 8);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec - start.tv_sec < RACE_SECONDS);
+
+	*(volatile uint64_t *)addr_gva2hva(vm, &race_stop) = 1;
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	EXPECT_EQ(NULL, ret);
+	pfs = *(volatile uint64_t *)addr_gva2hva(vm, &pf_count);
+	TH_LOG("%llu MMIO reads, %llu rewrites, %llu #PFs from the rewritten instruction",
+	       (unsigned long long)reads, (unsigned long long)race_flips,
+	       (unsigned long long)pfs);
+	EXPECT_EQ(0, bad);
+	kvm_vm_free(vm);
+}
+
+TEST(code_rewritten_after_the_fault)
+{
+	race(_metadata, 0x10);
+}
+
+/*
+ * The same with the write's address at the read's page offset. KVM then
+ * takes the faulting GPA for the rewritten write without walking the
+ * guest's tables (emulator_read_write_onepage()'s gpa_available path), so
+ * a write reaches the VMM at the GPA the guest only read: okvm does not do
+ * that (api.rst, KVM_EXIT_MMIO), and only okvm is held to it.
+ */
+TEST(code_rewritten_at_the_same_page_offset)
+{
+	if (!okvm_dev_is_okvm())
+		SKIP(return, "KVM sends the rewritten write to the trapped GPA (api.rst)");
+	race(_metadata, 0);
 }
 
 TEST_HARNESS_MAIN
