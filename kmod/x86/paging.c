@@ -6,7 +6,7 @@
  * References: Intel SDM Vol. 3 (the 2023 editions) 4.3 (32-bit paging),
  * 4.4 (PAE paging), 4.5 (4- and 5-level paging), 4.6 (access rights),
  * 4.7 (page-fault exceptions); AMD APM Vol. 2 5.2-5.3 (the table
- * formats), 5.6 (page protection), 5.7 (NX), 8.4.2 (#PF error code).
+ * formats), 5.6 (page protection, NX included), 8.4.2 (#PF error code).
  */
 #include "paging.h"
 
@@ -22,7 +22,7 @@
 #define PG_EFER_NXE	BIT(11)
 #define PG_RFLAGS_AC	BIT(18)
 
-/* Paging-structure entry bits (SDM Tables 4-4 to 4-19). */
+/* Paging-structure entry bits (SDM 4.3-4.5, APM 5.3). */
 #define PTE_P		BIT_ULL(0)
 #define PTE_RW		BIT_ULL(1)
 #define PTE_US		BIT_ULL(2)
@@ -144,7 +144,7 @@ static int pg_walk32(struct pg_walk *w, u32 la, u64 *gpa, u32 *error_code)
 		return ret;
 	if ((pde & PTE_PS) && (s->cr4 & PG_CR4_PSE)) {
 		/*
-		 * A 4-MiB page (Table 4-5): bits 20:13 are address bits 39:32
+		 * A 4-MiB page (SDM 4.3): bits 20:13 are address bits 39:32
 		 * (PSE-36); those at or above MAXPHYADDR, and bit 21, are
 		 * reserved.
 		 */
@@ -184,7 +184,7 @@ static int pg_walk64(struct pg_walk *w, u64 la, u64 *gpa, u32 *error_code)
 	/*
 	 * Reserved in every entry: address bits at or above MAXPHYADDR (up
 	 * to bit 51 in long mode, where 62:52 are ignored; up to bit 62 in
-	 * PAE paging, Table 4-10 to 4-13), and XD when EFER.NXE = 0.
+	 * PAE paging, SDM 4.4.2), and XD when EFER.NXE = 0.
 	 */
 	rsvd = pg_bits(lma ? 51 : 62, m);
 	if (!(s->efer & PG_EFER_NXE))
@@ -195,7 +195,7 @@ static int pg_walk64(struct pg_walk *w, u64 la, u64 *gpa, u32 *error_code)
 		table = s->cr3 & addr_mask;
 	} else {
 		/*
-		 * Table 4-8: the PDPTE has no R/W, U/S or XD; bits 2:1 and
+		 * SDM 4.4.1: the PDPTE has no R/W, U/S or XD; bits 2:1 and
 		 * 8:5 are reserved, and so is 63 (there is no XD there).
 		 */
 		la = (u32)la;
@@ -214,7 +214,7 @@ static int pg_walk64(struct pg_walk *w, u64 la, u64 *gpa, u32 *error_code)
 
 		shift = 12 + 9 * (level - 1);
 		/*
-		 * PS is reserved in a PML5E and a PML4E (Tables 4-14, 4-15),
+		 * PS is reserved in a PML5E and a PML4E (SDM 4.5.4),
 		 * and in a PDPTE without 1-GiB pages (APM 5.3.4: MBZ). PAE
 		 * paging starts at level 2, where PS maps 2 MiB.
 		 */

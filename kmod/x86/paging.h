@@ -10,7 +10,7 @@
  * other accesses of the instruction. So every such access goes through
  * okvm_paging_walk(), which applies the rules of Intel SDM Vol. 3 4.6
  * ("Access Rights") and AMD APM Vol. 2 5.6 ("Page-Protection Checks") and
- * the reserved-bit checks of SDM 4.3-4.5 (Tables 4-4 to 4-19), and returns
+ * the reserved-bit checks of SDM 4.3-4.5 (the entry formats), and returns
  * the #PF the CPU would raise, with the error code of SDM 4.7.
  *
  * Like the decoder (emulate.h), it is pure code: the caller passes the

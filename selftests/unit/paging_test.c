@@ -8,7 +8,7 @@
  * SDM Vol. 3 (2023) 4.3-4.5 (formats and reserved bits), 4.6.1 (access
  * rights: U/S, R/W, CR0.WP, NX, SMEP, SMAP with EFLAGS.AC and implicit
  * supervisor accesses) and 4.7 (the #PF error code: P, W/R, U/S, RSVD,
- * I/D), and the AMD APM Vol. 2 5.3-5.7.
+ * I/D), and the AMD APM Vol. 2 5.3-5.6 and 8.4.2.
  */
 #include <string.h>
 
