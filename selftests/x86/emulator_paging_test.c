@@ -476,6 +476,11 @@ TEST(smap_string_io_and_mmio)
 #define RACE_READ_GPA	(MMIO_GPA + 0x3000)
 #define RACE_RO_GPA	(MMIO_GPA + 0x4000)
 #define RACE_SECONDS	4
+/*
+ * And at most this many reads (fewer with OKVM_TEST_SCALE): time in L1
+ * under Bochs runs slow, 4 seconds there took 13 minutes and 300,000 reads.
+ */
+#define RACE_MAX_READS	6000
 
 /*
  * The reader's loop. race_slot is 2-byte aligned so that the writer
@@ -543,7 +548,8 @@ static void *race_writer_thread(void *arg)
 /*
  * The reader loops on an MMIO read of RACE_READ_GPA; the writer turns it
  * into a write through a read-only mapping of the page at RACE_RO_GPA,
- * to its byte ro_offset. For RACE_SECONDS, the VMM must see reads only.
+ * to its byte ro_offset. For RACE_SECONDS or RACE_MAX_READS reads,
+ * whichever ends first, the VMM must see reads only.
  */
 static void race(struct __test_metadata *_metadata, uint64_t ro_offset)
 {
@@ -552,6 +558,7 @@ static void race(struct __test_metadata *_metadata, uint64_t ro_offset)
 	struct kvm_vcpu *writer = vm_vcpu_add_guest(vm, 1, guest_race_writer);
 	struct kvm_run *run = reader->run;
 	uint64_t reads = 0, bad = 0, pfs;
+	uint64_t max_reads = okvm_test_rounds(RACE_MAX_READS);
 	struct timespec start, now;
 	pthread_t t;
 	void *ret;
@@ -575,7 +582,8 @@ static void race(struct __test_metadata *_metadata, uint64_t ro_offset)
 		reads++;
 		memset(run->mmio.data, 0, 8);
 		clock_gettime(CLOCK_MONOTONIC, &now);
-	} while (now.tv_sec - start.tv_sec < RACE_SECONDS);
+	} while (now.tv_sec - start.tv_sec < RACE_SECONDS &&
+		 reads < max_reads);
 
 	*(volatile uint64_t *)addr_gva2hva(vm, &race_stop) = 1;
 	ASSERT_EQ(0, pthread_join(t, &ret));
