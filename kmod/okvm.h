@@ -248,6 +248,14 @@ struct okvm_vcpu {
 		u8 chunk;		/* bytes of the exit in progress */
 		bool write;
 	} mmio_op;
+	/*
+	 * The last MMIO exit whose instruction did not access its GPA, and
+	 * how many times in a row the guest was re-entered to retry it
+	 * (x86/io.c).
+	 */
+	unsigned int emul_retries;
+	unsigned long emul_retry_rip;
+	u64 emul_retry_gpa;
 	bool tlb_flush;			/* set by the run loop for the vendor */
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */

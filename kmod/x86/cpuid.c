@@ -297,6 +297,19 @@ bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit)
 }
 
 /*
+ * The guest's MAXPHYADDR: CPUID 0x80000008 EAX[7:0], or 36 without that
+ * leaf (SDM Vol. 3 4.1.4).
+ */
+unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent,
+						     0x80000008, 0);
+
+	return e && (e->eax & 0xff) ? e->eax & 0xff : 36;
+}
+
+/*
  * Install @ents (@nent entries, which this takes over) as the vCPU's CPUID,
  * with KVM's checks.
  */

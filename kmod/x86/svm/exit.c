@@ -45,14 +45,14 @@ static bool svm_insn_len(struct okvm_vcpu *vcpu, const struct svm_opcode *op,
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 	enum okvm_cpu_mode mode = okvm_vcpu_cpu_mode(vcpu);
 	u8 buf[OKVM_INSN_MAX_LEN];
-	u64 addr;
+	struct okvm_page_fault pf;
 	int n;
 
 	if (svm_has_nrips && c->next_rip) {
 		*len = c->next_rip - vcpu->rip;
 		return true;
 	}
-	n = okvm_fetch_insn(vcpu, buf, &addr);
+	n = okvm_fetch_insn(vcpu, buf, &pf);
 	if (n <= 0) {
 		okvm_emulation_failure(vcpu, NULL, 0);
 		return false;
@@ -140,7 +140,7 @@ static int svm_exit_npf(struct okvm_vcpu *vcpu)
 			     vcpu->id, gpa);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	return okvm_emulate_mmio(vcpu, gpa);
+	return okvm_emulate_mmio(vcpu, gpa, c->exit_info_1 & SVM_NPF_WRITE);
 }
 
 /*
@@ -249,16 +249,16 @@ static int svm_exit_reflect(struct okvm_vcpu *vcpu, u8 vector,
 static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 {
 	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_page_fault pf;
 	struct okvm_insn insn;
 	bool is_write;
-	u64 addr;
 	int n;
 
 	if (to_svm(vcpu)->vmcb->save.cpl) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
-	n = okvm_fetch_insn(vcpu, buf, &addr);
+	n = okvm_fetch_insn(vcpu, buf, &pf);
 	if (n < 0)
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
@@ -284,13 +284,16 @@ static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 static int svm_exit_write_cr4(struct okvm_vcpu *vcpu)
 {
 	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_page_fault pf;
 	struct okvm_insn insn;
-	u64 addr;
 	int n;
 
-	n = okvm_fetch_insn(vcpu, buf, &addr);
-	if (n < 0)
-		return okvm_emulation_failure(vcpu, NULL, 0);
+	n = okvm_fetch_insn(vcpu, buf, &pf);
+	if (n < 0) {
+		/* Its code page went away since it ran: the CPU's #PF. */
+		okvm_inject_page_fault(vcpu, pf.addr, pf.error_code);
+		return 1;
+	}
 	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
 	    OKVM_DECODE_OK)
 		return okvm_emulation_failure(vcpu, buf, n);

@@ -123,7 +123,7 @@ static int vmx_exit_ept_violation(struct okvm_vcpu *vcpu)
 			     vcpu->id, vmx->exit_gpa);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	return okvm_emulate_mmio(vcpu, vmx->exit_gpa);
+	return okvm_emulate_mmio(vcpu, vmx->exit_gpa, q & EPT_QUAL_WRITE);
 }
 
 /*
