@@ -4,6 +4,7 @@
  * named by $OKVM_DEV (okvm or in-tree KVM), for a bounded time.
  *
  *   fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]
+ *        [--no dr] [--no ac] [--modes real,prot16,prot32,paged32,long,compat]
  *
  * Worker threads share one table of open file descriptors (device, VM and
  * vCPU fds, some of them dup()s of others) and each repeatedly picks an
@@ -170,7 +171,9 @@ static struct {
 	int seconds, threads;
 	long ops;
 	bool verbose;
-} opt = { .seconds = 60, .threads = 4 };
+	unsigned int no;	/* GEN_NO_* */
+	unsigned int modes;	/* bit per enum mode a stream may start in */
+} opt = { .seconds = 60, .threads = 4, .modes = (1u << 6) - 1 };
 
 static volatile int stop;
 
@@ -608,6 +611,8 @@ static uint64_t mode_sregs(struct worker *w, enum mode m, struct kvm_sregs *s,
 	s->fs = s->ds;
 	s->gs = s->ds;
 	s->ss.dpl = s->cs.dpl;
+	if (opt.no & GEN_NO_AC)
+		s->cr0 &= ~(1ULL << 18);
 	/* Sometimes the IDT is empty: the first exception shuts down. */
 	if (one_in(r, 16))
 		s->idt.limit = 0;
@@ -636,7 +641,9 @@ static void op_load(struct worker *w, struct obj *o)
 	bool user;
 	uint64_t rip, rsp;
 
-	m = rnd(&w->rng, NR_MODES);
+	do
+		m = rnd(&w->rng, NR_MODES);
+	while (!(opt.modes & (1u << m)));
 	user = m >= M_PROT32 && one_in(&w->rng, 5);
 	memset(&g, 0, sizeof(g));
 	g.rng = &w->rng;
@@ -644,6 +651,7 @@ static void op_load(struct worker *w, struct obj *o)
 	g.cap = G_CODE_SIZE;
 	g.bits = mode_bits[m];
 	g.code_gpa = code_gpa;
+	g.no = opt.no;
 	gen_code(&g);
 
 	pthread_rwlock_rdlock(&vm->mem);
@@ -1200,6 +1208,8 @@ static void op_vcpu(struct worker *w, struct obj *o)
 			((uint8_t *)big)[rnd(r, sizeof(struct kvm_sregs))] = rng_next(r);
 		}
 		bed_safe_tr(big);
+		if (opt.no & GEN_NO_AC)
+			((struct kvm_sregs *)big)->cr0 &= ~(1ULL << 18);
 		fz_ioctl(w, I_SET_SREGS, fd, KVM_SET_SREGS, (unsigned long)big);
 		break;
 	case 17:
@@ -1269,6 +1279,9 @@ static void op_vcpu(struct worker *w, struct obj *o)
 	case 23: {
 		struct kvm_debugregs *dr = big;
 
+		if (opt.no & GEN_NO_DR)
+			break;
+
 		fz_ioctl(w, I_GET_DEBUGREGS, fd, KVM_GET_DEBUGREGS, (unsigned long)dr);
 		if (one_in(r, 2)) {
 			if (one_in(r, 2))
@@ -1327,6 +1340,9 @@ static void op_vcpu(struct worker *w, struct obj *o)
 	}
 	case 27: {
 		struct kvm_guest_debug dbg = { 0 };
+
+		if (opt.no & GEN_NO_DR)
+			break;
 
 		dbg.control = one_in(r, 4) ? rnd_interesting(r) :
 			      KVM_GUESTDBG_ENABLE | (rnd(r, 2) ? KVM_GUESTDBG_SINGLESTEP : 0) |
@@ -1579,9 +1595,28 @@ static void print_summary(double secs)
 	       st.groups_reached);
 }
 
+/* "real,long": the modes by name, as a bit mask; 0 if one is unknown. */
+static unsigned int parse_modes(char *list)
+{
+	unsigned int mask = 0;
+	char *name;
+	int m;
+
+	for (name = strtok(list, ","); name; name = strtok(NULL, ",")) {
+		for (m = 0; m < NR_MODES; m++)
+			if (!strcmp(name, mode_names[m]))
+				break;
+		if (m == NR_MODES)
+			return 0;
+		mask |= 1u << m;
+	}
+	return mask;
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]\n");
+	fprintf(stderr, "usage: fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]\n"
+			"            [--no dr] [--no ac] [--modes real,prot16,prot32,paged32,long,compat]\n");
 	exit(2);
 }
 
@@ -1593,6 +1628,8 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 'j' },
 		{ "ops", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "no", required_argument, NULL, 'x' },
+		{ "modes", required_argument, NULL, 'm' },
 		{ }
 	};
 	struct sigaction sa = { .sa_handler = on_sigusr1 };
@@ -1619,11 +1656,23 @@ int main(int argc, char **argv)
 		case 'v':
 			opt.verbose = true;
 			break;
+		case 'm':
+			opt.modes = parse_modes(optarg);
+			break;
+		case 'x':
+			if (!strcmp(optarg, "dr"))
+				opt.no |= GEN_NO_DR;
+			else if (!strcmp(optarg, "ac"))
+				opt.no |= GEN_NO_AC;
+			else
+				usage();
+			break;
 		default:
 			usage();
 		}
 	}
-	if (opt.threads < 1 || opt.threads > MAX_THREADS || opt.seconds < 1)
+	if (opt.threads < 1 || opt.threads > MAX_THREADS || opt.seconds < 1 ||
+	    !opt.modes)
 		usage();
 	if (!seeded) {
 		struct timespec ts;
@@ -1636,9 +1685,11 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ksft_print_header();
 	ksft_set_plan(3);
-	ksft_print_msg("fuzz: %s on %s: --seed %" PRIu64 " --seconds %d --threads %d%s\n",
+	ksft_print_msg("fuzz: %s on %s: --seed %" PRIu64 " --seconds %d --threads %d%s%s%s (modes %#x)\n",
 		       okvm_dev_is_okvm() ? "okvm" : "kvm", dev_path, opt.seed,
-		       opt.seconds, opt.threads, opt.ops ? " (with --ops)" : "");
+		       opt.seconds, opt.threads, opt.ops ? " (with --ops)" : "",
+		       opt.no & GEN_NO_DR ? " --no dr" : "",
+		       opt.no & GEN_NO_AC ? " --no ac" : "", opt.modes);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns */
 	setup_globals();
 

@@ -122,7 +122,7 @@ echo "# fuzz_check: $hv ($dev), modules: $(module_names | tr '\n' ' ')"
 	echo "run-tests: $hv: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
 hold_start
-./fuzz --seconds 3 --threads 2 > "$log.warmup" 2>&1
+./fuzz "$@" --seconds 3 --threads 2 > "$log.warmup" 2>&1
 grep '^fuzz:' "$log.warmup" | sed 's/^/# warm-up: /'
 hold_stop
 unload

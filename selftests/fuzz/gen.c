@@ -380,6 +380,8 @@ static void gen_one(struct gen *g)
 	switch (rnd(r, 20)) {
 	case 0:		/* read-modify-write a control register */
 		cr = one_in(r, 8) ? (int)rnd(r, 16) : (int[]){ 0, 0, 3, 4, 4, 8, 2 }[rnd(r, 7)];
+		if (cr == 0 && (g->no & GEN_NO_AC))
+			cr = 4;
 		if (cr >= 8 && g->bits == 64)
 			b(g, 0x44);
 		bytes(g, (uint8_t[]){ 0x0f, 0x20, 0xc0 | (cr & 7) << 3 }, 3);
@@ -391,12 +393,18 @@ static void gen_one(struct gen *g)
 		break;
 	case 1:		/* a control register from an immediate */
 		cr = (int[]){ 0, 3, 4, 8, 2 }[rnd(r, 5)];
+		if (cr == 0 && (g->no & GEN_NO_AC))
+			cr = 3;
 		mov32(g, EAX, rnd_interesting(r));
 		if (cr >= 8 && g->bits == 64)
 			b(g, 0x44);
 		bytes(g, (uint8_t[]){ 0x0f, 0x22, 0xc0 | (cr & 7) << 3 }, 3);
 		break;
 	case 2:		/* debug registers */
+		if (g->no & GEN_NO_DR) {
+			bytes(g, (uint8_t[]){ 0x0f, 0x31 }, 2);
+			break;
+		}
 		reg = rnd(r, 8);
 		if (one_in(r, 2)) {
 			mov32(g, EAX, rnd_interesting(r));

@@ -83,12 +83,17 @@ void rnd_fill(struct rng *r, void *buf, size_t len);
 
 #define GEN_MAX_INSNS	2048
 
+/* Features --no can leave out, to tell which one a finding needs. */
+#define GEN_NO_DR	1	/* debug registers: MOV DR, KVM_SET_DEBUGREGS, guest debug */
+#define GEN_NO_AC	2	/* CR0.AM, so no alignment checks */
+
 struct gen {
 	struct rng *rng;
 	uint8_t *buf;
 	size_t len, cap;
 	int bits;		/* 16, 32 or 64: the code segment's size */
 	uint64_t code_gpa;	/* where buf lands, for far jumps back */
+	unsigned int no;	/* GEN_NO_* features left out */
 	/* Where each instruction starts; not kept for random bytes. */
 	uint16_t starts[GEN_MAX_INSNS];
 	int ninsns;
