@@ -192,6 +192,29 @@ static uint32_t rnd_msr(struct gen *g)
 	return msrs[rnd(g->rng, sizeof(msrs) / sizeof(msrs[0]))];
 }
 
+#define MSR_EFER	0xc0000080
+#define EFER_LME	0x100
+
+/*
+ * On the SVM bed a stream must not leave EFER.LME set with paging off
+ * (fuzz.c, bed_safe_sregs()): outside long mode it never sets LME, in long
+ * mode it never clears CR0.PG.
+ */
+static uint32_t bed_efer(struct gen *g, uint32_t msr, uint32_t v)
+{
+	if (g->svm_bed && !g->long_mode && msr == MSR_EFER)
+		v &= ~EFER_LME;
+	return v;
+}
+
+static uint32_t bed_cr0(struct gen *g, int cr, uint8_t *op, uint32_t v)
+{
+	if (!g->svm_bed || !g->long_mode || cr != 0)
+		return v;
+	*op = 0x0d;	/* or: PG cannot go */
+	return v & ~0x80000000u;
+}
+
 static const uint16_t ports[] = {
 	0x20, 0x21, 0x40, 0x43, 0x60, 0x61, 0x64, 0x70, 0x71, 0x80, 0x92,
 	0xa0, 0xcf8, 0xcfc, 0x3f8, 0x3fd, 0x402, 0x510, 0x511, 0xe9, 0xffff,
@@ -370,7 +393,8 @@ static void gen_one(struct gen *g)
 {
 	struct rng *r = g->rng;
 	int i, n, cr, reg;
-	uint32_t v;
+	uint32_t v, msr;
+	uint8_t op;
 
 	if (one_in(r, 8))
 		b(g, prefixes[rnd(r, sizeof(prefixes))]);
@@ -385,8 +409,10 @@ static void gen_one(struct gen *g)
 		if (cr >= 8 && g->bits == 64)
 			b(g, 0x44);
 		bytes(g, (uint8_t[]){ 0x0f, 0x20, 0xc0 | (cr & 7) << 3 }, 3);
-		alu_eax(g, (uint8_t[]){ 0x35, 0x25, 0x0d }[rnd(r, 3)],
-			one_in(r, 2) ? 1u << rnd(r, 32) : ~(1u << rnd(r, 32)));
+		op = (uint8_t[]){ 0x35, 0x25, 0x0d }[rnd(r, 3)];
+		v = one_in(r, 2) ? 1u << rnd(r, 32) : ~(1u << rnd(r, 32));
+		v = bed_cr0(g, cr, &op, v);
+		alu_eax(g, op, v);
 		if (cr >= 8 && g->bits == 64)
 			b(g, 0x44);
 		bytes(g, (uint8_t[]){ 0x0f, 0x22, 0xc0 | (cr & 7) << 3 }, 3);
@@ -395,7 +421,10 @@ static void gen_one(struct gen *g)
 		cr = (int[]){ 0, 3, 4, 8, 2 }[rnd(r, 5)];
 		if (cr == 0 && (g->no & GEN_NO_AC))
 			cr = 3;
-		mov32(g, EAX, rnd_interesting(r));
+		v = rnd_interesting(r);
+		if (g->svm_bed && g->long_mode && cr == 0)
+			v |= 0x80000001;
+		mov32(g, EAX, v);
 		if (cr >= 8 && g->bits == 64)
 			b(g, 0x44);
 		bytes(g, (uint8_t[]){ 0x0f, 0x22, 0xc0 | (cr & 7) << 3 }, 3);
@@ -414,19 +443,21 @@ static void gen_one(struct gen *g)
 		}
 		break;
 	case 3:		/* MSRs: read, write, or flip one bit */
-		mov32(g, ECX, rnd_msr(g));
+		msr = rnd_msr(g);
+		mov32(g, ECX, msr);
 		switch (rnd(r, 3)) {
 		case 0:
 			bytes(g, (uint8_t[]){ 0x0f, 0x32 }, 2);
 			break;
 		case 1:
-			mov32(g, EAX, rnd_interesting(r));
+			mov32(g, EAX, bed_efer(g, msr, rnd_interesting(r)));
 			mov32(g, EDX, one_in(r, 2) ? 0 : rnd_interesting(r));
 			bytes(g, (uint8_t[]){ 0x0f, 0x30 }, 2);
 			break;
 		default:
 			bytes(g, (uint8_t[]){ 0x0f, 0x32 }, 2);
-			alu_eax(g, 0x35, 1u << rnd(r, 32));
+			v = bed_efer(g, msr, 1u << rnd(r, 32));
+			alu_eax(g, 0x35, v);
 			bytes(g, (uint8_t[]){ 0x0f, 0x30 }, 2);
 		}
 		break;
@@ -575,14 +606,15 @@ static void gen_one(struct gen *g)
 		switch (rnd(r, 3)) {
 		case 0:
 			bytes(g, (uint8_t[]){ 0x0f, 0x20, 0xc0 }, 3);
-			alu_eax(g, 0x25, one_in(r, 2) ? 0x7fffffff : 0xfffffffe);
+			alu_eax(g, 0x25, one_in(r, 2) && !(g->svm_bed && g->long_mode) ?
+				0x7fffffff : 0xfffffffe);
 			bytes(g, (uint8_t[]){ 0x0f, 0x22, 0xc0 }, 3);
 			break;
 		case 1:
 			mov32(g, ECX, 0xc0000080);
 			bytes(g, (uint8_t[]){ 0x0f, 0x32 }, 2);
-			alu_eax(g, 0x0d, (uint32_t[]){ 0x100, 0x800, 0x1000,
-						       0x2000, 0x1 }[rnd(r, 5)]);
+			alu_eax(g, 0x0d, bed_efer(g, MSR_EFER,
+				(uint32_t[]){ 0x100, 0x800, 0x1000, 0x2000, 0x1 }[rnd(r, 5)]));
 			bytes(g, (uint8_t[]){ 0x0f, 0x30 }, 2);
 			break;
 		default:

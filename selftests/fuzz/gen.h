@@ -14,6 +14,7 @@
 #ifndef FUZZ_GEN_H
 #define FUZZ_GEN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,8 @@ struct gen {
 	int bits;		/* 16, 32 or 64: the code segment's size */
 	uint64_t code_gpa;	/* where buf lands, for far jumps back */
 	unsigned int no;	/* GEN_NO_* features left out */
+	bool long_mode;		/* the stream starts with EFER.LMA set */
+	bool svm_bed;		/* avoid what hangs QEMU's nested SVM (fuzz.c) */
 	/* Where each instruction starts; not kept for random bytes. */
 	uint16_t starts[GEN_MAX_INSNS];
 	int ninsns;
