@@ -534,6 +534,7 @@ enum mode { M_REAL, M_PROT16, M_PROT32, M_PAGED32, M_LONG, M_COMPAT, NR_MODES };
 static const char *const mode_names[] = {
 	"real", "prot16", "prot32", "paged32", "long", "compat",
 };
+
 static const int mode_bits[] = { 16, 16, 32, 32, 64, 32 };
 static uint64_t mode_loads[NR_MODES];
 
@@ -882,8 +883,10 @@ static void op_sys(struct worker *w, struct obj *o)
 			close(fd);
 		break;
 	default:
-		/* An unknown or random ioctl number, but never one that could
-		 * block SIGUSR1 or point a slot at memory the fuzzer uses. */
+		/*
+		 * An unknown or random ioctl number, but never one that could
+		 * block SIGUSR1 or point a slot at memory the fuzzer uses.
+		 */
 		cmd = _IOC(rnd(r, 4), KVMIO, rnd(r, 256), rnd(r, 1024));
 		if (_IOC_NR(cmd) == _IOC_NR(KVM_SET_SIGNAL_MASK) ||
 		    _IOC_NR(cmd) == _IOC_NR(KVM_SET_USER_MEMORY_REGION) ||
@@ -1065,8 +1068,10 @@ static void op_vm(struct worker *w, struct obj *o)
 		op_hostmem(w, o);
 		break;
 	case 8:
-		/* The bitmap (in BIG_BUF after the header) fits any slot the
-		 * fuzzer makes: 3 MiB is 96 bytes of bits. */
+		/*
+		 * The bitmap (in BIG_BUF after the header) fits any slot the
+		 * fuzzer makes: 3 MiB is 96 bytes of bits.
+		 */
 		memset(log, 0, sizeof(*log));
 		log->slot = one_in(r, 8) ? rnd_interesting(r) : rnd(r, MAX_REGIONS);
 		log->dirty_bitmap = w->big + 4096;
@@ -1097,9 +1102,11 @@ static void op_vm(struct worker *w, struct obj *o)
 			.cap = rnd(r, 260), .args = { rnd_interesting(r), rnd_interesting(r) },
 		};
 
-		/* KVM_CAP_X86_USER_SPACE_MSR etc.; never exit-on-HLT off
-		 * (KVM_CAP_X86_DISABLE_EXITS), which makes HLT spin in
-		 * the guest; harmless, just slower. */
+		/*
+		 * Any capability with random arguments, among them
+		 * KVM_CAP_X86_DISABLE_EXITS, which lets HLT run in the guest:
+		 * then only the watchdog's signal ends KVM_RUN.
+		 */
 		fz_ioctl(w, I_VM_ENABLE_CAP, o->fd, KVM_ENABLE_CAP, (unsigned long)&cap);
 		break;
 	}
@@ -1112,7 +1119,10 @@ static void op_vm(struct worker *w, struct obj *o)
 					.irq = rnd(r, 32), .level = rnd(r, 2) });
 		break;
 	case 14: {
-		struct kvm_clock_data c = { .clock = rnd_interesting(r), .flags = rnd(r, 2) ? 0 : rnd_interesting(r) };
+		struct kvm_clock_data c = {
+			.clock = rnd_interesting(r),
+			.flags = rnd(r, 2) ? 0 : rnd_interesting(r),
+		};
 
 		if (one_in(r, 2))
 			fz_ioctl(w, I_GET_CLOCK, o->fd, KVM_GET_CLOCK, (unsigned long)&c);
@@ -1121,8 +1131,10 @@ static void op_vm(struct worker *w, struct obj *o)
 		break;
 	}
 	case 15: {
-		/* An eventfd-less ioeventfd or irqfd on stdin: refused or
-		 * accepted, never kept (KVM wants an eventfd). */
+		/*
+		 * An ioeventfd or irqfd on stdin, not an eventfd: refused
+		 * (KVM wants an eventfd).
+		 */
 		struct kvm_ioeventfd io = {
 			.addr = rnd(r, 2) ? 0x3f8 : 0xd0000000, .len = 1 << rnd(r, 4),
 			.fd = 0, .flags = rnd(r, 32),
@@ -1193,8 +1205,10 @@ static void op_vcpu(struct worker *w, struct obj *o)
 		break;
 	case 15:
 	case 16:
-		/* A valid state with one field changed: a bit of a control
-		 * register, EFER, a segment's attributes or limits. */
+		/*
+		 * A valid state with one field changed: a bit of a control
+		 * register, EFER, a segment's attributes or limits.
+		 */
 		if (fz_ioctl(w, I_GET_SREGS, fd, KVM_GET_SREGS, (unsigned long)big))
 			break;
 		if (one_in(r, 3)) {
@@ -1515,8 +1529,7 @@ static void setup_globals(void)
 	n = ioctl(dev, KVM_GET_MSR_INDEX_LIST, list) ? 0 : list->nmsrs;
 	msr_list = list->indices;
 	nr_msr_list = n;
-	/* The first entry of the table: the device, never closed by us
-	 * before the others (close races on it are op_close's). */
+	/* The first entry of the table: the device (op_close may close it). */
 	objs[0] = obj_new(K_SYS, dev, NULL);
 	objs[0]->refs = 1;
 }
@@ -1560,6 +1573,16 @@ static bool hypervisor_still_works(void)
 	close(dev);
 	munmap(mem, 0x10000);
 	return ok;
+}
+
+static uint64_t total_ioctls(void)
+{
+	uint64_t n = 0;
+	int i;
+
+	for (i = 0; i < NR_IOCTLS; i++)
+		n += __atomic_load_n(&st.ioctls[i], __ATOMIC_RELAXED);
+	return n;
 }
 
 static void print_summary(double secs)
@@ -1650,7 +1673,7 @@ int main(int argc, char **argv)
 	};
 	struct sigaction sa = { .sa_handler = on_sigusr1 };
 	uint64_t last[MAX_THREADS] = { 0 };
-	double t0, tlast[MAX_THREADS], t, deadline;
+	double t0, tlast[MAX_THREADS], t, deadline, tbeat;
 	bool seeded = false, hung = false;
 	int c, i, running;
 
@@ -1710,6 +1733,7 @@ int main(int argc, char **argv)
 	setup_globals();
 
 	t0 = now();
+	tbeat = t0;
 	deadline = t0 + opt.seconds;
 	for (i = 0; i < opt.threads; i++) {
 		struct worker *w = &workers[i];
@@ -1735,6 +1759,18 @@ int main(int argc, char **argv)
 		t = now();
 		if (t >= deadline)
 			stop = 1;
+		/* A heartbeat, so a stuck run shows where it stopped. */
+		if (t - tbeat >= 10) {
+			tbeat = t;
+			ksft_print_msg("fuzz: %.0f s: ioctls %" PRIu64 ", runs %" PRIu64 "%s\n",
+				       t - t0, total_ioctls(), st.runs,
+				       stop ? ", stopping" : "");
+			for (i = 0; stop && i < opt.threads; i++)
+				if (workers[i].tid)
+					ksft_print_msg("fuzz: thread %d: %" PRIu64 " ops, in %s\n",
+						       i, workers[i].progress,
+						       workers[i].doing ?: "(user space)");
+		}
 		running = 0;
 		for (i = 0; i < opt.threads; i++) {
 			struct worker *w = &workers[i];
