@@ -4,7 +4,7 @@
  * named by $OKVM_DEV (okvm or in-tree KVM), for a bounded time.
  *
  *   fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]
- *        [--no dr] [--no ac] [--modes real,prot16,prot32,paged32,long,compat]
+ *        [--no dr|ac|cr8] [--modes real,prot16,prot32,paged32,long,compat]
  *
  * Worker threads share one table of open file descriptors (device, VM and
  * vCPU fds, some of them dup()s of others) and each repeatedly picks an
@@ -1655,7 +1655,7 @@ static unsigned int parse_modes(char *list)
 static void usage(void)
 {
 	fprintf(stderr, "usage: fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]\n"
-			"            [--no dr] [--no ac] [--modes real,prot16,prot32,paged32,long,compat]\n");
+			"            [--no dr|ac|cr8] [--modes real,prot16,prot32,paged32,long,compat]\n");
 	exit(2);
 }
 
@@ -1703,6 +1703,8 @@ int main(int argc, char **argv)
 				opt.no |= GEN_NO_DR;
 			else if (!strcmp(optarg, "ac"))
 				opt.no |= GEN_NO_AC;
+			else if (!strcmp(optarg, "cr8"))
+				opt.no |= GEN_NO_CR8;
 			else
 				usage();
 			break;
@@ -1724,11 +1726,12 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ksft_print_header();
 	ksft_set_plan(3);
-	ksft_print_msg("fuzz: %s on %s: --seed %" PRIu64 " --seconds %d --threads %d%s%s%s (modes %#x)\n",
+	ksft_print_msg("fuzz: %s on %s: --seed %" PRIu64 " --seconds %d --threads %d%s%s%s%s (modes %#x)\n",
 		       okvm_dev_is_okvm() ? "okvm" : "kvm", dev_path, opt.seed,
 		       opt.seconds, opt.threads, opt.ops ? " (with --ops)" : "",
 		       opt.no & GEN_NO_DR ? " --no dr" : "",
-		       opt.no & GEN_NO_AC ? " --no ac" : "", opt.modes);
+		       opt.no & GEN_NO_AC ? " --no ac" : "",
+		       opt.no & GEN_NO_CR8 ? " --no cr8" : "", opt.modes);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns */
 	setup_globals();
 

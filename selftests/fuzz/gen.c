@@ -406,6 +406,8 @@ static void gen_one(struct gen *g)
 		cr = one_in(r, 8) ? (int)rnd(r, 16) : (int[]){ 0, 0, 3, 4, 4, 8, 2 }[rnd(r, 7)];
 		if (cr == 0 && (g->no & GEN_NO_AC))
 			cr = 4;
+		if (cr == 8 && (g->no & GEN_NO_CR8))
+			cr = 3;
 		if (cr >= 8 && g->bits == 64)
 			b(g, 0x44);
 		bytes(g, (uint8_t[]){ 0x0f, 0x20, 0xc0 | (cr & 7) << 3 }, 3);
@@ -419,7 +421,8 @@ static void gen_one(struct gen *g)
 		break;
 	case 1:		/* a control register from an immediate */
 		cr = (int[]){ 0, 3, 4, 8, 2 }[rnd(r, 5)];
-		if (cr == 0 && (g->no & GEN_NO_AC))
+		if ((cr == 0 && (g->no & GEN_NO_AC)) ||
+		    (cr == 8 && (g->no & GEN_NO_CR8)))
 			cr = 3;
 		v = rnd_interesting(r);
 		if (g->svm_bed && g->long_mode && cr == 0)

@@ -87,6 +87,7 @@ void rnd_fill(struct rng *r, void *buf, size_t len);
 /* Features --no can leave out, to tell which one a finding needs. */
 #define GEN_NO_DR	1	/* debug registers: MOV DR, KVM_SET_DEBUGREGS, guest debug */
 #define GEN_NO_AC	2	/* CR0.AM, so no alignment checks */
+#define GEN_NO_CR8	4	/* MOV to CR8 (the TPR) */
 
 struct gen {
 	struct rng *rng;
