@@ -135,10 +135,10 @@ dmesg -c > /dev/null
 # A soft lockup or RCU stall report then shows every CPU, not just one.
 echo 1 > /proc/sys/kernel/softlockup_all_cpu_backtrace 2> /dev/null
 hold_start
-./fuzz "$@" > "$log" 2>&1
-rc=$?
+# Streamed, so that the heartbeat shows where a run that hangs L1 stopped.
+{ ./fuzz "$@"; echo $? > "$log.rc"; } 2>&1 | tee "$log"
+rc=$(cat "$log.rc" 2> /dev/null || echo 1)
 hold_stop
-cat "$log"
 tap_counts "$log"
 f_pass=$pass f_skip=$skip f_fail=$fail
 # A fuzzer that died (a signal, a failed setup) without a verdict fails.
@@ -199,6 +199,6 @@ reload
 
 echo "1..$n"
 pass=$((f_pass - f_skip + n - failed)) fail=$((f_fail + failed)) skip=$f_skip
-rm -f "$log" "$log.warmup" "$log.dmesg"
+rm -f "$log" "$log.rc" "$log.warmup" "$log.dmesg"
 echo "run-tests: $hv: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
