@@ -163,9 +163,11 @@ snapshot /tmp/fuzz-after
 # frees guest pages and page tables of its own (whole pages, only visible
 # in the second figure), so a leak of one page per VM shows after about
 # 2000 VMs, which the CI run reaches; longer runs catch smaller leaks.
+# shellcheck disable=SC2046 # one number a word
 set -- $(cat /tmp/fuzz-before)
 b_slab=$1 b_sunr=$2 b_vmalloc=$3 b_pt=$4 b_stack=$5 b_percpu=$6
 b_used=$(($7 - $8 - $9 - ${10}))
+# shellcheck disable=SC2046
 set -- $(cat /tmp/fuzz-after)
 a_slab=$1 a_sunr=$2 a_vmalloc=$3 a_pt=$4 a_stack=$5 a_percpu=$6
 a_used=$(($7 - $8 - $9 - ${10}))
