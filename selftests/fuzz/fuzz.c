@@ -188,6 +188,7 @@ struct worker {
 };
 
 static struct worker workers[MAX_THREADS];
+static __thread int my_idx = -1;	/* the worker this thread is, or -1 */
 
 /* An ioctl, counted by kind and errno: the result, or -errno. */
 static long fz_ioctl(struct worker *w, int id, int fd, unsigned long req,
@@ -1491,6 +1492,7 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	long n = 0;
 
+	my_idx = w->idx;
 	while (!stop && (!opt.ops || n++ < opt.ops))
 		step(w);
 	return NULL;
@@ -1498,6 +1500,23 @@ static void *worker_main(void *arg)
 
 static void on_sigusr1(int sig)
 {
+}
+
+/*
+ * A crash of the fuzzer itself is a finding too (a hypervisor writing into
+ * the wrong user memory): say where, and what the thread was doing.
+ */
+static void on_crash(int sig, siginfo_t *si, void *uc)
+{
+	char buf[160];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "# fuzz: signal %d at address %p in thread %d (%s)\n",
+		     sig, si->si_addr, my_idx,
+		     my_idx >= 0 && workers[my_idx].doing ? workers[my_idx].doing : "?");
+	if (write(1, buf, n) < 0)
+		_exit(128 + sig);
+	_exit(128 + sig);
 }
 
 static double now(void)
@@ -1733,6 +1752,10 @@ int main(int argc, char **argv)
 		       opt.no & GEN_NO_AC ? " --no ac" : "",
 		       opt.no & GEN_NO_CR8 ? " --no cr8" : "", opt.modes);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns */
+	sa.sa_sigaction = on_crash;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
 	setup_globals();
 
 	t0 = now();
