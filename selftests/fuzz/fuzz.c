@@ -55,6 +55,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include <linux/kvm.h>
 
@@ -1511,8 +1512,11 @@ static void on_crash(int sig, siginfo_t *si, void *uc)
 	char buf[160];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "# fuzz: signal %d at address %p in thread %d (%s)\n",
-		     sig, si->si_addr, my_idx,
+	ucontext_t *u = uc;
+
+	n = snprintf(buf, sizeof(buf), "# fuzz: signal %d at address %p, rip %#llx, in thread %d (%s)\n",
+		     sig, si->si_addr, (unsigned long long)u->uc_mcontext.gregs[REG_RIP],
+		     my_idx,
 		     my_idx >= 0 && workers[my_idx].doing ? workers[my_idx].doing : "?");
 	if (write(1, buf, n) < 0)
 		_exit(128 + sig);

@@ -538,11 +538,13 @@ static void gen_one(struct gen *g)
 			op_mem_eax(g, (uint8_t[]){ 0xff }, 1, one_in(r, 2) ? 5 : 3);
 			break;
 		}
-		if (g->bits == 16 && one_in(r, 2))
+		/* ptr16:16 in 16-bit code unless the operand-size prefix */
+		reg = g->bits == 16 && one_in(r, 2);
+		if (reg)
 			b(g, 0x66);
 		b(g, one_in(r, 3) ? 0x9a : 0xea);
 		v = one_in(r, 2) ? g->code_gpa : rnd_interesting(r);
-		if (g->bits == 16 && g->buf[g->len - 2] != 0x66)
+		if (g->bits == 16 && !reg)
 			w(g, v);
 		else
 			d(g, v);
