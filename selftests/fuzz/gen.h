@@ -88,6 +88,7 @@ void rnd_fill(struct rng *r, void *buf, size_t len);
 #define GEN_NO_DR	1	/* debug registers: MOV DR, KVM_SET_DEBUGREGS, guest debug */
 #define GEN_NO_AC	2	/* CR0.AM, so no alignment checks */
 #define GEN_NO_CR8	4	/* MOV to CR8 (the TPR) */
+#define GEN_NO_MEM	8	/* slot changes, MADV_DONTNEED, unmap, mprotect (fuzz.c) */
 
 struct gen {
 	struct rng *rng;
