@@ -7,6 +7,9 @@
 #                   kernel series, run checkpatch and the test tiers in the
 #                   nested test VMs (Documentation/testing.rst)
 #   make demo       boot a Linux guest with okvm inside a test VM
+#   make fuzz       the ioctl and guest fuzzer for FUZZ_SECONDS (default 600)
+#                   on okvm and on in-tree kvm-amd, one test VM boot each;
+#                   FUZZ_ARGS="--seed 1 --threads 8" passes options on
 #   make bench      exit costs on okvm next to in-tree kvm-amd, in one test
 #                   VM boot (not part of check: a benchmark has no verdict);
 #                   BENCH_ARGS="--kernel 6.12 --rounds 3" passes options on
@@ -33,6 +36,7 @@ modules:
 selftests:
 	$(MAKE) -C selftests KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 	$(MAKE) -C selftests/x86 KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
+	$(MAKE) -C selftests/fuzz KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 
 checkpatch:
 	scripts/checkpatch
@@ -44,6 +48,11 @@ check:
 bench:
 	scripts/bench $(BENCH_ARGS)
 
+# scripts/fuzz builds okvm.ko for the kernel it boots and the selftests.
+FUZZ_SECONDS ?= 600
+fuzz:
+	scripts/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
 demo:
 	@echo "make demo: the okvm launcher that boots a Linux guest does not exist yet" >&2
 	@echo "(it arrives with the launcher issue; see README.md)" >&2
@@ -52,4 +61,4 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all modules selftests checkpatch check bench demo clean
+.PHONY: all modules selftests checkpatch check bench fuzz demo clean
