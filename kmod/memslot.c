@@ -316,6 +316,16 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	}
 	if (mem->memory_size) {
 		ret = okvm_mmu_watch_mm(vm);
+		/*
+		 * Registering the notifier gives up on a pending signal
+		 * (mm_take_all_locks()). KVM registers it in KVM_CREATE_VM,
+		 * which QEMU retries on EINTR; this ioctl has no EINTR in
+		 * KVM's ABI, so it restarts itself once the signal is
+		 * handled, whatever the handler's SA_RESTART (nothing has
+		 * changed yet).
+		 */
+		if (ret == -EINTR)
+			ret = -ERESTARTNOINTR;
 		if (ret)
 			goto fail;
 	}

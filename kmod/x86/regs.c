@@ -201,6 +201,30 @@ int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val)
 	return 0;
 }
 
+/*
+ * The guest's MOV to CR8, which both vendors intercept (SVM: the CR8
+ * write intercept; VMX: "CR8-load exiting"). CR8 bits 63:4 are reserved:
+ * #GP(0) (SDM Vol. 3A 2.5, "CR8"). Without a local APIC, as KVM does,
+ * lowering the TPR ends KVM_RUN with KVM_EXIT_SET_TPR once the
+ * instruction completed, so that the VMM can deliver what the old
+ * priority held back; raising it, or keeping it, does not exit.
+ * Returns 1 to run on, 0 for that exit (the caller skips the instruction
+ * in both cases), or -EINVAL when the caller must raise #GP(0).
+ */
+int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val)
+{
+	unsigned long old = okvm_sync_cr8(vcpu);
+
+	if (val & ~0xfULL)
+		return -EINVAL;
+	okvm_x86->set_cr(vcpu, 8, val);
+	okvm_sync_cr8(vcpu);
+	if (val >= old)
+		return 1;
+	vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
+	return 0;
+}
+
 /* SDM Vol. 3 2.5: CR0[63:32] are reserved, NW needs CD, PG needs PE. */
 static bool okvm_cr0_valid(unsigned long cr0)
 {

@@ -58,6 +58,7 @@ unsigned int okvm_xsave2_size(void);
 unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
 bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4);
 int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val);
+int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val);
 
 /* cpuid.c */
 int okvm_cpuid_init(void);

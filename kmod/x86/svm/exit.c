@@ -276,17 +276,20 @@ static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 }
 
 /*
- * MOV to CR4, intercepted so that okvm checks it (vmcb.c). Without decode
- * assists (TCG has none) the exit does not name the source register, so
- * the instruction is decoded, as for MOV DRn; CPL > 0 raised #GP before
- * the intercept (APM Vol. 2 15.9.1).
+ * MOV to CR4 or CR8, intercepted so that okvm checks it (vmcb.c). Without
+ * decode assists (TCG has none) the exit does not name the source
+ * register, so the instruction is decoded, as for MOV DRn; CPL > 0
+ * raised #GP before the intercept (APM Vol. 2 15.9.1). AMD's other
+ * encoding of CR8 outside 64-bit mode, LOCK MOV CR0 (APM Vol. 3 MOV
+ * CRn), is not decoded: an emulation failure.
  */
-static int svm_exit_write_cr4(struct okvm_vcpu *vcpu)
+static int svm_exit_write_cr(struct okvm_vcpu *vcpu, unsigned int cr)
 {
 	u8 buf[OKVM_INSN_MAX_LEN];
 	struct okvm_page_fault pf;
 	struct okvm_insn insn;
-	int n;
+	u64 val;
+	int n, ret;
 
 	n = okvm_fetch_insn(vcpu, buf, &pf);
 	if (n < 0) {
@@ -298,14 +301,19 @@ static int svm_exit_write_cr4(struct okvm_vcpu *vcpu)
 	    OKVM_DECODE_OK)
 		return okvm_emulation_failure(vcpu, buf, n);
 	if (insn.kind != OKVM_INSN_MOV_CR || insn.opcode != 0x22 ||
-	    insn.dr != 4)
+	    insn.dr != cr)
 		return okvm_emulation_failure(vcpu, buf, n);
-	if (okvm_emulate_mov_to_cr4(vcpu, okvm_read_gpr(vcpu, insn.reg,
-							insn.op_size)))
-		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+	val = okvm_read_gpr(vcpu, insn.reg, insn.op_size);
+	if (cr == 4)
+		ret = okvm_emulate_mov_to_cr4(vcpu, val) ?: 1;
 	else
-		okvm_skip_insn(vcpu, insn.len);
-	return 1;
+		ret = okvm_emulate_mov_to_cr8(vcpu, val);
+	if (ret < 0) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	okvm_skip_insn(vcpu, insn.len);
+	return ret;
 }
 
 static int svm_exit_failed_entry(struct okvm_vcpu *vcpu)
@@ -385,7 +393,9 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_WBINVD:
 		return svm_exit_invd(vcpu);
 	case SVM_EXIT_WRITE_CR0 + 4:
-		return svm_exit_write_cr4(vcpu);
+		return svm_exit_write_cr(vcpu, 4);
+	case SVM_EXIT_WRITE_CR0 + 8:
+		return svm_exit_write_cr(vcpu, 8);
 	case SVM_EXIT_EXCP_BASE + OKVM_DB_VECTOR:
 		return svm_exit_reflect(vcpu, OKVM_DB_VECTOR, false);
 	case SVM_EXIT_EXCP_BASE + OKVM_AC_VECTOR:

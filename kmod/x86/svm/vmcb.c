@@ -70,8 +70,12 @@ static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 	 * CR4 writes: the CPU would accept any bit it implements, whatever
 	 * the guest's CPUID says (PKE, for one, would hand the guest a PKRU
 	 * the host never switches), so okvm checks every write (regs.c).
+	 * CR8 writes, as KVM without an in-kernel APIC intercepts them: a
+	 * lowered TPR is the VMM's business (KVM_EXIT_SET_TPR), and QEMU's
+	 * TCG aborts when a guest writes V_TPR unintercepted while a virtual
+	 * interrupt is pending (the interrupt window).
 	 */
-	c->intercept_cr = SVM_INTERCEPT_CR_WRITE(4);
+	c->intercept_cr = SVM_INTERCEPT_CR_WRITE(4) | SVM_INTERCEPT_CR_WRITE(8);
 	/*
 	 * #DB and #AC, only to bound them: a guest can make delivering
 	 * either raise it again (a data breakpoint on the stack the #DB

@@ -212,6 +212,19 @@ static int vmx_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val)
 	return okvm_emulate_mov_to_cr4(vcpu, val);
 }
 
+/* MOV to CR8 ("CR8-load exiting"): the generic rules (regs.c). */
+static int vmx_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val)
+{
+	int ret = okvm_emulate_mov_to_cr8(vcpu, val);
+
+	if (ret < 0) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	vmx_skip(vcpu);
+	return ret;
+}
+
 /* SDM 28.2.1, Table 28-3: which CR, which direction, which register. */
 static int vmx_exit_cr(struct okvm_vcpu *vcpu)
 {
@@ -230,7 +243,7 @@ static int vmx_exit_cr(struct okvm_vcpu *vcpu)
 		else if (cr == 4)
 			ret = vmx_mov_to_cr4(vcpu, val);
 		else if (cr == 8)
-			vmx_set_cr(vcpu, 8, val);
+			return vmx_mov_to_cr8(vcpu, val);
 		else
 			return okvm_internal_error(vcpu,
 						   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
