@@ -378,8 +378,18 @@ int svm_prepare_cpu(struct svm_vcpu *svm)
 		svm->vcpu.tlb_flush = false;
 	}
 	svm_switch_vmcb(sc, vmcb);
+	/*
+	 * Flushing one ASID (TLB_CONTROL 3) needs FlushByAsid (CPUID
+	 * 0x8000000A EDX[6]); without it the value is reserved (APM Vol. 2
+	 * 15.16.1), and QEMU's TCG, which does not offer it, ignores it, so
+	 * the MMU notifier's zaps never reached the guest's translations
+	 * there (found by the fuzzer: a guest kept writing to pages the VMM
+	 * had freed). Without it, flush everything on this CPU.
+	 */
 	if (svm->vcpu.tlb_flush && vmcb->control.tlb_control == SVM_TLB_NOTHING)
-		vmcb->control.tlb_control = SVM_TLB_FLUSH_ASID;
+		vmcb->control.tlb_control =
+			boot_cpu_has(X86_FEATURE_FLUSHBYASID) ?
+			SVM_TLB_FLUSH_ASID : SVM_TLB_FLUSH_ALL;
 	svm->vcpu.tlb_flush = false;
 	return 0;
 }
