@@ -4,7 +4,7 @@
  * named by $OKVM_DEV (okvm or in-tree KVM), for a bounded time.
  *
  *   fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]
- *        [--no dr|ac|cr8|mem] [--modes real,prot16,prot32,paged32,long,compat]
+ *        [--no dr|ac|cr8|mem|run] [--modes real,prot16,prot32,paged32,long,compat]
  *
  * Worker threads share one table of open file descriptors (device, VM and
  * vCPU fds, some of them dup()s of others) and each repeatedly picks an
@@ -737,7 +737,12 @@ static void op_run(struct worker *w, struct obj *o)
 
 	if (!run)
 		return;
-	run->immediate_exit = one_in(&w->rng, 32);
+	/*
+	 * --no run: KVM_RUN still runs its entry path (signal mask, the
+	 * completion of a pending exit, kvm_run's inputs) but returns before
+	 * the guest would run.
+	 */
+	run->immediate_exit = (opt.no & GEN_NO_RUN) || one_in(&w->rng, 32);
 	if (one_in(&w->rng, 64))
 		run->cr8 = rnd(&w->rng, 32);
 	if (one_in(&w->rng, 64))
@@ -1680,7 +1685,7 @@ static unsigned int parse_modes(char *list)
 static void usage(void)
 {
 	fprintf(stderr, "usage: fuzz [--seed N] [--seconds N] [--threads N] [--ops N] [--verbose]\n"
-			"            [--no dr|ac|cr8|mem] [--modes real,prot16,prot32,paged32,long,compat]\n");
+			"            [--no dr|ac|cr8|mem|run] [--modes real,prot16,prot32,paged32,long,compat]\n");
 	exit(2);
 }
 
@@ -1732,6 +1737,8 @@ int main(int argc, char **argv)
 				opt.no |= GEN_NO_CR8;
 			else if (!strcmp(optarg, "mem"))
 				opt.no |= GEN_NO_MEM;
+			else if (!strcmp(optarg, "run"))
+				opt.no |= GEN_NO_RUN;
 			else
 				usage();
 			break;
@@ -1753,13 +1760,14 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ksft_print_header();
 	ksft_set_plan(3);
-	ksft_print_msg("fuzz: %s on %s: --seed %" PRIu64 " --seconds %d --threads %d%s%s%s%s%s (modes %#x)\n",
+	ksft_print_msg("fuzz: %s on %s: --seed %" PRIu64 " --seconds %d --threads %d%s%s%s%s%s%s (modes %#x)\n",
 		       okvm_dev_is_okvm() ? "okvm" : "kvm", dev_path, opt.seed,
 		       opt.seconds, opt.threads, opt.ops ? " (with --ops)" : "",
 		       opt.no & GEN_NO_DR ? " --no dr" : "",
 		       opt.no & GEN_NO_AC ? " --no ac" : "",
 		       opt.no & GEN_NO_CR8 ? " --no cr8" : "",
-		       opt.no & GEN_NO_MEM ? " --no mem" : "", opt.modes);
+		       opt.no & GEN_NO_MEM ? " --no mem" : "",
+		       opt.no & GEN_NO_RUN ? " --no run" : "", opt.modes);
 	sigaction(SIGUSR1, &sa, NULL);	/* no SA_RESTART: KVM_RUN returns */
 	sa.sa_sigaction = on_crash;
 	sa.sa_flags = SA_SIGINFO;

@@ -89,6 +89,7 @@ void rnd_fill(struct rng *r, void *buf, size_t len);
 #define GEN_NO_AC	2	/* CR0.AM, so no alignment checks */
 #define GEN_NO_CR8	4	/* MOV to CR8 (the TPR) */
 #define GEN_NO_MEM	8	/* slot changes, MADV_DONTNEED, unmap, mprotect (fuzz.c) */
+#define GEN_NO_RUN	16	/* guest code: KVM_RUN always with immediate_exit (fuzz.c) */
 
 struct gen {
 	struct rng *rng;
