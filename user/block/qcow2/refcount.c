@@ -376,9 +376,14 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 		if (ret)
 			return ret;
 		for (r = first / rbe; r <= (first + n - 1) / rbe; r++) {
-			ret = ensure_table(q, r);
-			if (ret)
-				return ret;
+			if (r >= q->rt_entries) {
+				/* the new table may take the clusters found */
+				ret = grow_table(q, r);
+				if (ret)
+					return ret;
+				retry = true;
+				break;
+			}
 			if (q->rt[r])
 				continue;
 			ret = create_block(q, r);
