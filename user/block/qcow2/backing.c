@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../error.h"
 #include "qcow2.h"
@@ -44,6 +45,12 @@ int qcow2_backing_open(struct qcow2 *q, const struct blk_chain *chain)
 	path = qcow2_backing_path(q->blk.filename, q->backing_name);
 	if (!path)
 		return blk_fail(ENOMEM, q->blk.filename, "out of memory");
+	if (access(path, F_OK)) {
+		ret = blk_fail(errno, q->blk.filename, "backing file %s: %s",
+			       path, strerror(errno));
+		free(path);
+		return ret;
+	}
 	ret = blk_open_chained(&q->blk.backing, path, fmt, flags, chain);
 	free(path);
 	return ret;

@@ -120,6 +120,12 @@ static int walk_l1(struct walk *w, uint64_t l1_offset, uint32_t l1_size,
 			l1[i] = be64toh(l1[i]);
 	}
 	for (i = 0; i < l1_size && !ret; i++) {
+		if (l1[i] & QCOW2_L1E_RESERVED) {
+			fprintf(stderr,
+				"ERROR L1 entry %u has reserved bits set (0x%llx)\n",
+				i, (unsigned long long)l1[i]);
+			w->r->corruptions++;
+		}
 		l2_offset = l1[i] & QCOW2_L1E_OFFSET_MASK;
 		if (!l2_offset)
 			continue;
@@ -184,9 +190,11 @@ static int compare_refcounts(struct walk *w, int repair)
 	for (c = 0; c < w->nclusters; c++) {
 		ret = qcow2_refcount_get(q, c, &rc);
 		if (ret) {
+			/* one message for the whole unreadable block */
 			fprintf(stderr, "ERROR %s\n", blk_last_error());
 			blk_clear_error();
 			w->r->corruptions++;
+			c = (c / q->rb_entries + 1) * q->rb_entries - 1;
 			continue;
 		}
 		ref = w->refs[c];
@@ -240,9 +248,11 @@ static int check_copied(struct walk *w, int repair)
 		if (!l2_offset || l2_offset % q->cluster_size ||
 		    l2_offset >= w->nclusters << q->cluster_bits)
 			continue;
-		ret = qcow2_refcount_get(q, l2_offset >> q->cluster_bits, &rc);
-		if (ret)
-			break;
+		/* an unreadable refcount was reported above */
+		if (qcow2_refcount_get(q, l2_offset >> q->cluster_bits, &rc)) {
+			blk_clear_error();
+			continue;
+		}
 		if ((rc == 1) != !!(q->l1[l1i] & QCOW2_OFLAG_COPIED)) {
 			fprintf(stderr,
 				"%s OFLAG_COPIED L2 cluster: l1_index=%u l1_entry=%llx refcount=%llu\n",
@@ -267,8 +277,11 @@ static int check_copied(struct walk *w, int repair)
 			    host % q->cluster_size ||
 			    host >= w->nclusters << q->cluster_bits)
 				continue;
-			ret = qcow2_refcount_get(q, host >> q->cluster_bits, &rc);
-			if (ret || (rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
+			if (qcow2_refcount_get(q, host >> q->cluster_bits, &rc)) {
+				blk_clear_error();
+				continue;
+			}
+			if ((rc == 1) == !!(e & QCOW2_OFLAG_COPIED))
 				continue;
 			fprintf(stderr,
 				"%s OFLAG_COPIED data cluster: l2_entry=%llx refcount=%llu\n",
