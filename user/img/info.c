@@ -119,9 +119,9 @@ static void info_one(struct blk *b, bool json, bool first)
 				human_snapshots(q);
 			printf("Format specific information:\n    compat: %s\n",
 			       compat);
+			printf("    compression type: zlib\n");
 			if (q->h.version >= 3)
-				printf("    compression type: zlib\n"
-				       "    lazy refcounts: %s\n",
+				printf("    lazy refcounts: %s\n",
 				       q->h.compatible_features & 1 ? "true" : "false");
 			printf("    refcount bits: %u\n", q->refcount_bits);
 			if (q->h.version >= 3)
@@ -153,9 +153,9 @@ static void info_one(struct blk *b, bool json, bool first)
 		       "            \"type\": \"qcow2\",\n"
 		       "            \"data\": {\n"
 		       "                \"compat\": \"%s\",\n", compat);
+		printf("                \"compression-type\": \"zlib\",\n");
 		if (q->h.version >= 3)
-			printf("                \"compression-type\": \"zlib\",\n"
-			       "                \"lazy-refcounts\": %s,\n",
+			printf("                \"lazy-refcounts\": %s,\n",
 			       q->h.compatible_features & 1 ? "true" : "false");
 		printf("                \"refcount-bits\": %u", q->refcount_bits);
 		if (q->h.version >= 3)

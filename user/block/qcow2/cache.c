@@ -84,7 +84,8 @@ int qcow2_cache_get(struct qcow2 *q, struct qcow2_cache *c, uint64_t offset,
 			victim = e;
 	}
 	if (victim->offset && victim->dirty) {
-		ret = write_entry(q, c, victim);
+		/* all of them: one before_write() (a sync) for the lot */
+		ret = qcow2_cache_write(q, c, NULL);
 		if (ret)
 			return ret;
 	}

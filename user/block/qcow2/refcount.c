@@ -171,10 +171,9 @@ static int create_block(struct qcow2 *q, uint64_t ti)
 	qcow2_cache_forget(&q->rb_cache, off);
 	note_end(q, off + q->cluster_size);
 	q->rt[ti] = off;
-	ret = write_rt_entry(q, ti);
-	if (!ret)
-		ret = bfile_flush(q->blk.file);
-	return ret;
+	/* no sync needed after this one: the refcount changes that follow
+	 * are synced before any table that depends on them is written */
+	return write_rt_entry(q, ti);
 }
 
 /*
@@ -349,7 +348,7 @@ int qcow2_refcount_add(struct qcow2 *q, uint64_t cluster, int64_t delta)
 static int find_free(struct qcow2 *q, uint64_t n, uint64_t *first)
 {
 	uint64_t end = qcow2_div_up(q->file_end, q->cluster_size);
-	uint64_t i = q->free_hint, run = 0, rc;
+	uint64_t i = q->free_hint, run = 0, rc, first_free = 0;
 	int ret;
 
 	if (!i)
@@ -359,8 +358,12 @@ static int find_free(struct qcow2 *q, uint64_t n, uint64_t *first)
 		if (ret)
 			return ret;
 		run = rc ? 0 : run + 1;
+		if (!rc && !first_free)
+			first_free = i;
 	}
 	*first = i - run;
+	/* everything before the first free cluster seen is in use */
+	q->free_hint = first_free ? first_free : *first;
 	return 0;
 }
 
@@ -399,7 +402,7 @@ int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset)
 		if (ret)
 			return ret;
 	}
-	if (first == q->free_hint || (first == 1 && q->free_hint == 0))
+	if (first == q->free_hint)
 		q->free_hint = first + n;
 	note_end(q, (first + n) << q->cluster_bits);
 	*offset = first << q->cluster_bits;
