@@ -45,6 +45,10 @@ int img_parse_opts(const char *opts,
 
 bool img_is_qcow2(const struct blk *b);
 
+struct qcow2;
+/* qemu-img's "Snapshot list:" table */
+void img_snapshot_list(struct qcow2 *q);
+
 /* progress (-p): "    (12.34/100%)" rewritten in place on stdout */
 void img_progress(bool on, uint64_t done, uint64_t total);
 

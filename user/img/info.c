@@ -30,35 +30,6 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
-static void human_snapshots(struct qcow2 *q)
-{
-	char date[32], clock[32], size[32];
-	struct tm tm;
-	time_t t;
-	uint64_t ms;
-	uint32_t i;
-
-	printf("Snapshot list:\n");
-	printf("%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE",
-	       "VM CLOCK", "ICOUNT");
-	for (i = 0; i < q->nr_snapshots; i++) {
-		const struct qcow2_snapshot *s = &q->snapshots[i];
-
-		t = s->date_sec;
-		localtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm);
-		ms = s->vm_clock_nsec / 1000000;
-		snprintf(clock, sizeof(clock), "%04llu:%02llu:%02llu.%03llu",
-			 (unsigned long long)(ms / 3600000),
-			 (unsigned long long)(ms / 60000 % 60),
-			 (unsigned long long)(ms / 1000 % 60),
-			 (unsigned long long)(ms % 1000));
-		img_size_str(s->vm_state_size, size, sizeof(size));
-		printf("%-9s %-16s %8s%20s%13s%11s\n", s->id, s->name,
-		       s->vm_state_size ? size : "0 B", date, clock, "");
-	}
-}
-
 static void json_snapshots(struct qcow2 *q)
 {
 	uint32_t i;
@@ -116,7 +87,7 @@ static void info_one(struct blk *b, bool json, bool first)
 				printf("backing file format: %s\n",
 				       q->backing_format);
 			if (q->nr_snapshots)
-				human_snapshots(q);
+				img_snapshot_list(q);
 			printf("Format specific information:\n    compat: %s\n",
 			       compat);
 			printf("    compression type: zlib\n");

@@ -5,11 +5,6 @@
  */
 #include "img.h"
 
-int img_snapshot(int argc, char **argv)
-{
-	return img_err("snapshot: not implemented yet");
-}
-
 int img_commit(int argc, char **argv)
 {
 	return img_err("commit: not implemented yet");
