@@ -60,15 +60,17 @@ qemu_writes() {
 }
 
 # 1. qemu-img's images through okvm
-for cs in 512 4k 64k 1M 2M; do
-	for rb in 1 16 64; do
+# cluster sizes from 512 B to 2 MiB, refcount widths 1 to 64 bits
+for spec in 512:1 512:64 4k:16 64k:1 64k:16 64k:64 1M:4 2M:16 2M:64; do
+	cs=${spec%:*} rb=${spec#*:}
+	{
 		name="qemu_c${cs}_r${rb}"
 		rm -f q.qcow2
 		qemu-img create -q -f qcow2 -o cluster_size=$cs,refcount_bits=$rb q.qcow2 12M >> log 2>&1 &&
 			qemu_writes q.qcow2 && same_as_qemu q.qcow2 &&
 			$okvm img check q.qcow2 >> log 2>&1
 		result $? "$name reads identical, okvm check clean"
-	done
+	}
 done
 
 rm -f v2.qcow2
@@ -119,14 +121,15 @@ qemu-img create -q -f qcow2 s.qcow2 12M >> log 2>&1 && qemu_writes s.qcow2 &&
 result $? "qemu_snapshots read identical, listed, check clean"
 
 # 2. okvm's images through qemu-img
-for cs in 512 4k 64k 2M; do
-	for rb in 1 8 16 64; do
+for spec in 512:1 512:16 512:64 4k:8 4k:32 64k:2 64k:16 64k:64 2M:16; do
+	cs=${spec%:*} rb=${spec#*:}
+	{
 		rm -f o.qcow2 o.raw
 		$okvm img convert -O qcow2 -o cluster_size=$cs,refcount_bits=$rb src.raw o.qcow2 >> log 2>&1 &&
 			qemu-img check o.qcow2 >> log 2>&1 &&
 			qemu-img convert -O raw o.qcow2 o.raw >> log 2>&1 && cmp src.raw o.raw >> log 2>&1
 		result $? "okvm_convert_c${cs}_r${rb} passes qemu-img check, reads identical"
-	done
+	}
 done
 
 rm -f oc.qcow2 o.raw
@@ -168,6 +171,55 @@ rm -f rr.raw
 $okvm img create -f raw rr.raw 1M >> log 2>&1 && $okvm img resize rr.raw 2M >> log 2>&1 &&
 	[ "$(stat -c %s rr.raw)" = 2097152 ]
 result $? "okvm_resize raw"
+
+# snapshots made by okvm: qemu-img lists them, checks clean, applies them
+rm -f os.qcow2 a.raw b.raw
+qemu-img create -q -f qcow2 os.qcow2 12M >> log 2>&1 && qemu_writes os.qcow2 &&
+	qemu-img convert -O raw os.qcow2 a.raw >> log 2>&1 &&
+	$okvm img snapshot -c before os.qcow2 >> log 2>&1 &&
+	qemu-io -f qcow2 -c "write -P 0x99 0 2M" os.qcow2 >> log 2>&1 &&
+	qemu-img check os.qcow2 >> log 2>&1 &&
+	[ "$($okvm img snapshot -l os.qcow2 2>>log)" = "$(qemu-img snapshot -l os.qcow2 2>>log)" ] &&
+	qemu-img snapshot -a before os.qcow2 >> log 2>&1 &&
+	qemu-img convert -O raw os.qcow2 b.raw >> log 2>&1 && cmp a.raw b.raw >> log 2>&1
+result $? "okvm_snapshot_create: qemu-img lists and applies it"
+qemu-io -f qcow2 -c "write -P 0x98 1M 2M" os.qcow2 >> log 2>&1 &&
+	$okvm img snapshot -a before os.qcow2 >> log 2>&1 && qemu-img check os.qcow2 >> log 2>&1 &&
+	same_as_qemu os.qcow2 && qemu-img convert -O raw os.qcow2 b.raw >> log 2>&1 && cmp a.raw b.raw >> log 2>&1 &&
+	$okvm img snapshot -d before os.qcow2 >> log 2>&1 && qemu-img check os.qcow2 >> log 2>&1 &&
+	[ -z "$(qemu-img snapshot -l os.qcow2)" ]
+result $? "okvm_snapshot_apply_delete: qemu-img check clean, data back"
+$okvm img snapshot -a nosuch os.qcow2 >> log 2>&1; [ $? = 1 ]
+result $? "okvm_snapshot_apply of a missing snapshot exits 1"
+
+# commit: the overlay's data and zero clusters into the backing file
+rm -f cb.qcow2 co.qcow2 want.raw got.raw
+qemu-img convert -O qcow2 src.raw cb.qcow2 >> log 2>&1 &&
+	qemu-img create -q -f qcow2 -b cb.qcow2 -F qcow2 co.qcow2 >> log 2>&1 &&
+	qemu-io -f qcow2 -c "write -P 9 100k 300k" -c "write -z 5M 128k" -c "write -P 7 12287k 1k" co.qcow2 >> log 2>&1 &&
+	qemu-img convert -O raw co.qcow2 want.raw >> log 2>&1 &&
+	$okvm img commit co.qcow2 >> log 2>&1 &&
+	qemu-img check cb.qcow2 >> log 2>&1 && qemu-img check co.qcow2 >> log 2>&1 &&
+	qemu-img convert -O raw cb.qcow2 got.raw >> log 2>&1 && cmp want.raw got.raw >> log 2>&1 &&
+	qemu-img convert -O raw co.qcow2 got.raw >> log 2>&1 && cmp want.raw got.raw >> log 2>&1
+result $? "okvm_commit: backing file gets the data, overlay emptied, qemu-img agrees"
+
+# rebase (safe): onto another backing file, then none; the disk unchanged
+rm -f nb.qcow2
+qemu-img create -q -f qcow2 nb.qcow2 12M >> log 2>&1 &&
+	qemu-io -f qcow2 -c "write -P 4 0 64k" co.qcow2 >> log 2>&1 &&
+	qemu-img convert -O raw co.qcow2 want.raw >> log 2>&1 &&
+	$okvm img rebase -b nb.qcow2 -F qcow2 co.qcow2 >> log 2>&1 &&
+	qemu-img info co.qcow2 2>>log | grep -q '^backing file: nb.qcow2$' &&
+	qemu-img check co.qcow2 >> log 2>&1 &&
+	qemu-img convert -O raw co.qcow2 got.raw >> log 2>&1 && cmp want.raw got.raw >> log 2>&1 &&
+	$okvm img rebase -b "" co.qcow2 >> log 2>&1 &&
+	! qemu-img info co.qcow2 2>>log | grep -q '^backing file' &&
+	qemu-img convert -O raw co.qcow2 got.raw >> log 2>&1 && cmp want.raw got.raw >> log 2>&1
+result $? "okvm_rebase keeps the disk's contents; qemu-img agrees"
+$okvm img rebase -u -b cb.qcow2 -F qcow2 co.qcow2 >> log 2>&1 &&
+	qemu-img info co.qcow2 2>>log | grep -q '^backing file: cb.qcow2$' && qemu-img check co.qcow2 >> log 2>&1
+result $? "okvm_rebase -u only renames the backing file"
 
 # 3. info --output=json: qemu-img's field names and values
 for img in q.qcow2 v2.qcow2 l3.qcow2 src.raw; do

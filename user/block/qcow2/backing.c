@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../error.h"
+#include "../file.h"
 #include "qcow2.h"
 
 char *qcow2_backing_path(const char *image, const char *backing)
@@ -71,4 +72,39 @@ int qcow2_backing_read(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 	if (!ret && n < len)
 		memset((char *)buf + n, 0, len - n);
 	return ret;
+}
+
+/*
+ * Name another backing file (NULL: none) in the header. The header
+ * cluster is rewritten in one write of one cluster; the chain opened with
+ * the image is not changed (the caller reopens if it needs the new one).
+ */
+int qcow2_set_backing(struct qcow2 *q, const char *name, const char *fmt)
+{
+	char *n = NULL, *f = NULL;
+	char *old_n = q->backing_name, *old_f = q->backing_format;
+	int ret;
+
+	if (name && strlen(name) > QCOW2_MAX_BACKING_NAME)
+		return blk_fail(ENAMETOOLONG, q->blk.filename,
+				"backing file name too long");
+	if ((name && !(n = strdup(name))) || (fmt && !(f = strdup(fmt)))) {
+		free(n);
+		return blk_fail(ENOMEM, q->blk.filename, "out of memory");
+	}
+	q->backing_name = n;
+	q->backing_format = f;
+	ret = qcow2_header_rewrite(q);
+	if (!ret)
+		ret = bfile_flush(q->blk.file);
+	if (ret) {
+		q->backing_name = old_n;
+		q->backing_format = old_f;
+		free(n);
+		free(f);
+		return ret;
+	}
+	free(old_n);
+	free(old_f);
+	return 0;
 }

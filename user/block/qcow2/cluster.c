@@ -199,3 +199,25 @@ int qcow2_zero_cluster(struct qcow2 *q, uint64_t off, bool discard)
 		ret = release(q, entry);
 	return ret;
 }
+
+/*
+ * Every cluster unallocated again, reading through to the backing file
+ * (what qemu-img commit leaves in the overlay). The L2 tables stay.
+ */
+int qcow2_make_empty(struct qcow2 *q)
+{
+	uint64_t off, entry;
+	int ret = 0;
+
+	for (off = 0; off < q->blk.size && !ret; off += q->cluster_size) {
+		ret = qcow2_l2_get(q, off, &entry);
+		if (ret || !entry)
+			continue;
+		ret = qcow2_l2_set(q, off, 0);
+		if (!ret)
+			ret = release(q, entry);
+	}
+	if (!ret)
+		ret = qcow2_flush_metadata(q);
+	return ret;
+}

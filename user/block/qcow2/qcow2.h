@@ -246,6 +246,7 @@ int qcow2_read_cluster(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int qcow2_write_cluster(struct qcow2 *q, const void *buf, size_t len,
 			uint64_t off, bool *in_place, uint64_t *host);
 int qcow2_zero_cluster(struct qcow2 *q, uint64_t off, bool discard);
+int qcow2_make_empty(struct qcow2 *q);
 
 /* compress.c */
 int qcow2_compressed_read(struct qcow2 *q, uint64_t entry, void *cluster);
@@ -259,6 +260,7 @@ int qcow2_backing_open(struct qcow2 *q, const struct blk_chain *chain);
 int qcow2_backing_read(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 /* The backing file name resolved against the image's directory. */
 char *qcow2_backing_path(const char *image, const char *backing);
+int qcow2_set_backing(struct qcow2 *q, const char *name, const char *fmt);
 
 /* snapshot.c */
 int qcow2_snapshots_read(struct qcow2 *q);
