@@ -62,7 +62,7 @@ expect() {
 		IFS=' 	
 '
 
-		out=$(timeout 20 $okvm img $verb "$@" "$file" ${verb:+$([ "$verb" = "convert -O raw" ] && echo out.raw)} 2>&1 >/dev/null)
+		out=$(setsid -w timeout 20 $okvm img $verb "$@" "$file" ${verb:+$([ "$verb" = "convert -O raw" ] && echo out.raw)} 2>&1 >/dev/null)
 		rc=$?
 		lines=$(printf '%s\n' "$out" | grep -c .)
 		if [ "$verb" = check ] && [ $rc = 2 ]; then
@@ -208,6 +208,37 @@ qemu-img create -q -f qcow2 -b gone.qcow2 -F qcow2 -u orphan.qcow2 1M
 expect backing_missing "backing file" orphan.qcow2
 qemu-img create -q -f qcow2 -b r.raw -F vmdk -u wrongfmt.qcow2 1M
 expect backing_format_unknown "vmdk" wrongfmt.qcow2
+
+# LUKS (encrypt.format=luks): the passphrase and the header inside the
+# image; only convert unlocks (info and check read metadata only). setsid
+# above: no terminal to prompt on, so no passphrase means none.
+printf 'right' > right.key
+printf 'wrong' > wrong.key
+qemu-img create -q -f qcow2 --object secret,id=s0,file=right.key \
+	-o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10 l.qcow2 1M
+cp l.qcow2 base-luks.qcow2
+# the extension 0x0537be77: offset and length of the LUKS area
+ext=$(python3 -c '
+import struct
+d = open("l.qcow2", "rb").read(65536)
+i = d.find(bytes.fromhex("0537be77"))
+print(i + 8)')
+luks=$(peek64 l.qcow2 $ext)
+verbs="convert -O raw"
+expect luks_wrong_passphrase "wrong passphrase" l.qcow2 --key-file wrong.key
+expect luks_no_passphrase "passphrase is needed" l.qcow2
+patch l.qcow2 $luks I 0x4c554b00
+expect luks_bad_magic "LUKS header" l.qcow2 --key-file right.key
+cp base-luks.qcow2 l.qcow2; patch l.qcow2 $((ext + 8)) Q 100
+expect luks_header_truncated "LUKS header" l.qcow2 --key-file right.key
+cp base-luks.qcow2 l.qcow2; patch l.qcow2 $((ext + 8)) Q 4096
+expect luks_key_material_truncated "key slot" l.qcow2 --key-file right.key
+cp base-luks.qcow2 l.qcow2; patch l.qcow2 $((luks + 208 + 40)) I 0x7fffffff
+expect luks_slot_past_area "key slot" l.qcow2 --key-file right.key
+cp base-luks.qcow2 l.qcow2; patch l.qcow2 $((luks + 40)) Q 0x6362632d706c6169
+expect luks_cipher_unsupported "not supported" l.qcow2 --key-file right.key
+cp base-luks.qcow2 l.qcow2; patch l.qcow2 $ext Q 0x7f00000000
+expect luks_area_past_end "LUKS header" l.qcow2 --key-file right.key
 
 echo "1..$n"
 exit $fail

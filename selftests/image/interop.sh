@@ -120,6 +120,20 @@ qemu-img create -q -f qcow2 s.qcow2 12M >> log 2>&1 && qemu_writes s.qcow2 &&
 	$okvm img info --output=json s.qcow2 2>>log | grep -q '"name": "second"'
 result $? "qemu_snapshots read identical, listed, check clean"
 
+# LUKS-encrypted (encrypt.format=luks) images read through okvm
+printf 'pass phrase' > key.txt
+for cs in 4k 64k; do
+	rm -f luks.qcow2 qemu.raw okvm.raw
+	obj="--object secret,id=s0,file=key.txt"
+	qemu-img create -q -f qcow2 $obj -o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10,cluster_size=$cs luks.qcow2 12M >> log 2>&1 &&
+		qemu-img convert -n $obj --target-image-opts -f raw src.raw driver=qcow2,file.filename=luks.qcow2,encrypt.key-secret=s0 >> log 2>&1 &&
+		qemu-img convert $obj --image-opts driver=qcow2,file.filename=luks.qcow2,encrypt.key-secret=s0 -O raw qemu.raw >> log 2>&1 &&
+		$okvm img convert --key-file key.txt -O raw luks.qcow2 okvm.raw >> log 2>&1 &&
+		cmp src.raw okvm.raw >> log 2>&1 && cmp qemu.raw okvm.raw >> log 2>&1 &&
+		$okvm img info --output=json luks.qcow2 2>>log | grep -q '"encrypted": true'
+	result $? "qemu_luks_c$cs reads identical with --key-file"
+done
+
 # 2. okvm's images through qemu-img
 for spec in 512:1 512:16 512:64 4k:8 4k:32 64k:2 64k:16 64k:64 2M:16; do
 	cs=${spec%:*} rb=${spec#*:}

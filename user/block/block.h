@@ -41,6 +41,8 @@ struct blk_ops {
 #define BLK_RDONLY	(1u << 0)
 #define BLK_NOCACHE	(1u << 1)	/* cache=none: O_DIRECT */
 #define BLK_NO_BACKING	(1u << 2)	/* do not open the backing chain */
+#define BLK_NO_KEY	(1u << 3)	/* metadata only: encrypted data stays
+					 * locked (info, check) */
 
 struct blk {
 	const struct blk_ops *ops;
@@ -84,6 +86,15 @@ int blk_write_zeroes(struct blk *b, uint64_t off, uint64_t len);
 int blk_status(struct blk *b, uint64_t off, uint64_t *len,
 	       enum blk_state *state);
 int blk_resize(struct blk *b, uint64_t size);
+
+/*
+ * The passphrase of encrypted images (LUKS in qcow2): the bytes as they
+ * are, never a C string. If none was set when an encrypted image is
+ * opened, the provider (if any) is asked for it, e.g. a prompt.
+ */
+void blk_set_secret(const void *key, size_t len);
+void blk_set_secret_provider(int (*get)(const char *filename, void **key,
+					size_t *len));
 
 /* the formats */
 extern const struct blk_ops raw_ops;

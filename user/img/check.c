@@ -100,7 +100,7 @@ int img_check(int argc, char **argv)
 	if (optind != argc - 1)
 		return img_err("check: expecting one file name");
 	if (blk_open(&b, argv[optind], fmt,
-		     repair ? 0 : BLK_RDONLY))
+		     (repair ? 0 : BLK_RDONLY) | BLK_NO_KEY))
 		return img_blk_err();
 	if (!img_is_qcow2(b)) {
 		blk_close(b);

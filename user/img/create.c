@@ -80,7 +80,6 @@ static int create_opt(void *ctx, const char *key, const char *val)
 }
 
 static const struct option long_opts[] = {
-	{ "key-file", required_argument, NULL, 'K' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -116,8 +115,6 @@ int img_create(int argc, char **argv)
 		case 'q':
 		case 'u':
 			break;
-		case 'K':
-			return img_err("--key-file: encryption is not supported yet");
 		default:
 			return img_err("create: usage: create [-f FMT] [-o OPTIONS] [-b BACKING [-F FMT]] FILE [SIZE]");
 		}

@@ -2,8 +2,15 @@
 /*
  * okvm img VERB ...: the verb table and the help text.
  */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "img.h"
 #include "img_main.h"
@@ -40,9 +47,85 @@ static void usage(FILE *out)
 	      "See Documentation/images.rst.\n", out);
 }
 
+/*
+ * --key-file FILE anywhere on the line: the passphrase of encrypted images
+ * is the file's bytes as they are (a trailing newline included), as QEMU's
+ * secret object reads a file. Never from the command line itself.
+ */
+static int take_key_file(int *argc, char **argv)
+{
+	static char key[4096];
+	const char *file = NULL;
+	ssize_t n;
+	int i, j, fd;
+
+	for (i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--key-file") && i + 1 < *argc) {
+			file = argv[i + 1];
+			j = 2;
+		} else if (!strncmp(argv[i], "--key-file=", 11)) {
+			file = argv[i] + 11;
+			j = 1;
+		} else {
+			continue;
+		}
+		memmove(&argv[i], &argv[i + j], (*argc - i - j + 1) * sizeof(*argv));
+		*argc -= j;
+		break;
+	}
+	if (!file)
+		return 0;
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return img_err("%s: %s", file, strerror(errno));
+	n = read(fd, key, sizeof(key));
+	close(fd);
+	if (n < 0)
+		return img_err("%s: %s", file, strerror(errno));
+	if (n == sizeof(key))
+		return img_err("%s: a passphrase longer than %zu bytes", file,
+			       sizeof(key) - 1);
+	blk_set_secret(key, n);
+	return 0;
+}
+
+/* No --key-file: ask on the terminal, without echo. */
+static int prompt(const char *filename, void **key, size_t *len)
+{
+	static char pass[1024];
+	struct termios t, quiet;
+	FILE *tty = fopen("/dev/tty", "r+");
+	bool echo_off;
+
+	if (!tty)
+		return -1;
+	fprintf(tty, "Passphrase for %s: ", filename);
+	fflush(tty);
+	echo_off = !tcgetattr(fileno(tty), &t);
+	if (echo_off) {
+		quiet = t;
+		quiet.c_lflag &= ~ECHO;
+		tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+	}
+	if (!fgets(pass, sizeof(pass), tty))
+		pass[0] = '\0';
+	if (echo_off)
+		tcsetattr(fileno(tty), TCSAFLUSH, &t);
+	fputc('\n', tty);
+	fclose(tty);
+	pass[strcspn(pass, "\n")] = '\0';
+	*key = pass;
+	*len = strlen(pass);
+	return 0;
+}
+
 int img_main(int argc, char **argv)
 {
 	unsigned int i;
+
+	if (take_key_file(&argc, argv))
+		return IMG_EXIT_ERROR;
+	blk_set_secret_provider(prompt);
 
 	if (argc < 2) {
 		usage(stderr);

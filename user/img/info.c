@@ -74,6 +74,8 @@ static void info_one(struct blk *b, bool json, bool first)
 		printf("virtual size: %s (%llu bytes)\n", vs,
 		       (unsigned long long)b->size);
 		printf("disk size: %s\n", ds);
+		if (q && q->h.crypt_method)
+			printf("encrypted: yes\n");
 		if (q) {
 			printf("cluster_size: %llu\n",
 			       (unsigned long long)q->cluster_size);
@@ -117,6 +119,8 @@ static void info_one(struct blk *b, bool json, bool first)
 		       (unsigned long long)q->cluster_size);
 	printf(",\n        \"format\": \"%s\",\n        \"actual-size\": %llu",
 	       b->ops->format, (unsigned long long)actual);
+	if (q && q->h.crypt_method)
+		printf(",\n        \"encrypted\": true");
 	if (q && q->nr_snapshots)
 		json_snapshots(q);
 	if (q) {
@@ -185,7 +189,7 @@ int img_info(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return img_err("info: expecting one file name");
-	if (blk_open(&b, argv[optind], fmt, BLK_RDONLY))
+	if (blk_open(&b, argv[optind], fmt, BLK_RDONLY | BLK_NO_KEY))
 		return img_blk_err();
 	if (json && chain)
 		printf("[\n    ");

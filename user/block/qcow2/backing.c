@@ -33,7 +33,8 @@ char *qcow2_backing_path(const char *image, const char *backing)
 
 int qcow2_backing_open(struct qcow2 *q, const struct blk_chain *chain)
 {
-	unsigned int flags = BLK_RDONLY | (q->blk.flags & BLK_NOCACHE);
+	unsigned int flags = BLK_RDONLY |
+			     (q->blk.flags & (BLK_NOCACHE | BLK_NO_KEY));
 	const char *fmt = q->backing_format;
 	char *path;
 	int ret;

@@ -39,7 +39,11 @@ static int old_contents(struct qcow2 *q, uint64_t entry, uint64_t off,
 	}
 	if (host) {
 		ret = qcow2_check_data_offset(q, entry, off);
-		return ret ? ret : bfile_pread(q->blk.file, buf, len, host);
+		if (!ret)
+			ret = bfile_pread(q->blk.file, buf, len, host);
+		if (!ret && q->crypto)
+			ret = qcow2_crypt(q, buf, len, host, false);
+		return ret;
 	}
 	/* the last cluster may extend past the virtual size */
 	if (off + len > q->blk.size) {
@@ -75,7 +79,11 @@ int qcow2_read_cluster(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 	}
 	if (host) {
 		ret = qcow2_check_data_offset(q, entry, off);
-		return ret ? ret : bfile_pread(q->blk.file, buf, len, host + in);
+		if (!ret)
+			ret = bfile_pread(q->blk.file, buf, len, host + in);
+		if (!ret && q->crypto)
+			ret = qcow2_crypt(q, buf, len, host + in, false);
+		return ret;
 	}
 	return qcow2_backing_read(q, buf, len, off);
 }
@@ -143,6 +151,8 @@ int qcow2_write_cluster(struct qcow2 *q, const void *buf, size_t len,
 		target = old_host;
 	else
 		ret = qcow2_alloc_clusters(q, 1, &target);
+	if (!ret && q->crypto)
+		ret = qcow2_crypt(q, c, q->cluster_size, target, true);
 	if (!ret)
 		ret = bfile_pwrite(q->blk.file, c, q->cluster_size, target);
 	if (!ret)
@@ -183,6 +193,9 @@ int qcow2_zero_cluster(struct qcow2 *q, uint64_t off, bool discard)
 						"out of memory");
 			ret = qcow2_write_cluster(q, z, q->cluster_size, off,
 						  &in_place, &host);
+			if (!ret && in_place && q->crypto)
+				ret = qcow2_crypt(q, z, q->cluster_size, host,
+						  true);
 			if (!ret && in_place)
 				ret = bfile_pwrite(q->blk.file, z,
 						   q->cluster_size, host);

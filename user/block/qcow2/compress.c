@@ -39,6 +39,9 @@ int qcow2_compressed_read(struct qcow2 *q, uint64_t entry, void *cluster)
 	void *in;
 	int ret, zr;
 
+	if (q->crypto)
+		return blk_fail(ENOTSUP, q->blk.filename,
+				"compressed cluster in an encrypted image");
 	qcow2_compressed_extent(q, entry, &off, &len);
 	if (off < q->cluster_size || off >= q->file_end)
 		return blk_fail(EINVAL, q->blk.filename,
@@ -91,6 +94,8 @@ int qcow2_compressed_write(struct qcow2 *q, const void *cluster, uint64_t off,
 	int ret, zr;
 
 	*written = false;
+	if (q->crypto)
+		return 0;	/* QEMU does not compress encrypted images */
 	out = malloc(cs);
 	if (!out)
 		return blk_fail(ENOMEM, q->blk.filename, "out of memory");

@@ -154,9 +154,6 @@ static int check_fields(struct qcow2 *q, uint64_t file_size)
 	if (h->crypt_method > 2)
 		return bad(q, "%s %llu unknown", "crypt_method",
 			   h->crypt_method);
-	if (h->crypt_method == 2)
-		return blk_fail(ENOTSUP, f,
-				"LUKS-encrypted qcow2 is not supported yet");
 	if (h->size > (1ull << 62) - cs)
 		return bad(q, "%s %llu too large", "virtual size", h->size);
 	if (h->l1_size < qcow2_l1_entries_for(h->size, h->cluster_bits))

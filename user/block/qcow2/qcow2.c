@@ -82,7 +82,86 @@ static uint64_t cluster_span(struct qcow2 *q, uint64_t off, uint64_t len)
 	return len < room ? len : room;
 }
 
+/* Plain data into a cluster of our own; encrypted through a copy. */
+static int write_data(struct qcow2 *q, const void *buf, size_t n,
+		      uint64_t host)
+{
+	void *copy;
+	int ret;
+
+	if (!q->crypto)
+		return bfile_pwrite(q->blk.file, buf, n, host);
+	copy = malloc(n);
+	if (!copy)
+		return blk_fail(ENOMEM, q->blk.filename, "out of memory");
+	memcpy(copy, buf, n);
+	ret = qcow2_crypt(q, copy, n, host, true);
+	if (!ret)
+		ret = bfile_pwrite(q->blk.file, copy, n, host);
+	free(copy);
+	return ret;
+}
+
+static int qcow2_pread_sectors(struct blk *b, void *buf, size_t len,
+			       uint64_t off);
+static int qcow2_pwrite_sectors(struct blk *b, const void *buf, size_t len,
+				uint64_t off);
+
+/*
+ * Encrypted data goes by whole 512-byte sectors (the cipher's unit): an
+ * unaligned request is widened, reading around it first for a write.
+ */
+static int unaligned(struct blk *b, void *rbuf, const void *wbuf, size_t len,
+		     uint64_t off)
+{
+	uint64_t start = off & ~511ull;
+	uint64_t end = qcow2_align_up(off + len, 512);
+	char *span;
+	int ret;
+
+	if (end > b->size)
+		end = b->size;
+	span = malloc(end - start);
+	if (!span)
+		return blk_fail(ENOMEM, b->filename, "out of memory");
+	ret = qcow2_pread_sectors(b, span, end - start, start);
+	if (!ret && rbuf)
+		memcpy(rbuf, span + (off - start), len);
+	if (!ret && wbuf) {
+		memcpy(span + (off - start), wbuf, len);
+		ret = qcow2_pwrite_sectors(b, span, end - start, start);
+	}
+	free(span);
+	return ret;
+}
+
+static int locked(struct blk *b)
+{
+	return blk_fail(EACCES, b->filename,
+			"encrypted data, and the image was opened without its key");
+}
+
 static int qcow2_pread(struct blk *b, void *buf, size_t len, uint64_t off)
+{
+	if (to_qcow2(b)->h.crypt_method && !to_qcow2(b)->crypto)
+		return locked(b);
+	if (to_qcow2(b)->crypto && ((off | len) & 511))
+		return unaligned(b, buf, NULL, len, off);
+	return qcow2_pread_sectors(b, buf, len, off);
+}
+
+static int qcow2_pwrite(struct blk *b, const void *buf, size_t len,
+			uint64_t off)
+{
+	if (to_qcow2(b)->h.crypt_method && !to_qcow2(b)->crypto)
+		return locked(b);
+	if (to_qcow2(b)->crypto && ((off | len) & 511))
+		return unaligned(b, NULL, buf, len, off);
+	return qcow2_pwrite_sectors(b, buf, len, off);
+}
+
+static int qcow2_pread_sectors(struct blk *b, void *buf, size_t len,
+			       uint64_t off)
 {
 	struct qcow2 *q = to_qcow2(b);
 	uint64_t n, entry, host;
@@ -99,10 +178,12 @@ static int qcow2_pread(struct blk *b, void *buf, size_t len, uint64_t off)
 			ret = qcow2_check_data_offset(q, entry, off);
 			pthread_rwlock_rdlock(&q->free_lock);
 			pthread_mutex_unlock(&q->lock);
+			host += off & (q->cluster_size - 1);
 			if (!ret)
-				ret = bfile_pread(b->file, buf, n,
-						  host + (off & (q->cluster_size - 1)));
+				ret = bfile_pread(b->file, buf, n, host);
 			pthread_rwlock_unlock(&q->free_lock);
+			if (!ret && q->crypto)
+				ret = qcow2_crypt(q, buf, n, host, false);
 		} else {
 			if (!ret)
 				ret = qcow2_read_cluster(q, buf, n, off);
@@ -115,8 +196,8 @@ static int qcow2_pread(struct blk *b, void *buf, size_t len, uint64_t off)
 	return ret;
 }
 
-static int qcow2_pwrite(struct blk *b, const void *buf, size_t len,
-			uint64_t off)
+static int qcow2_pwrite_sectors(struct blk *b, const void *buf, size_t len,
+				uint64_t off)
 {
 	struct qcow2 *q = to_qcow2(b);
 	bool in_place;
@@ -130,7 +211,7 @@ static int qcow2_pwrite(struct blk *b, const void *buf, size_t len,
 		if (!ret && in_place) {
 			pthread_rwlock_rdlock(&q->free_lock);
 			pthread_mutex_unlock(&q->lock);
-			ret = bfile_pwrite(b->file, buf, n, host);
+			ret = write_data(q, buf, n, host);
 			pthread_rwlock_unlock(&q->free_lock);
 		} else {
 			pthread_mutex_unlock(&q->lock);
@@ -266,6 +347,7 @@ static void qcow2_free(struct qcow2 *q)
 	unsigned int i;
 
 	blk_close(q->blk.backing);
+	qcow2_crypto_close(q);
 	qcow2_cache_free(&q->l2_cache);
 	qcow2_cache_free(&q->rb_cache);
 	qcow2_snapshots_free(q);
@@ -334,7 +416,11 @@ static int setup(struct qcow2 *q, const struct blk_chain *chain)
 	    (q->h.incompatible_features & QCOW2_INCOMPAT_DIRTY))
 		return blk_fail(EINVAL, f,
 				"image is dirty (lazy refcounts); repair it first (check -r all)");
-	ret = qcow2_l1_read(q);
+	ret = 0;
+	if (q->h.crypt_method == 2 && !(q->blk.flags & BLK_NO_KEY))
+		ret = qcow2_crypto_open(q);
+	if (!ret)
+		ret = qcow2_l1_read(q);
 	if (!ret)
 		ret = qcow2_refcount_read_table(q);
 	if (!ret)

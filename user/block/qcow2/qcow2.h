@@ -173,6 +173,9 @@ struct qcow2 {
 
 	/* compressed-cluster bookkeeping for writes (compress.c) */
 	uint64_t compress_cursor;
+
+	/* the LUKS master key's cipher, if encrypted (crypto.c) */
+	struct qcow2_crypto *crypto;
 };
 
 static inline struct qcow2 *to_qcow2(struct blk *b)
@@ -254,6 +257,13 @@ int qcow2_compressed_write(struct qcow2 *q, const void *cluster, uint64_t off,
 			   bool *written);
 void qcow2_compressed_extent(const struct qcow2 *q, uint64_t entry,
 			     uint64_t *offset, uint64_t *len);
+
+/* crypto.c */
+int qcow2_crypto_open(struct qcow2 *q);
+void qcow2_crypto_close(struct qcow2 *q);
+/* LEN bytes (whole 512-byte sectors) of data at host offset HOST */
+int qcow2_crypt(struct qcow2 *q, void *buf, size_t len, uint64_t host,
+		bool encrypt);
 
 /* backing.c */
 int qcow2_backing_open(struct qcow2 *q, const struct blk_chain *chain);
