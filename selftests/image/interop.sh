@@ -134,6 +134,25 @@ for cs in 4k 64k; do
 	result $? "qemu_luks_c$cs reads identical with --key-file"
 done
 
+# LUKS images okvm makes (create, convert): qemu-img opens, writes and
+# reads them with the same passphrase
+obj="--object secret,id=s0,file=key.txt"
+rm -f ol.qcow2 okvm.raw qemu.raw
+$okvm img create --key-file key.txt -f qcow2 -o encrypt.format=luks,encrypt.iter-time=10,cluster_size=4k ol.qcow2 12M >> log 2>&1 &&
+	qemu-img check $obj --image-opts driver=qcow2,file.filename=ol.qcow2,encrypt.key-secret=s0 >> log 2>&1 &&
+	qemu-io $obj --image-opts driver=qcow2,file.filename=ol.qcow2,encrypt.key-secret=s0 \
+		-c "write -P 0x21 1000 70000" -c "write -z 1M 64k" >> log 2>&1 &&
+	qemu-img convert $obj --image-opts driver=qcow2,file.filename=ol.qcow2,encrypt.key-secret=s0 -O raw qemu.raw >> log 2>&1 &&
+	$okvm img convert --key-file key.txt -O raw ol.qcow2 okvm.raw >> log 2>&1 &&
+	cmp qemu.raw okvm.raw >> log 2>&1
+result $? "okvm_create_luks: qemu-img checks, writes and reads it"
+rm -f ol.qcow2 qemu.raw
+$okvm img convert --key-file key.txt -O qcow2 -o encrypt.format=luks,encrypt.iter-time=10 src.raw ol.qcow2 >> log 2>&1 &&
+	qemu-img check $obj --image-opts driver=qcow2,file.filename=ol.qcow2,encrypt.key-secret=s0 >> log 2>&1 &&
+	qemu-img convert $obj --image-opts driver=qcow2,file.filename=ol.qcow2,encrypt.key-secret=s0 -O raw qemu.raw >> log 2>&1 &&
+	cmp src.raw qemu.raw >> log 2>&1
+result $? "okvm_convert_luks: qemu-img reads it identical"
+
 # 2. okvm's images through qemu-img
 for spec in 512:1 512:16 512:64 4k:8 4k:32 64k:2 64k:16 64k:64 2M:16; do
 	cs=${spec%:*} rb=${spec#*:}

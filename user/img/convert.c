@@ -43,6 +43,13 @@ static int convert_opt(void *ctx, const char *key, const char *val)
 		o->q.refcount_order = b;
 	} else if (!strcmp(key, "compat")) {
 		o->q.version = !strcmp(val, "0.10") ? 2 : 3;
+	} else if (!strcmp(key, "encrypt.format") && !strcmp(val, "luks")) {
+		o->q.encrypt = true;
+	} else if (!strcmp(key, "encrypt.iter-time")) {
+		if (img_parse_size(val, &v, false, NULL) || !v || v > 100000)
+			return img_err("encrypt.iter-time=%s: milliseconds, 1 to 100000",
+				       val);
+		o->q.iter_ms = v;
 	} else {
 		return img_err("option %s=%s is not supported by convert", key,
 			       val);
@@ -169,6 +176,11 @@ int img_convert(int argc, char **argv)
 	if (compress && strcmp(out_fmt, "qcow2"))
 		return img_err("%s: compression needs -O qcow2",
 			       argv[optind + 1]);
+	if (compress && o.q.encrypt)
+		return img_err("%s: compression and encryption do not mix (as in QEMU)",
+			       argv[optind + 1]);
+	if (o.q.encrypt && strcmp(out_fmt, "qcow2"))
+		return img_err("%s: encryption needs -O qcow2", argv[optind + 1]);
 	if (blk_open(&src, argv[optind], fmt, BLK_RDONLY))
 		return img_blk_err();
 	o.q.size = qcow2_align_up(src->size, 512);

@@ -68,6 +68,16 @@ static int create_opt(void *ctx, const char *key, const char *val)
 			return img_err("encrypt.format=%s: only luks is supported",
 				       val);
 		o->encrypt = true;
+	} else if (!strcmp(key, "encrypt.iter-time")) {
+		if (img_parse_size(val, &v, false, NULL) || !v || v > 100000)
+			return img_err("encrypt.iter-time=%s: milliseconds, 1 to 100000",
+				       val);
+		o->q.iter_ms = v;
+	} else if (!strcmp(key, "encrypt.cipher-alg") &&
+		   !strcmp(val, "aes-256")) {
+	} else if (!strcmp(key, "encrypt.cipher-mode") && !strcmp(val, "xts")) {
+	} else if (!strcmp(key, "encrypt.ivgen-alg") && !strcmp(val, "plain64")) {
+	} else if (!strcmp(key, "encrypt.hash-alg") && !strcmp(val, "sha256")) {
 	} else if ((!strcmp(key, "lazy_refcounts") ||
 		    !strcmp(key, "extended_l2")) && !strcmp(val, "off")) {
 		/* the default, and all okvm writes */
@@ -125,9 +135,8 @@ int img_create(int argc, char **argv)
 	if (have_size && img_parse_size(argv[optind + 1], &size, false, NULL))
 		return img_err("%s: invalid size '%s'", argv[optind],
 			       argv[optind + 1]);
-	if (o.encrypt)
-		return img_err("%s: encrypt.format=luks is not supported yet",
-			       argv[optind]);
+	if (o.encrypt && strcmp(o.fmt, "qcow2"))
+		return img_err("%s: encryption needs -f qcow2", argv[optind]);
 	if (strcmp(o.fmt, "raw") && strcmp(o.fmt, "qcow2"))
 		return img_err("%s: unknown format '%s' (raw or qcow2)",
 			       argv[optind], o.fmt);
@@ -161,10 +170,12 @@ int img_create(int argc, char **argv)
 		return raw_create(argv[optind], size) ? img_blk_err() : 0;
 	}
 	o.q.size = size;
+	o.q.encrypt = o.encrypt;
 	o.q.backing_file = o.backing_file;
 	o.q.backing_format = o.backing_fmt;
-	printf("Formatting '%s', fmt=qcow2 cluster_size=%llu extended_l2=off compression_type=zlib size=%llu",
-	       argv[optind], 1ull << o.q.cluster_bits, (unsigned long long)size);
+	printf("Formatting '%s', fmt=qcow2%s cluster_size=%llu extended_l2=off compression_type=zlib size=%llu",
+	       argv[optind], o.encrypt ? " encrypt.format=luks" : "",
+	       1ull << o.q.cluster_bits, (unsigned long long)size);
 	if (o.backing_file)
 		printf(" backing_file=%s backing_fmt=%s", o.backing_file,
 		       o.backing_fmt);

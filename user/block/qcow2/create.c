@@ -45,6 +45,7 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o)
 	uint64_t rb_entries = cs * 8 / (1u << o->refcount_order);
 	uint64_t l1_entries = qcow2_l1_entries_for(o->size, o->cluster_bits);
 	uint64_t l1c = qcow2_div_up(l1_entries * 8, cs);
+	uint64_t cryptc = o->encrypt ? qcow2_div_up(QCOW2_LUKS_AREA, cs) : 0;
 	uint64_t rtc = 1, rbc = 1, total, i;
 	uint64_t *rt = NULL;
 	void *rb = NULL;
@@ -53,9 +54,10 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o)
 	ret = check_opts(filename, o);
 	if (ret)
 		return ret;
-	/* header + table + blocks + L1, the blocks counting all of them */
+	/* header + table + blocks + L1 (+ LUKS area), the blocks counting
+	 * all of them */
 	for (;;) {
-		total = 1 + rtc + rbc + l1c;
+		total = 1 + rtc + rbc + l1c + cryptc;
 		if (qcow2_div_up(total, rb_entries) == rbc &&
 		    qcow2_div_up(rbc * 8, cs) == rtc)
 			break;
@@ -76,6 +78,11 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o)
 	q.h.refcount_order = o->refcount_order;
 	/* qemu-img writes a 112-byte header (compression type, padding) */
 	q.h.header_length = o->version >= 3 ? 112 : QCOW2_V2_HEADER_LEN;
+	if (o->encrypt) {
+		q.h.crypt_method = 2;
+		q.crypto_offset = (1 + rtc + rbc + l1c) * cs;
+		q.crypto_length = QCOW2_LUKS_AREA;
+	}
 	q.backing_name = (char *)o->backing_file;
 	q.backing_format = (char *)o->backing_format;
 	ret = bfile_open(&q.blk.file, filename, false, false, true);
@@ -92,7 +99,11 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o)
 	for (i = 0; i < total; i++)
 		qcow2_rb_set(&q, (char *)rb + (i / rb_entries) * cs,
 			     i % rb_entries, 1);
-	ret = qcow2_header_rewrite(&q);
+	ret = 0;
+	if (o->encrypt)
+		ret = qcow2_luks_format(q.blk.file, q.crypto_offset, o->iter_ms);
+	if (!ret)
+		ret = qcow2_header_rewrite(&q);
 	if (!ret)
 		ret = bfile_pwrite(q.blk.file, rt, rtc * cs, cs);
 	if (!ret)

@@ -20,7 +20,9 @@
 #include <gcrypt.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "../error.h"
 #include "../file.h"
@@ -348,4 +350,139 @@ int qcow2_crypt(struct qcow2 *q, void *buf, size_t len, uint64_t host,
 		return blk_fail(EIO, q->blk.filename, "%s failed",
 				encrypt ? "encryption" : "decryption");
 	return 0;
+}
+
+int blk_get_secret(const char *filename, const void **key, size_t *len)
+{
+	if (!have_secret && provider) {
+		void *k;
+		size_t n;
+
+		if (!provider(filename, &k, &n))
+			blk_set_secret(k, n);
+	}
+	if (!have_secret)
+		return blk_fail(EACCES, filename,
+				"encryption needs a passphrase (--key-file)");
+	*key = secret;
+	*len = secret_len;
+	return 0;
+}
+
+/* PBKDF2-SHA256 iterations that take about MS milliseconds here. */
+static uint32_t iterations_for(unsigned int ms)
+{
+	struct timespec t0, t1;
+	uint8_t out[32];
+	double took;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gcry_kdf_derive("bench", 5, GCRY_KDF_PBKDF2, GCRY_MD_SHA256,
+			"salt", 4, 20000, sizeof(out), out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+	if (took <= 0)
+		took = 1;
+	return 20000.0 * ms / took;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htobe32(v);
+	memcpy(p, &v, 4);
+}
+
+/*
+ * A LUKS1 header with key slot 0 for the passphrase, laid out as QEMU lays
+ * it out in qcow2 (slot i's key material at sector 8 + 504 i of the area,
+ * 4000 stripes of a 64-byte aes-256-xts-plain64 key, sha256), written at
+ * OFFSET of F. The master key is new and random. ITER_MS is QEMU's
+ * encrypt.iter-time: the slot's PBKDF2 takes about that long here.
+ */
+int qcow2_luks_format(struct bfile *f, uint64_t offset, unsigned int iter_ms)
+{
+	const size_t kb = 64, material = kb * LUKS_STRIPES;
+	uint8_t hdr[4096] = { 0 }, mk[64], derived[64], d[64];
+	uint8_t mk_salt[LUKS_SALT], slot_salt[LUKS_SALT], digest[LUKS_DIGEST];
+	uint32_t rate, mk_iter, slot_iter, s;
+	gcry_cipher_hd_t c;
+	const void *pass;
+	uint8_t *af, u[16];
+	size_t pass_len, i;
+	int ret;
+
+	pthread_once(&gcrypt_once, gcrypt_init);
+	ret = blk_get_secret(f->name, &pass, &pass_len);
+	if (ret)
+		return ret;
+	af = malloc(material);
+	if (!af)
+		return blk_fail(ENOMEM, f->name, "out of memory");
+	gcry_randomize(mk, sizeof(mk), GCRY_STRONG_RANDOM);
+	gcry_randomize(mk_salt, sizeof(mk_salt), GCRY_STRONG_RANDOM);
+	gcry_randomize(slot_salt, sizeof(slot_salt), GCRY_STRONG_RANDOM);
+	gcry_randomize(u, sizeof(u), GCRY_STRONG_RANDOM);
+	rate = iterations_for(iter_ms ? iter_ms : 2000);
+	/* LUKS1: at least 1000 iterations; the digest an eighth of the slot */
+	slot_iter = rate < 1000 ? 1000 : rate;
+	mk_iter = rate / 8 < 1000 ? 1000 : rate / 8;
+	ret = -EIO;
+	if (gcry_kdf_derive(mk, kb, GCRY_KDF_PBKDF2, GCRY_MD_SHA256, mk_salt,
+			    LUKS_SALT, mk_iter, LUKS_DIGEST, digest) ||
+	    gcry_kdf_derive(pass, pass_len, GCRY_KDF_PBKDF2, GCRY_MD_SHA256,
+			    slot_salt, LUKS_SALT, slot_iter, kb, derived))
+		goto out;
+	/* anti-forensic split: random stripes, the last one making the
+	 * merge give the master key */
+	gcry_randomize(af, material - kb, GCRY_STRONG_RANDOM);
+	memset(d, 0, sizeof(d));
+	for (s = 0; s + 1 < LUKS_STRIPES; s++) {
+		for (i = 0; i < kb; i++)
+			d[i] ^= af[s * kb + i];
+		diffuse(GCRY_MD_SHA256, d, kb);
+	}
+	for (i = 0; i < kb; i++)
+		af[(LUKS_STRIPES - 1) * kb + i] = d[i] ^ mk[i];
+	if (open_cipher(&c, derived, kb))
+		goto out;
+	ret = xts(c, af, material, 0, true);
+	gcry_cipher_close(c);
+	if (ret)
+		goto out;
+	memcpy(hdr, LUKS_MAGIC, 6);
+	hdr[7] = 1;
+	strcpy((char *)hdr + 8, "aes");
+	strcpy((char *)hdr + 40, "xts-plain64");
+	strcpy((char *)hdr + 72, "sha256");
+	put32(hdr + 104, QCOW2_LUKS_AREA / LUKS_SECTOR);
+	put32(hdr + 108, kb);
+	memcpy(hdr + 112, digest, LUKS_DIGEST);
+	memcpy(hdr + 132, mk_salt, LUKS_SALT);
+	put32(hdr + 164, mk_iter);
+	u[6] = (u[6] & 0x0f) | 0x40;	/* a version 4 (random) UUID */
+	u[8] = (u[8] & 0x3f) | 0x80;
+	snprintf((char *)hdr + 168, 40,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+		 u[10], u[11], u[12], u[13], u[14], u[15]);
+	for (s = 0; s < LUKS_SLOTS; s++) {
+		uint8_t *p = hdr + 208 + 48 * s;
+
+		put32(p, s ? LUKS_SLOT_INACTIVE : LUKS_SLOT_ACTIVE);
+		put32(p + 4, s ? 0 : slot_iter);
+		if (!s)
+			memcpy(p + 8, slot_salt, LUKS_SALT);
+		put32(p + 40, 8 + s * 504);
+		put32(p + 44, LUKS_STRIPES);
+	}
+	ret = bfile_pwrite(f, hdr, sizeof(hdr), offset);
+	if (!ret)
+		ret = bfile_pwrite(f, af, material, offset + 8 * LUKS_SECTOR);
+out:
+	if (ret == -EIO)
+		ret = blk_fail(EIO, f->name, "LUKS: key derivation failed");
+	memset(mk, 0, sizeof(mk));
+	memset(derived, 0, sizeof(derived));
+	free(af);
+	return ret;
 }

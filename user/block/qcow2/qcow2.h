@@ -258,7 +258,11 @@ int qcow2_compressed_write(struct qcow2 *q, const void *cluster, uint64_t off,
 void qcow2_compressed_extent(const struct qcow2 *q, uint64_t entry,
 			     uint64_t *offset, uint64_t *len);
 
-/* crypto.c */
+/* crypto.c: the LUKS area QEMU reserves (header, 8 key slots) */
+#define QCOW2_LUKS_AREA		2068480u
+struct bfile;
+int qcow2_luks_format(struct bfile *f, uint64_t offset, unsigned int iter_ms);
+int blk_get_secret(const char *filename, const void **key, size_t *len);
 int qcow2_crypto_open(struct qcow2 *q);
 void qcow2_crypto_close(struct qcow2 *q);
 /* LEN bytes (whole 512-byte sectors) of data at host offset HOST */
@@ -301,6 +305,8 @@ struct qcow2_create_opts {
 	unsigned int version;
 	const char *backing_file;
 	const char *backing_format;
+	bool encrypt;			/* encrypt.format=luks */
+	unsigned int iter_ms;		/* encrypt.iter-time */
 };
 int qcow2_create(const char *filename, const struct qcow2_create_opts *o);
 
