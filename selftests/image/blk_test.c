@@ -141,7 +141,8 @@ static int random_ops(struct blk *b, char *model, unsigned int n,
 			memset(model + off, 0, len);
 		} else {
 			/* discard: only whole clusters may change; make the
-			 * model agree by zeroing through write-zeroes first */
+			 * model agree by zeroing through write-zeroes first
+			 */
 			ret = blk_write_zeroes(b, off, len);
 			if (!ret)
 				ret = blk_discard(b, off, len);
@@ -237,7 +238,8 @@ TEST_F(qcow2_rw, model)
 
 /* 512-byte clusters and 64-bit refcounts: a refcount block covers 64
  * clusters and a table cluster 2 MiB, so filling 6 MiB grows the table
- * several times. */
+ * several times.
+ */
 TEST(refcount_table_growth)
 {
 	struct qcow2_create_opts o = {
@@ -432,7 +434,8 @@ TEST(out_of_range_and_read_only)
 }
 
 /* snapshot create/apply/delete through the API, with writes between:
- * shared clusters and shared L2 tables must be copied, never changed. */
+ * shared clusters and shared L2 tables must be copied, never changed.
+ */
 FIXTURE(snapshots) {
 	char *model[3];
 };

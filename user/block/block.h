@@ -42,7 +42,8 @@ struct blk_ops {
 #define BLK_NOCACHE	(1u << 1)	/* cache=none: O_DIRECT */
 #define BLK_NO_BACKING	(1u << 2)	/* do not open the backing chain */
 #define BLK_NO_KEY	(1u << 3)	/* metadata only: encrypted data stays
-					 * locked (info, check) */
+					 * locked (info, check)
+					 */
 
 struct blk {
 	const struct blk_ops *ops;

@@ -39,7 +39,9 @@ int bfile_open(struct bfile **out, const char *name, bool read_only,
 	if (fd < 0)
 		return blk_fail(errno, name, "%s", strerror(errno));
 	f = calloc(1, sizeof(*f));
-	if (!f || !(f->name = strdup(name))) {
+	if (f)
+		f->name = strdup(name);
+	if (!f || !f->name) {
 		free(f);
 		close(fd);
 		return blk_fail(ENOMEM, name, "out of memory");

@@ -102,7 +102,9 @@ int raw_open(struct blk **out, const char *filename, unsigned int flags)
 	int ret;
 
 	b = calloc(1, sizeof(*b));
-	if (!b || !(b->filename = strdup(filename))) {
+	if (b)
+		b->filename = strdup(filename);
+	if (!b || !b->filename) {
 		free(b);
 		return blk_fail(ENOMEM, filename, "out of memory");
 	}

@@ -89,8 +89,11 @@ int qcow2_set_backing(struct qcow2 *q, const char *name, const char *fmt)
 	if (name && strlen(name) > QCOW2_MAX_BACKING_NAME)
 		return blk_fail(ENAMETOOLONG, q->blk.filename,
 				"backing file name too long");
-	if ((name && !(n = strdup(name))) || (fmt && !(f = strdup(fmt)))) {
+	n = name ? strdup(name) : NULL;
+	f = fmt ? strdup(fmt) : NULL;
+	if ((name && !n) || (fmt && !f)) {
 		free(n);
+		free(f);
 		return blk_fail(ENOMEM, q->blk.filename, "out of memory");
 	}
 	q->backing_name = n;

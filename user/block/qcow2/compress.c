@@ -64,7 +64,8 @@ int qcow2_compressed_read(struct qcow2 *q, uint64_t entry, void *cluster)
 	z.avail_out = q->cluster_size;
 	zr = inflate(&z, Z_FINISH);
 	/* the input may have padding after the end of the stream; what
-	 * matters is a whole cluster out */
+	 * matters is a whole cluster out
+	 */
 	if ((zr != Z_STREAM_END && zr != Z_BUF_ERROR) || z.avail_out)
 		ret = blk_fail(EINVAL, q->blk.filename,
 			       "compressed cluster at offset 0x%llx does not inflate to %llu bytes",

@@ -55,7 +55,8 @@ int qcow2_create(const char *filename, const struct qcow2_create_opts *o)
 	if (ret)
 		return ret;
 	/* header + table + blocks + L1 (+ LUKS area), the blocks counting
-	 * all of them */
+	 * all of them
+	 */
 	for (;;) {
 		total = 1 + rtc + rbc + l1c + cryptc;
 		if (qcow2_div_up(total, rb_entries) == rbc &&

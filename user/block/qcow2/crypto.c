@@ -433,7 +433,8 @@ int qcow2_luks_format(struct bfile *f, uint64_t offset, unsigned int iter_ms)
 			    slot_salt, LUKS_SALT, slot_iter, kb, derived))
 		goto out;
 	/* anti-forensic split: random stripes, the last one making the
-	 * merge give the master key */
+	 * merge give the master key
+	 */
 	gcry_randomize(af, material - kb, GCRY_STRONG_RANDOM);
 	memset(d, 0, sizeof(d));
 	for (s = 0; s + 1 < LUKS_STRIPES; s++) {

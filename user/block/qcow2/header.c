@@ -232,7 +232,8 @@ static int keep_ext(struct qcow2 *q, uint32_t type, uint32_t len,
 }
 
 /* spec "Header extensions": type, length, data padded to 8 bytes; they end
- * with type 0 or at the end of the header cluster. */
+ * with type 0 or at the end of the header cluster.
+ */
 static int parse_extensions(struct qcow2 *q, const unsigned char *c,
 			    uint64_t cs)
 {

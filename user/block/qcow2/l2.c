@@ -61,7 +61,8 @@ int qcow2_l1_write(struct qcow2 *q)
 }
 
 /* A table or data cluster must not overlap the header, L1 or refcount
- * table: writing there would destroy the image. */
+ * table: writing there would destroy the image.
+ */
 static const char *overlaps_metadata(struct qcow2 *q, uint64_t off,
 				     uint64_t len)
 {

@@ -29,7 +29,8 @@
 #include "qcow2.h"
 
 /* L2 tables cached: enough to map several GiB at 64 KiB clusters, few
- * enough that the linear lookup stays cheap. */
+ * enough that the linear lookup stays cheap.
+ */
 #define L2_CACHE_BYTES	(8u << 20)
 #define L2_CACHE_MIN	16
 #define L2_CACHE_MAX	128
@@ -160,11 +161,17 @@ static int qcow2_pwrite(struct blk *b, const void *buf, size_t len,
 	return qcow2_pwrite_sectors(b, buf, len, off);
 }
 
+static bool plain(uint64_t entry)
+{
+	return (entry & QCOW2_L2E_OFFSET_MASK) &&
+	       !(entry & (QCOW2_OFLAG_COMPRESSED | QCOW2_OFLAG_ZERO));
+}
+
 static int qcow2_pread_sectors(struct blk *b, void *buf, size_t len,
 			       uint64_t off)
 {
 	struct qcow2 *q = to_qcow2(b);
-	uint64_t n, entry, host;
+	uint64_t n, more, entry, next, host;
 	int ret = 0;
 
 	while (len && !ret) {
@@ -172,10 +179,24 @@ static int qcow2_pread_sectors(struct blk *b, void *buf, size_t len,
 		pthread_mutex_lock(&q->lock);
 		ret = qcow2_l2_get(q, off, &entry);
 		host = entry & QCOW2_L2E_OFFSET_MASK;
-		if (!ret && host && !(entry & (QCOW2_OFLAG_COMPRESSED |
-					       QCOW2_OFLAG_ZERO))) {
-			/* plain data: read it without the lock */
+		if (!ret && plain(entry)) {
 			ret = qcow2_check_data_offset(q, entry, off);
+			/* and the clusters after it, while contiguous on disk:
+			 * one host read for a large request */
+			while (!ret && n < len) {
+				more = cluster_span(q, off + n, len - n);
+				if (qcow2_l2_get(q, off + n, &next) ||
+				    !plain(next) ||
+				    (next & QCOW2_L2E_OFFSET_MASK) !=
+				    host + (off & (q->cluster_size - 1)) + n -
+				    ((off + n) & (q->cluster_size - 1)) ||
+				    qcow2_check_data_offset(q, next, off + n)) {
+					blk_clear_error();
+					break;
+				}
+				n += more;
+			}
+			/* plain data: read it without the lock */
 			pthread_rwlock_rdlock(&q->free_lock);
 			pthread_mutex_unlock(&q->lock);
 			host += off & (q->cluster_size - 1);
@@ -184,6 +205,10 @@ static int qcow2_pread_sectors(struct blk *b, void *buf, size_t len,
 			pthread_rwlock_unlock(&q->free_lock);
 			if (!ret && q->crypto)
 				ret = qcow2_crypt(q, buf, n, host, false);
+		} else if (!ret && !entry && b->backing) {
+			/* the backing file is read-only: no lock needed */
+			pthread_mutex_unlock(&q->lock);
+			ret = qcow2_backing_read(q, buf, n, off);
 		} else {
 			if (!ret)
 				ret = qcow2_read_cluster(q, buf, n, off);
@@ -237,7 +262,8 @@ static int qcow2_flush(struct blk *b)
 }
 
 /* Whole clusters become zero (or discarded); partial ones get zeroes
- * written (write-zeroes) or are left alone (discard). */
+ * written (write-zeroes) or are left alone (discard).
+ */
 static int zero_range(struct blk *b, uint64_t off, uint64_t len, bool discard)
 {
 	struct qcow2 *q = to_qcow2(b);
@@ -444,7 +470,9 @@ int qcow2_open(struct blk **out, const char *filename, unsigned int flags,
 	int ret;
 
 	q = calloc(1, sizeof(*q));
-	if (!q || !(q->blk.filename = strdup(filename))) {
+	if (q)
+		q->blk.filename = strdup(filename);
+	if (!q || !q->blk.filename) {
 		free(q);
 		return blk_fail(ENOMEM, filename, "out of memory");
 	}

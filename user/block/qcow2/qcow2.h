@@ -24,7 +24,8 @@
 #define QCOW2_V2_HEADER_LEN	72
 #define QCOW2_V3_HEADER_LEN	104
 /* QEMU's limits (QCOW_MAX_L1_SIZE, QCOW_MAX_REFTABLE_SIZE), so that what
- * one opens the other opens too */
+ * one opens the other opens too
+ */
 #define QCOW2_MAX_L1_BYTES	(32u << 20)
 #define QCOW2_MAX_RT_BYTES	(8u << 20)
 #define QCOW2_MAX_SNAPSHOTS	65536
@@ -126,7 +127,8 @@ struct qcow2_cache {
 };
 
 /* A refcount decrement that waits until no table on disk still points to
- * the cluster (see refcount.c). */
+ * the cluster (see refcount.c).
+ */
 struct qcow2_deferred {
 	uint64_t offset;
 	uint64_t count;		/* clusters */
@@ -136,7 +138,8 @@ struct qcow2 {
 	struct blk blk;
 	pthread_mutex_t lock;
 	/* held for reading by data I/O done without the lock, for writing
-	 * while freed clusters are released for reuse */
+	 * while freed clusters are released for reuse
+	 */
 	pthread_rwlock_t free_lock;
 	struct qcow2_header h;
 	char *backing_name;	/* as stored in the image, or NULL */
@@ -226,7 +229,8 @@ int qcow2_refcount_set(struct qcow2 *q, uint64_t cluster, uint64_t rc);
 /* N contiguous clusters with refcount 1; their offset in *offset. */
 int qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *offset);
 /* A -1 on each of the clusters covering [offset, offset + len), applied by
- * the next metadata flush once no table on disk points there. */
+ * the next metadata flush once no table on disk points there.
+ */
 int qcow2_free_deferred(struct qcow2 *q, uint64_t offset, uint64_t len);
 int qcow2_refcounts_persist(struct qcow2 *q);
 int qcow2_refcount_read_table(struct qcow2 *q);

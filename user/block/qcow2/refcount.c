@@ -172,7 +172,8 @@ static int create_block(struct qcow2 *q, uint64_t ti)
 	note_end(q, off + q->cluster_size);
 	q->rt[ti] = off;
 	/* no sync needed after this one: the refcount changes that follow
-	 * are synced before any table that depends on them is written */
+	 * are synced before any table that depends on them is written
+	 */
 	return write_rt_entry(q, ti);
 }
 

@@ -253,7 +253,8 @@ static int write_table(struct qcow2 *q, struct qcow2_snapshot *snaps,
 }
 
 /* DELTA on every cluster the tree under L1 (L1_SIZE entries) uses: its L2
- * tables, data clusters and compressed extents (not the L1 itself). */
+ * tables, data clusters and compressed extents (not the L1 itself).
+ */
 static int tree_refcounts(struct qcow2 *q, const uint64_t *l1,
 			  uint32_t l1_size, int delta)
 {
@@ -343,7 +344,8 @@ static int fix_copied(struct qcow2 *q)
 }
 
 /* Everything on disk and the L2 cache empty: the operations below read
- * and write tables directly. */
+ * and write tables directly.
+ */
 static int quiesce(struct qcow2 *q)
 {
 	unsigned int i;
@@ -440,7 +442,8 @@ int qcow2_snapshot_create(struct qcow2 *q, const char *name)
 	s->date_nsec = now.tv_nsec;
 	s->disk_size = q->h.size;
 	/* spec: version 3 needs at least the VM state size and disk size;
-	 * QEMU writes the instruction count too */
+	 * QEMU writes the instruction count too
+	 */
 	s->extra_size = 24;
 	s->extra = calloc(1, 24);
 	s->id = strdup(id);
