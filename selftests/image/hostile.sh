@@ -240,5 +240,43 @@ expect luks_cipher_unsupported "not supported" l.qcow2 --key-file right.key
 cp base-luks.qcow2 l.qcow2; patch l.qcow2 $ext Q 0x7f00000000
 expect luks_area_past_end "LUKS header" l.qcow2 --key-file right.key
 
+# the command line: bad sizes, formats, options and verbs; exit 1 (okvm
+# run: 2) and one line saying what is wrong
+cli() {	# NAME WANT-STATUS WANT-IN-MESSAGE ARGS...
+	local name=$1 want=$2 msg=$3 out rc
+	shift 3
+	out=$(setsid -w timeout 20 $okvm "$@" 2>&1 >/dev/null)
+	rc=$?
+	n=$((n + 1))
+	if [ $rc = "$want" ] && [ "$(printf '%s\n' "$out" | grep -c .)" = 1 ] &&
+	   printf '%s' "$out" | grep -qi -- "$msg"; then
+		echo "ok $n $name"
+	else
+		echo "not ok $n $name # exit $rc: $out"
+		fail=1
+	fi
+}
+cli create_size_overflow 1 "invalid size" img create -f qcow2 big.qcow2 99999999999999999999
+cli create_size_too_large 1 "too large" img create -f qcow2 big.qcow2 4E
+cli create_size_unaligned 1 "multiple of 512" img create -f qcow2 odd.qcow2 1000
+cli create_unknown_format 1 "unknown format" img create -f vmdk x.vmdk 1M
+cli create_bad_cluster_size 1 "cluster_size" img create -f qcow2 -o cluster_size=3000 c.qcow2 1M
+cli create_bad_refcount_bits 1 "refcount_bits" img create -f qcow2 -o refcount_bits=128 c.qcow2 1M
+cli create_unknown_option 1 "not supported" img create -f qcow2 -o lazy_refcounts=on c.qcow2 1M
+cli create_missing_size 1 "missing size" img create -f qcow2 c.qcow2
+cli create_missing_backing 1 "No such file" img create -f qcow2 -b nothere.qcow2 c.qcow2
+cli create_raw_with_backing 1 "no backing" img create -f raw -b r.raw c.raw 1M
+cli convert_compress_raw 1 "needs -O qcow2" img convert -c -O raw r.raw c.raw
+cli convert_missing_source 1 "No such file" img convert -O raw nothere.raw c.raw
+cli resize_shrink 1 "shrinking" img resize r.raw 4k
+cli resize_negative 1 "shrinking" img resize r.raw -1M
+cli snapshot_on_raw 1 "no internal snapshots" img snapshot -c s r.raw
+cli commit_without_backing 1 "no backing file" img commit base-data.qcow2
+cli check_bad_repair 1 "leaks or all" img check -r some base-data.qcow2
+cli info_bad_output 1 "human or json" img info --output=xml base-data.qcow2
+cli key_file_missing 1 "No such file" img info --key-file nokey base-data.qcow2
+cli unknown_verb 1 "unknown command" img frobnicate
+cli run_not_implemented 2 "not implemented" run
+
 echo "1..$n"
 exit $fail
