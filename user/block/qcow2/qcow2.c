@@ -206,6 +206,15 @@ static int qcow2_pread_sectors(struct blk *b, void *buf, size_t len,
 			if (!ret && q->crypto)
 				ret = qcow2_crypt(q, buf, n, host, false);
 		} else if (!ret && !entry && b->backing) {
+			/* and the unallocated clusters after it */
+			while (n < len) {
+				more = cluster_span(q, off + n, len - n);
+				if (qcow2_l2_get(q, off + n, &next) || next) {
+					blk_clear_error();
+					break;
+				}
+				n += more;
+			}
 			/* the backing file is read-only: no lock needed */
 			pthread_mutex_unlock(&q->lock);
 			ret = qcow2_backing_read(q, buf, n, off);
@@ -233,6 +242,20 @@ static int qcow2_pwrite_sectors(struct blk *b, const void *buf, size_t len,
 		n = cluster_span(q, off, len);
 		pthread_mutex_lock(&q->lock);
 		ret = qcow2_write_cluster(q, buf, n, off, &in_place, &host);
+		/* whole clusters of our own that follow on disk: one write */
+		while (!ret && in_place && n < len) {
+			uint64_t more = cluster_span(q, off + n, len - n), next;
+
+			if (more != q->cluster_size ||
+			    qcow2_l2_get(q, off + n, &next) ||
+			    !plain(next) || !(next & QCOW2_OFLAG_COPIED) ||
+			    (next & QCOW2_L2E_OFFSET_MASK) != host + n ||
+			    qcow2_check_data_offset(q, next, off + n)) {
+				blk_clear_error();
+				break;
+			}
+			n += more;
+		}
 		if (!ret && in_place) {
 			pthread_rwlock_rdlock(&q->free_lock);
 			pthread_mutex_unlock(&q->lock);
