@@ -7,7 +7,7 @@
  * clusters) and it is checked (every table walked). Any crash, leak or
  * undefined behaviour is a finding; errors are the expected outcome.
  *
- *   make -C selftests/image fuzz FUZZ_SECONDS=60
+ *   make -C selftests/image fuzz IMAGE_FUZZ_SECONDS=60
  */
 #include <stdint.h>
 #include <stdio.h>
