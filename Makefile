@@ -8,18 +8,23 @@
 #                   kernel series, run checkpatch and the test tiers in the
 #                   nested test VMs (Documentation/testing.rst)
 #   make demo       boot a Linux guest with okvm inside a test VM
+#   make fuzz       the ioctl and guest fuzzer for FUZZ_SECONDS (default 600)
+#                   on okvm and on in-tree kvm-amd, one test VM boot each;
+#                   FUZZ_ARGS="--seed 1 --threads 8" passes options on
 #   make bench      exit costs on okvm next to in-tree kvm-amd, in one test
 #                   VM boot (not part of check: a benchmark has no verdict);
 #                   BENCH_ARGS="--kernel 6.12 --rounds 3" passes options on
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
-# newest installed Debian amd64 headers; `make KDIR=...` picks another.
+# newest installed Debian 6.1 amd64 headers: the series scripts/vmtest boots
+# by default, so `make` then `scripts/vmtest` test what was just built.
+# `make KDIR=...` picks another (scripts/kbuild DIR does the same).
 
 newest_headers = $(lastword $(shell ls -d /usr/src/linux-headers-$(1)*-amd64 2>/dev/null | sort -V))
 
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-		    $(call newest_headers,))
+		    $(call newest_headers,6.1.) $(call newest_headers,))
 
 all: modules selftests user
 
@@ -32,6 +37,7 @@ modules:
 selftests:
 	$(MAKE) -C selftests KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 	$(MAKE) -C selftests/x86 KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
+	$(MAKE) -C selftests/fuzz KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 
 # the okvm launcher (okvm img today): user space only, no kernel needed
 user:
@@ -47,6 +53,11 @@ check:
 bench:
 	scripts/bench $(BENCH_ARGS)
 
+# scripts/fuzz builds okvm.ko for the kernel it boots and the selftests.
+FUZZ_SECONDS ?= 600
+fuzz:
+	scripts/fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)
+
 demo:
 	@echo "make demo: the okvm launcher that boots a Linux guest does not exist yet" >&2
 	@echo "(it arrives with the launcher issue; see README.md)" >&2
@@ -55,4 +66,4 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all modules selftests user checkpatch check bench demo clean
+.PHONY: all modules selftests user checkpatch check bench fuzz demo clean

@@ -8,9 +8,15 @@
  * comes online while VMs exist is turned on before it runs anything, and
  * one that goes offline is turned off first.
  *
- * Crash and kexec paths need nothing from us: on x86 the kernel itself
- * turns VMX and SVM off on every CPU before it jumps to the crash kernel
- * (cpu_emergency_disable_virtualization()). A reboot runs our notifier.
+ * A reboot runs our notifier, which turns the extension off everywhere.
+ * The crash (kdump) and emergency-restart paths run no notifier: they stop
+ * every CPU with an NMI and call cpu_emergency_disable_virtualization() on
+ * each. What that does depends on the kernel (Documentation/design.rst,
+ * "Emergency paths"): 6.1 (and every kernel that still has
+ * <asm/virtext.h>) turns VMX and SVM off by itself, whoever enabled them,
+ * testing CR4.VMXE and EFER.SVME; later kernels only call the callback a
+ * hypervisor registered, which okvm does for as long as it holds the
+ * hardware.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -19,6 +25,7 @@
 #include <linux/mutex.h>
 #include <linux/reboot.h>
 #include <linux/smp.h>
+#include <asm/reboot.h>
 
 #include "okvm.h"
 #include "x86/ops.h"
@@ -47,6 +54,25 @@ static int okvm_cpu_offline(unsigned int cpu)
 }
 
 /*
+ * Whether the kernel's emergency path needs okvm's callback: not where it
+ * turns VMX and SVM off itself (Kbuild defines OKVM_KERNEL_STOPS_VIRT_ITSELF
+ * for the kernels that have <asm/virtext.h>), where registering would also
+ * collide with kvm-intel's, which 6.1 registers at load and keeps (the
+ * kernel takes one callback and warns on a second).
+ */
+#ifdef OKVM_KERNEL_STOPS_VIRT_ITSELF
+#define OKVM_EMERGENCY_CALLBACK	0
+#else
+#define OKVM_EMERGENCY_CALLBACK	1
+#endif
+
+/* Called in NMI context on every CPU by the crash and emergency paths. */
+static void okvm_emergency_disable(void)
+{
+	okvm_x86->emergency_disable();
+}
+
+/*
  * Take a reference on the hardware for a new VM. The first reference turns
  * the extension on everywhere; if any CPU refuses (another hypervisor took
  * it since we loaded), the ones already on are turned off again and the
@@ -64,6 +90,8 @@ int okvm_hardware_get(void)
 			goto out;
 		okvm_hardware_state = ret;
 		ret = 0;
+		if (OKVM_EMERGENCY_CALLBACK)
+			cpu_emergency_register_virt_callback(okvm_emergency_disable);
 	}
 	okvm_hardware_users++;
 out:
@@ -74,8 +102,11 @@ out:
 void okvm_hardware_put(void)
 {
 	mutex_lock(&okvm_hardware_lock);
-	if (!WARN_ON(okvm_hardware_users == 0) && --okvm_hardware_users == 0)
+	if (!WARN_ON(okvm_hardware_users == 0) && --okvm_hardware_users == 0) {
+		if (OKVM_EMERGENCY_CALLBACK)
+			cpu_emergency_unregister_virt_callback(okvm_emergency_disable);
 		cpuhp_remove_state(okvm_hardware_state);
+	}
 	mutex_unlock(&okvm_hardware_lock);
 }
 

@@ -64,6 +64,12 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_DEBUGREGS:
+	/* What KVM's generic code has always done, and okvm does too. */
+	case KVM_CAP_HLT:		/* HLT exits with KVM_EXIT_HLT */
+	case KVM_CAP_USER_NMI:		/* KVM_NMI */
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_INTERNAL_ERROR_DATA:	/* internal.ndata/data[] */
 		return 1;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:	/* no XCR0 without XSAVE (Bochs' L1 has none) */

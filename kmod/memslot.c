@@ -5,9 +5,11 @@
  *
  * The slots of a VM form an immutable, sorted snapshot (struct
  * okvm_memslots). A change builds a new snapshot, publishes it with RCU and
- * frees the old one after a grace period, so that readers (the nested page
- * fault handler, soon) look slots up without a lock and never see a slot
- * half changed. This is KVM's scheme, with one array instead of two trees.
+ * frees the old one after a grace period, so that readers (the second-level
+ * page fault handler, the MMU notifier, the emulator) look slots up without
+ * a lock and never see a slot half changed. Deleting or moving a slot
+ * publishes an intermediate snapshot first (okvm_set_user_memory_region()).
+ * This is KVM's scheme, with one array instead of two trees.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -151,7 +153,8 @@ okvm_memslots_apply(const struct okvm_memslots *old,
 }
 
 /*
- * The slot holding @gfn, or NULL. Call under rcu_read_lock() (or
+ * The slot holding @gfn, or NULL; it may be marked OKVM_MEMSLOT_INVALID
+ * (a slot update is zapping it). Call under rcu_read_lock() (or
  * slots_lock) and use the result only inside it.
  */
 const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
@@ -175,10 +178,34 @@ const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
 }
 
 /*
- * Translate a guest-physical address to the VMM's virtual address.
- * Returns 0 and sets *@hva, or -ENOENT when no slot holds @gpa.
+ * The snapshot a slot update publishes while it zaps: @old with slot @id
+ * marked OKVM_MEMSLOT_INVALID. Returns it or NULL (out of memory).
  */
-int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
+static struct okvm_memslots *
+okvm_memslots_invalidate(const struct okvm_memslots *old, u16 id)
+{
+	struct okvm_memslots *inv = okvm_memslots_alloc(old->nr);
+	unsigned int i;
+
+	if (!inv)
+		return NULL;
+	inv->nr = old->nr;
+	for (i = 0; i < old->nr; i++) {
+		inv->slots[i] = old->slots[i];
+		if (inv->slots[i].id == id)
+			inv->slots[i].flags |= OKVM_MEMSLOT_INVALID;
+	}
+	return inv;
+}
+
+/*
+ * Translate a guest-physical address to the VMM's virtual address, without
+ * sleeping. Returns 0 and sets *@hva; -ENOENT when no slot holds @gpa; or
+ * -EAGAIN when the slot holding it is being deleted or moved (marked
+ * OKVM_MEMSLOT_INVALID): the GPA is neither RAM nor MMIO until the update
+ * is done, so the caller must retry rather than decide.
+ */
+int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
 {
 	const struct okvm_memslot *slot;
 	u64 gfn = gpa >> PAGE_SHIFT;
@@ -186,7 +213,9 @@ int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
 
 	rcu_read_lock();
 	slot = okvm_memslot_find(rcu_dereference(vm->memslots), gfn);
-	if (slot) {
+	if (slot && (slot->flags & OKVM_MEMSLOT_INVALID)) {
+		ret = -EAGAIN;
+	} else if (slot) {
 		*hva = slot->userspace_addr +
 		       ((gfn - slot->base_gfn) << PAGE_SHIFT) +
 		       offset_in_page(gpa);
@@ -196,12 +225,73 @@ int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
 	return ret;
 }
 
+/*
+ * The same for the emulator (x86/guest_mem.c: guest page-table walks,
+ * instruction fetch, the RAM side of a string or split access; x86/io.c:
+ * "is this GPA RAM or MMIO"), which may sleep (it copies from user memory
+ * anyway) and has no way to retry halfway through an instruction: a slot
+ * being deleted or moved is waited for (the update holds slots_lock from
+ * the invalid snapshot to the final one, and never waits for a vCPU), then
+ * looked up again. Returns 0 and sets *@hva, -ENOENT when no slot holds
+ * @gpa, or -EINTR when a fatal signal interrupted the wait (the process
+ * is dying: whatever the caller makes of it, nobody sees it).
+ */
+int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
+{
+	int ret;
+
+	while ((ret = __okvm_gpa_to_hva(vm, gpa, hva)) == -EAGAIN) {
+		if (mutex_lock_killable(&vm->slots_lock))
+			return -EINTR;
+		mutex_unlock(&vm->slots_lock);
+	}
+	return ret;
+}
+
+/*
+ * KVM_SET_USER_MEMORY_REGION. Deleting or moving a slot must be atomic for
+ * the MMU notifier: the kernel may unmap, migrate or free a page of the
+ * slot's host range at any moment (munmap, MADV_DONTNEED, reclaim, KSM), and
+ * the notifier finds the second-level entries to remove through the
+ * published slots. If the slot left the published snapshot before its
+ * entries were zapped, such an invalidation would find nothing to zap, and
+ * the guest would keep a mapping of a page the kernel has freed. So, as KVM
+ * does (kvm_invalidate_memslot()), the update goes in three steps:
+ *
+ * 1. publish an intermediate snapshot in which the slot is still present
+ *    but marked OKVM_MEMSLOT_INVALID: the notifier still finds its host
+ *    range and zaps it; the fault path treats the slot as "retry" and
+ *    installs nothing; the emulator waits for step 3;
+ * 2. zap the slot's old GFNs (okvm_mmu_zap_gfn_range() raises the MMU's
+ *    invalidate_count and bumps invalidate_seq under the MMU lock, so a
+ *    fault that looked the slot up in the old, valid snapshot cannot
+ *    install its page afterwards; it flushes and kicks every vCPU before it
+ *    returns);
+ * 3. publish the final snapshot, without the slot or with it moved.
+ *
+ * Ordering: a fault reads invalidate_seq, then (smp_rmb()) the snapshot.
+ * Here the store of the intermediate snapshot is ordered before step 2's
+ * bump of invalidate_seq by the smp_wmb() below. So a fault that saw the
+ * bumped sequence sees the invalid slot and retries; a fault that saw the
+ * old sequence and the valid slot finds the sequence moved when it takes
+ * the MMU lock and installs nothing; and an entry installed before step 2
+ * took the lock is zapped by it. After step 3 no entry maps the slot's old
+ * GFNs, and none can appear: a new fault there finds no slot (MMIO).
+ *
+ * A notifier may still read the intermediate (or the old) snapshot after
+ * step 3: it then zaps the old GFNs once more, which is harmless, and it
+ * cannot miss an entry of the final snapshot, because such an entry was
+ * installed under the MMU lock by a fault that had read the final snapshot,
+ * and the notifier reads the snapshot after taking that lock.
+ *
+ * Both replaced snapshots are freed after one grace period following step
+ * 3, when no RCU reader can hold either.
+ */
 int okvm_set_user_memory_region(struct okvm_vm *vm,
 				const struct kvm_userspace_memory_region *mem)
 {
-	struct okvm_memslots *old, *new;
+	struct okvm_memslots *old, *new, *inv = NULL;
 	const struct okvm_memslot *cur;
-	u64 gone_gfn = 0, gone_npages = 0;
 	int ret;
 
 	ret = okvm_memslot_check_region(vm, mem);
@@ -216,41 +306,61 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 		mutex_unlock(&vm->slots_lock);
 		return PTR_ERR_OR_ZERO(new);
 	}
-	if (mem->memory_size) {
-		ret = okvm_mmu_watch_mm(vm);
-		if (ret) {
-			mutex_unlock(&vm->slots_lock);
-			kvfree(new);
-			return ret;
-		}
-	}
-
+	ret = -ENOMEM;
 	/* A deleted or moved slot's old GPAs must leave the page tables. */
 	cur = okvm_memslot_by_id(old, mem->slot & 0xffff);
 	if (cur) {
-		gone_gfn = cur->base_gfn;
-		gone_npages = cur->npages;
+		inv = okvm_memslots_invalidate(old, cur->id);
+		if (!inv)
+			goto fail;
+	}
+	if (mem->memory_size) {
+		ret = okvm_mmu_watch_mm(vm);
+		/*
+		 * Registering the notifier gives up on a pending signal
+		 * (mm_take_all_locks()). KVM registers it in KVM_CREATE_VM,
+		 * which QEMU retries on EINTR; this ioctl has no EINTR in
+		 * KVM's ABI, so it restarts itself once the signal is
+		 * handled, whatever the handler's SA_RESTART (nothing has
+		 * changed yet).
+		 */
+		if (ret == -EINTR)
+			ret = -ERESTARTNOINTR;
+		if (ret)
+			goto fail;
+	}
+
+	if (inv) {
+		rcu_assign_pointer(vm->memslots, inv);
+		/*
+		 * Pairs with the smp_rmb() in okvm_mmu_page_fault(): the
+		 * invalid slot is visible before the sequence bump below.
+		 */
+		smp_wmb();
+		okvm_mmu_zap_gfn_range(vm, cur->base_gfn,
+				       cur->base_gfn + cur->npages);
 	}
 	rcu_assign_pointer(vm->memslots, new);
 
 	/*
-	 * No reader may still use the old snapshot once it is freed, and no
-	 * fault that looked a page up in it may still be about to map it:
-	 * the zap bumps the MMU's invalidation count, which such a fault
-	 * rechecks under the MMU lock (mmu.c). A vCPU touching these GPAs
-	 * from now on finds no slot and exits with KVM_EXIT_MMIO.
-	 *
 	 * Expedited, as KVM's memslot updates are: VMMs change slots in
 	 * bursts (a BIOS shadowing ROMs, a VGA window toggling), and a normal
 	 * grace period costs milliseconds each, seconds for a few hundred
-	 * slots; the expedited one costs an IPI to each CPU instead.
+	 * slots; the expedited one costs an IPI to each CPU instead. Waiting
+	 * here rather than with kvfree_rcu() also bounds the memory a VMM
+	 * looping on this ioctl can keep waiting for a grace period.
 	 */
 	synchronize_rcu_expedited();
-	if (gone_npages)
-		okvm_mmu_zap_gfn_range(vm, gone_gfn, gone_gfn + gone_npages);
 	mutex_unlock(&vm->slots_lock);
+	kvfree(inv);
 	kvfree(old);
 	return 0;
+
+fail:
+	mutex_unlock(&vm->slots_lock);
+	kvfree(inv);
+	kvfree(new);
+	return ret;
 }
 
 int okvm_memslots_init(struct okvm_vm *vm)

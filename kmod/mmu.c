@@ -22,10 +22,12 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpumask.h>
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
+#include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
@@ -65,34 +67,64 @@ u64 okvm_mmu_root_pa(struct okvm_vm *vm)
 }
 
 /*
- * Remove the leaves for guest frames [start, end) below @table, which maps
- * the frames from @table_gfn on at @level. Returns whether any was present.
+ * Guest frames the four-level tables can map: a GFN at or above this has
+ * no entry (its index bits would wrap around the root table).
  */
-static bool okvm_mmu_zap_table(u64 *table, int level, u64 table_gfn,
-			       u64 start, u64 end)
+#define OKVM_MMU_GFN_LIMIT	(1ULL << (OKVM_SPTE_INDEX_BITS * OKVM_SPTE_LEVELS))
+
+/*
+ * Remove the leaves for guest frames [start, end), one last-level table (or
+ * one absent higher-level entry) per step, so that each step is bounded:
+ * at most 512 leaves and a four-level descent. Tables stay, empty.
+ *
+ * With @can_yield, stop after a step when this CPU should reschedule or
+ * another CPU spins on the lock, and return the first frame not done, for
+ * the caller to drop the lock, reschedule and call again from there;
+ * otherwise (and when done) return @end. Sets *@zapped when a leaf was
+ * present. The caller raised invalidate_count, which keeps faults from
+ * installing anything in the range while the lock is dropped.
+ */
+static u64 okvm_mmu_zap_some(struct okvm_mmu *mmu, u64 start, u64 end,
+			     bool can_yield, bool *zapped)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
-	u64 span = okvm_spte_span(level);
-	bool zapped = false;
-	unsigned int i;
+	u64 limit = min(end, OKVM_MMU_GFN_LIMIT);
+	u64 gfn = start;
 
-	for (i = 0; i < OKVM_SPTE_PER_TABLE; i++) {
-		u64 gfn = table_gfn + i * span;
-		u64 spte = table[i];
+	lockdep_assert_held(&mmu->lock);
+	while (gfn < limit) {
+		u64 *table = mmu->root;
+		u64 span, next;
+		int level;
 
-		if (gfn >= end)
-			break;
-		if (gfn + span <= start || !(spte & fmt->present))
-			continue;
-		if (level == 1) {
-			WRITE_ONCE(table[i], 0);
-			zapped = true;
-		} else {
-			zapped |= okvm_mmu_zap_table(okvm_spte_table(spte),
-						     level - 1, gfn, start, end);
+		for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
+			u64 spte = table[okvm_spte_index(gfn, level)];
+
+			if (!(spte & fmt->present))
+				break;
+			table = okvm_spte_table(spte);
 		}
+		if (level > 1) {
+			/* Nothing is mapped below this entry: skip its span. */
+			span = okvm_spte_span(level);
+			gfn = round_down(gfn, span) + span;
+		} else {
+			next = min(limit, round_down(gfn, OKVM_SPTE_PER_TABLE) +
+					  OKVM_SPTE_PER_TABLE);
+			for (; gfn < next; gfn++) {
+				u64 *spte = &table[okvm_spte_index(gfn, 1)];
+
+				if (*spte & fmt->present) {
+					WRITE_ONCE(*spte, 0);
+					*zapped = true;
+				}
+			}
+		}
+		if (can_yield && gfn < limit &&
+		    (need_resched() || spin_needbreak(&mmu->lock)))
+			return gfn;
 	}
-	return zapped;
+	return end;
 }
 
 static void okvm_mmu_kick_ipi(void *unused)
@@ -106,22 +138,45 @@ static void okvm_mmu_kick_ipi(void *unused)
  * external-interrupt exit. The IPI waits until the interrupt is handled,
  * which the vCPU's CPU does only after the exit, so on return no vCPU
  * can still reach a removed translation.
+ *
+ * One IPI round for all of them: the CPUs of the vCPUs in guest mode are
+ * collected in a mask and interrupted together with
+ * smp_call_function_many(), which waits for all at once instead of one
+ * round trip per vCPU. kick_lock guards the mask and disables preemption,
+ * which smp_call_function_many() needs. This CPU needs no kick: no vCPU
+ * can be in guest mode on it while it runs this code without being
+ * preempted (a vCPU enters and leaves guest mode with interrupts off), and
+ * smp_call_function_many() skips it anyway. CPUs
+ * waiting for kick_lock or for the MMU lock spin with interrupts on, so
+ * they answer the IPI.
  */
 static void okvm_mmu_kick_vcpus(struct okvm_vm *vm)
 {
+	struct okvm_mmu *mmu = &vm->mmu;
 	unsigned int i, n;
 
 	/* vCPUs are published after their slot (vcpu.c): acquire the count. */
 	n = smp_load_acquire(&vm->nr_vcpus);
 	/* Orders the tlb_gen bump before reading modes; pairs with run.c. */
 	smp_mb();
+	spin_lock(&mmu->kick_lock);
+	cpumask_clear(mmu->kick_mask);
 	for (i = 0; i < n; i++) {
 		struct okvm_vcpu *vcpu = READ_ONCE(vm->vcpus[i]);
+		int cpu;
 
-		if (vcpu && READ_ONCE(vcpu->mode) == OKVM_IN_GUEST)
-			smp_call_function_single(READ_ONCE(vcpu->cpu),
-						 okvm_mmu_kick_ipi, NULL, 1);
+		if (!vcpu || READ_ONCE(vcpu->mode) != OKVM_IN_GUEST)
+			continue;
+		/* run.c writes cpu, then mode: the cpu of that entry. */
+		smp_rmb();
+		cpu = READ_ONCE(vcpu->cpu);
+		if (cpu >= 0 && cpu < nr_cpu_ids)
+			__cpumask_set_cpu(cpu, mmu->kick_mask);
 	}
+	if (!cpumask_empty(mmu->kick_mask))
+		smp_call_function_many(mmu->kick_mask, okvm_mmu_kick_ipi, NULL,
+				       true);
+	spin_unlock(&mmu->kick_lock);
 }
 
 /*
@@ -138,18 +193,51 @@ bool okvm_mmu_need_tlb_flush(struct okvm_vcpu *vcpu)
 	return true;
 }
 
-/* Remove guest frames [start, end) and wait until no vCPU can use them. */
+/*
+ * Start and end an invalidation, under the MMU lock: from begin to end no
+ * fault installs anything (invalidate_count raised), and a fault that read
+ * invalidate_seq before begin installs nothing afterwards either.
+ */
+static void okvm_mmu_invalidate_begin(struct okvm_mmu *mmu)
+{
+	lockdep_assert_held(&mmu->lock);
+	mmu->invalidate_count++;
+	mmu->invalidate_seq++;
+}
+
+static void okvm_mmu_invalidate_end(struct okvm_mmu *mmu)
+{
+	lockdep_assert_held(&mmu->lock);
+	mmu->invalidate_seq++;
+	mmu->invalidate_count--;
+}
+
+/*
+ * Remove guest frames [start, end) and wait until no vCPU can use them.
+ * Called by slot updates (memslot.c) and when the mm goes away; it may
+ * sleep. The walk reschedules between bounded steps, so deleting a slot of
+ * many gigabytes cannot stall the CPU or RCU; invalidate_count stays raised
+ * meanwhile. The TLB generation is bumped and the vCPUs are kicked once, at
+ * the end, before returning: until then the frames' pages stay the VMM's
+ * (the caller has not let them go yet), so a vCPU still reaching one
+ * through its TLB reads memory that is still the slot's.
+ */
 void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end)
 {
 	struct okvm_mmu *mmu = &vm->mmu;
-	bool zapped;
+	bool zapped = false;
 
+	might_sleep();
 	spin_lock(&mmu->lock);
-	/* A fault that looked a page up before this must not map it. */
-	mmu->invalidate_seq++;
-	zapped = okvm_mmu_zap_table(mmu->root, OKVM_SPTE_LEVELS, 0, start, end);
+	okvm_mmu_invalidate_begin(mmu);
+	while (start < end) {
+		start = okvm_mmu_zap_some(mmu, start, end, true, &zapped);
+		if (start < end)
+			cond_resched_lock(&mmu->lock);
+	}
 	if (zapped)
 		atomic64_inc(&mmu->tlb_gen);
+	okvm_mmu_invalidate_end(mmu);
 	spin_unlock(&mmu->lock);
 	if (zapped)
 		okvm_mmu_kick_vcpus(vm);
@@ -161,40 +249,79 @@ static struct okvm_vm *okvm_mmu_notifier_vm(struct mmu_notifier *mn)
 }
 
 /*
+ * The first GFN range, at or above @cursor, of a slot that maps part of
+ * the host range [start, end), in the slots published now: true and
+ * [*@from, *@to), or false when there is none. Slots are sorted by GFN and
+ * do not overlap, so walking them in order with a rising cursor visits
+ * each mapped frame once. Slots marked invalid count: a deletion or move
+ * relies on the notifier to zap them while it runs.
+ */
+static bool okvm_mmu_hva_to_gfns(struct okvm_vm *vm, unsigned long start,
+				 unsigned long end, u64 cursor, u64 *from,
+				 u64 *to)
+{
+	const struct okvm_memslots *slots;
+	bool found = false;
+	unsigned int i;
+
+	rcu_read_lock();
+	slots = rcu_dereference(vm->memslots);
+	for (i = 0; i < slots->nr && !found; i++) {
+		const struct okvm_memslot *slot = &slots->slots[i];
+		unsigned long first = slot->userspace_addr;
+		unsigned long last = first + (slot->npages << PAGE_SHIFT);
+		unsigned long lo = max(first, start);
+		unsigned long hi = min(last, end);
+
+		if (lo >= hi)
+			continue;
+		*from = max(cursor,
+			    slot->base_gfn + ((lo - first) >> PAGE_SHIFT));
+		*to = slot->base_gfn + DIV_ROUND_UP(hi - first, PAGE_SIZE);
+		found = *from < *to;
+	}
+	rcu_read_unlock();
+	return found;
+}
+
+/*
  * The kernel is about to change the VMM's page tables for [start, end):
  * remove every entry whose slot maps part of it. Faults that race with the
  * change see invalidate_count raised, or invalidate_seq moved, and retry.
+ *
+ * When the caller may block, the walk reschedules between bounded steps
+ * (okvm_mmu_zap_some()), so that a munmap of tens of gigabytes cannot cause
+ * a soft lockup or an RCU stall. The lock is dropped for that, and RCU too,
+ * so the slots are looked up again after each pause, from a GFN cursor.
+ * That is correct even if the slots changed meanwhile: a slot that went
+ * away or moved was zapped by its update (memslot.c) before the snapshot
+ * without it was published, and a slot that appeared cannot have entries
+ * for this range, because no fault installs anything while
+ * invalidate_count is raised.
+ *
+ * When it may not block (the OOM reaper), the walk does not pause, as
+ * KVM's does not then either: it is bounded by the tables the VM has, and
+ * refusing with -EAGAIN would only keep the reaper from freeing memory.
+ * Either way the TLB generation is bumped and every vCPU in guest mode is
+ * kicked (which spins, never sleeps) before this returns.
  */
 static int okvm_mmu_invalidate_range_start(struct mmu_notifier *mn,
 					   const struct mmu_notifier_range *range)
 {
+	bool can_yield = mmu_notifier_range_blockable(range);
 	struct okvm_vm *vm = okvm_mmu_notifier_vm(mn);
 	struct okvm_mmu *mmu = &vm->mmu;
-	const struct okvm_memslots *slots;
+	u64 cursor = 0, from, to;
 	bool zapped = false;
-	unsigned int i;
 
 	spin_lock(&mmu->lock);
-	mmu->invalidate_count++;
-	mmu->invalidate_seq++;
-	rcu_read_lock();
-	slots = rcu_dereference(vm->memslots);
-	for (i = 0; i < slots->nr; i++) {
-		const struct okvm_memslot *slot = &slots->slots[i];
-		unsigned long first = slot->userspace_addr;
-		unsigned long last = first + (slot->npages << PAGE_SHIFT);
-		unsigned long from = max(first, range->start);
-		unsigned long to = min(last, range->end);
-
-		if (from >= to)
-			continue;
-		zapped |= okvm_mmu_zap_table(mmu->root, OKVM_SPTE_LEVELS, 0,
-					     slot->base_gfn +
-					     ((from - first) >> PAGE_SHIFT),
-					     slot->base_gfn +
-					     DIV_ROUND_UP(to - first, PAGE_SIZE));
+	okvm_mmu_invalidate_begin(mmu);
+	while (okvm_mmu_hva_to_gfns(vm, range->start, range->end, cursor,
+				    &from, &to)) {
+		cursor = okvm_mmu_zap_some(mmu, from, to, can_yield, &zapped);
+		if (cursor < to)
+			cond_resched_lock(&mmu->lock);
 	}
-	rcu_read_unlock();
 	if (zapped)
 		atomic64_inc(&mmu->tlb_gen);
 	spin_unlock(&mmu->lock);
@@ -209,8 +336,7 @@ static void okvm_mmu_invalidate_range_end(struct mmu_notifier *mn,
 	struct okvm_mmu *mmu = &okvm_mmu_notifier_vm(mn)->mmu;
 
 	spin_lock(&mmu->lock);
-	mmu->invalidate_seq++;
-	mmu->invalidate_count--;
+	okvm_mmu_invalidate_end(mmu);
 	spin_unlock(&mmu->lock);
 }
 
@@ -295,13 +421,23 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 
 	seq = READ_ONCE(mmu->invalidate_seq);
 	/*
-	 * The sequence is read before the slot and the page are looked up;
-	 * pairs with the lock in okvm_mmu_invalidate_range_start().
+	 * The sequence is read before the slot and the page are looked up.
+	 * Pairs with the MMU lock of okvm_mmu_invalidate_range_start() (the
+	 * kernel changes the VMM's page tables after it returns) and with the
+	 * smp_wmb() between publishing an invalid slot and zapping it in
+	 * okvm_set_user_memory_region(): a fault that sees the bumped
+	 * sequence sees the invalid slot.
 	 */
 	smp_rmb();
 
-	if (okvm_gpa_to_hva(vcpu->vm, gpa & PAGE_MASK, &hva))
-		return 0;
+	/*
+	 * No slot: MMIO. A slot being deleted or moved (marked invalid):
+	 * neither RAM nor MMIO yet; the guest faults again, and finds the
+	 * final snapshot once the update published it (memslot.c).
+	 */
+	ret = __okvm_gpa_to_hva(vcpu->vm, gpa & PAGE_MASK, &hva);
+	if (ret)
+		return ret == -EAGAIN ? 1 : 0;
 
 	/*
 	 * Ask for a writable page whatever the access, as a write fault would
@@ -356,21 +492,35 @@ int okvm_mmu_init(struct okvm_vm *vm)
 	struct okvm_mmu *mmu = &vm->mmu;
 
 	spin_lock_init(&mmu->lock);
+	spin_lock_init(&mmu->kick_lock);
 	atomic64_set(&mmu->tlb_gen, 0);
+	if (!zalloc_cpumask_var(&mmu->kick_mask, GFP_KERNEL_ACCOUNT))
+		return -ENOMEM;
 	mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	return mmu->root ? 0 : -ENOMEM;
+	if (!mmu->root) {
+		free_cpumask_var(mmu->kick_mask);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
+/*
+ * Free a table and everything below it. Called when the VM is freed, from
+ * the last close (a process exit among them), which may sleep: a VM with
+ * tens of thousands of tables reschedules between last-level tables.
+ */
 static void okvm_mmu_free_table(u64 *table, int level)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	unsigned int i;
 
-	if (level > 1)
+	if (level > 1) {
 		for (i = 0; i < OKVM_SPTE_PER_TABLE; i++)
 			if (table[i] & fmt->present)
 				okvm_mmu_free_table(okvm_spte_table(table[i]),
 						    level - 1);
+		cond_resched();
+	}
 	free_page((unsigned long)table);
 }
 
@@ -381,4 +531,5 @@ void okvm_mmu_destroy(struct okvm_vm *vm)
 		mmu_notifier_unregister(&vm->mmu.notifier, vm->mm);
 	if (vm->mmu.root)
 		okvm_mmu_free_table(vm->mmu.root, OKVM_SPTE_LEVELS);
+	free_cpumask_var(vm->mmu.kick_mask);
 }

@@ -9,6 +9,8 @@
 #define OKVM_H
 
 #include <linux/atomic.h>
+#include <linux/bits.h>
+#include <linux/cpumask.h>
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/kvm.h>
@@ -42,7 +44,16 @@
 /*
  * struct okvm_memslot - guest-physical pages [base_gfn, base_gfn + npages)
  * are the VM process's memory at userspace_addr. Immutable once published.
+ *
+ * @flags holds the KVM_MEM_* flags of the ioctl and, in the snapshot that a
+ * deletion or move publishes while it zaps the slot's old GFNs,
+ * OKVM_MEMSLOT_INVALID (memslot.c, okvm_set_user_memory_region()). Readers
+ * treat an invalid slot as "wait or retry": the MMU notifier still zaps its
+ * host range, the fault path installs nothing and lets the guest fault
+ * again, and the emulator waits for the update (okvm_gpa_to_hva()).
  */
+#define OKVM_MEMSLOT_INVALID	BIT(16)
+
 struct okvm_memslot {
 	u64 base_gfn;
 	u64 npages;
@@ -66,11 +77,16 @@ struct okvm_memslots {
  *
  * @root is the top table, shared by every vCPU of the VM. @lock guards the
  * tables and the notifier counters. A fault that read @invalidate_seq
- * before looking up the host page may install it only if no invalidation
- * started since (@invalidate_seq unchanged) and none is running
- * (@invalidate_count == 0): that is how the MMU notifier and the fault path
- * agree without the fault holding a page reference (design.rst, "Guest
- * memory").
+ * before looking up the slot and the host page may install the page only
+ * if no invalidation started since (@invalidate_seq unchanged) and none is
+ * running (@invalidate_count == 0): that is how the MMU notifier, slot
+ * updates and the fault path agree without the fault holding a page
+ * reference (design.rst, "Guest memory"). An invalidation keeps
+ * @invalidate_count raised from before its first zap to after its last, so
+ * it may drop @lock to reschedule in between (okvm_mmu_zap()).
+ *
+ * @kick_mask is the set of CPUs one kick interrupts (okvm_mmu_kick_vcpus()),
+ * built and used under @kick_lock, which is never held with @lock.
  */
 struct okvm_mmu {
 	spinlock_t lock;		/* guards the tables and counters */
@@ -84,6 +100,8 @@ struct okvm_mmu {
 	 * vCPU that saw an older value flushes its TLB before the next entry.
 	 */
 	atomic64_t tlb_gen;
+	spinlock_t kick_lock;		/* guards kick_mask */
+	cpumask_var_t kick_mask;
 };
 
 /*
@@ -97,6 +115,10 @@ struct okvm_mmu {
  * lock. @lock guards @vcpus, @nr_vcpus, @tss_addr and @identity_map_addr;
  * @nr_vcpus only grows, so readers may walk vcpus[0 .. READ_ONCE(nr_vcpus))
  * without it. @memslots is replaced under @slots_lock and read under RCU.
+ *
+ * Lock order: vcpu->mutex, then @slots_lock (the emulator waits for a slot
+ * update with the vCPU's mutex held), then mmu.lock or mmu.kick_lock, which
+ * are never held together. A slot update never waits for a vCPU's mutex.
  */
 struct okvm_vm {
 	struct kref refs;
@@ -181,6 +203,8 @@ struct okvm_vcpu {
 	unsigned long rip;
 	unsigned long rflags;
 	u64 xcr0;
+	u32 pkru;		/* the guest's PKRU (run.c) */
+	bool pkru_live;		/* the guest could change PKRU this entry */
 	struct fpu_guest fpu;
 	s64 tlb_gen;		/* okvm_mmu.tlb_gen at the last flush */
 	void *spare_tables[3];	/* for the fault path (mmu.c) */
@@ -224,6 +248,14 @@ struct okvm_vcpu {
 		u8 chunk;		/* bytes of the exit in progress */
 		bool write;
 	} mmio_op;
+	/*
+	 * The last MMIO exit whose instruction did not access its GPA, and
+	 * how many times in a row the guest was re-entered to retry it
+	 * (x86/io.c).
+	 */
+	unsigned int emul_retries;
+	unsigned long emul_retry_rip;
+	u64 emul_retry_gpa;
 	bool tlb_flush;			/* set by the run loop for the vendor */
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */
@@ -239,7 +271,8 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
-	unsigned long dr[4];		/* DR0-3: kept, not loaded (svm/exit.c) */
+	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
+	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 
 	sigset_t sigset;
 	bool sigset_active;
@@ -264,6 +297,7 @@ int okvm_memslots_init(struct okvm_vm *vm);
 void okvm_memslots_free(struct okvm_vm *vm);
 const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
 					     u64 gfn);
+int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
 int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
 
 /* mmu.c */

@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/anon_inodes.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/gfp.h>
 #include <linux/kvm.h>
@@ -136,6 +137,16 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		vcpu->interrupt.vector = irq.irq;
 		return 0;
 	}
+	case KVM_NMI:
+		/*
+		 * Without an in-kernel irqchip, as KVM: the NMI is pending
+		 * until the guest can take it (delivered at the next entry
+		 * that NMI blocking allows). KVM queues at most two; a
+		 * pending one already stands for both here. KVM ignores
+		 * the argument.
+		 */
+		vcpu->nmi_pending = true;
+		return 0;
 	case KVM_GET_TSC_KHZ:
 		/* The guest's TSC is the host's plus an offset. */
 		return tsc_khz ? tsc_khz : -EIO;
@@ -221,21 +232,31 @@ static struct okvm_vcpu *okvm_vcpu_alloc(struct okvm_vm *vm, unsigned int id)
 	return vcpu;
 }
 
-/* KVM_CREATE_VCPU: returns the new vCPU's fd or an errno, as KVM's does. */
+/*
+ * KVM_CREATE_VCPU: returns the new vCPU's fd or an errno, as KVM's does.
+ *
+ * The vCPU must be published in vm->vcpus[] before any ioctl can reach it:
+ * okvm_mmu_kick_vcpus() walks that array to force vCPUs out of guest mode
+ * after an invalidation, so a vCPU running before it is listed could keep
+ * using a translation the MMU notifier removed. Installing the fd first
+ * (anon_inode_getfd()) would let another thread guess the fd number and
+ * call KVM_RUN in between. So the file is created without an fd
+ * (anon_inode_getfile()) on an fd number reserved beforehand
+ * (get_unused_fd_flags()), the vCPU is published, and only then is the fd
+ * installed (fd_install()), when nothing can fail any more. KVM instead
+ * holds the vCPU's mutex from fd installation to publication; with no fd
+ * at all before publication, no other syscall on it (close, dup, mmap) can
+ * see a half-created vCPU either.
+ */
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id)
 {
 	struct okvm_vcpu *vcpu;
+	struct file *file;
 	unsigned int i;
 	int fd, ret;
 
 	if (id >= OKVM_MAX_VCPU_ID)
 		return -EINVAL;
-	/* VMX runs no vCPU yet (its VMCS code is the next step). */
-	if (!okvm_x86->vcpu_create) {
-		okvm_vm_warn(vm, "vCPUs are not implemented on %s yet\n",
-			     okvm_x86->name);
-		return -EOPNOTSUPP;
-	}
 
 	mutex_lock(&vm->lock);
 	ret = -EINVAL;
@@ -250,20 +271,29 @@ int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id)
 	if (!vcpu)
 		goto unlock;
 
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto free_vcpu;
+	}
+	file = anon_inode_getfile("okvm-vcpu", &okvm_vcpu_fops, vcpu, O_RDWR);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto put_fd;
+	}
 	/* The vCPU file's reference on the VM, dropped by its release. */
 	kref_get(&vm->refs);
-	fd = anon_inode_getfd("okvm-vcpu", &okvm_vcpu_fops, vcpu,
-			      O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		okvm_vm_put(vm);	/* not the last: the VM fd holds one */
-		okvm_vcpu_free(vcpu);
-		ret = fd;
-		goto unlock;
-	}
 	WRITE_ONCE(vm->vcpus[vm->nr_vcpus], vcpu);
 	/* Lock-free readers (mmu.c) load nr_vcpus, then the slots below it. */
 	smp_store_release(&vm->nr_vcpus, vm->nr_vcpus + 1);
-	ret = fd;
+	fd_install(fd, file);
+	mutex_unlock(&vm->lock);
+	return fd;
+
+put_fd:
+	put_unused_fd(fd);
+free_vcpu:
+	okvm_vcpu_free(vcpu);
 unlock:
 	mutex_unlock(&vm->lock);
 	return ret;

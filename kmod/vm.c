@@ -82,11 +82,11 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return tsc_khz ? tsc_khz : -EIO;
 	case KVM_SET_TSS_ADDR:
 		/*
-		 * The real-mode TSS VMX without unrestricted guest needs; SVM
-		 * has no use for it and KVM on AMD accepts any address. Kept
-		 * for the VMX side.
+		 * The real-mode TSS VMX without unrestricted guest needs.
+		 * okvm requires unrestricted guest, so neither vendor uses
+		 * it; it is kept only to answer as KVM does, which checks
+		 * first that its three pages lie below 4 GiB.
 		 */
-		/* Its three pages must lie below 4 GiB, as KVM checks. */
 		if (arg > (unsigned int)(-3 * PAGE_SIZE))
 			return -EINVAL;
 		mutex_lock(&vm->lock);

@@ -673,6 +673,160 @@ out:
 }
 
 /*
+ * KVM_CAP_HLT: without an in-kernel irqchip, HLT leaves KVM_RUN with
+ * KVM_EXIT_HLT, RIP past the instruction.
+ */
+static const char *check_hlt(int dev, long answer)
+{
+	struct kvm_regs regs;
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+
+	if (why)
+		goto out;
+	g.mem[GUEST_CODE] = 0xf4;	/* hlt */
+	why = "KVM_RUN failed";
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0))
+		goto out;
+	why = "HLT did not exit with KVM_EXIT_HLT";
+	if (g.v.run->exit_reason != KVM_EXIT_HLT)
+		goto out;
+	why = "RIP is not past the HLT";
+	if (okvm_ioctl(g.v.fd, KVM_GET_REGS, (unsigned long)&regs) ||
+	    regs.rip != GUEST_CODE + 1)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/* KVM_CAP_USER_NMI: KVM_NMI queues an NMI that KVM_GET_VCPU_EVENTS sees. */
+static const char *check_user_nmi(int dev, long answer)
+{
+	struct kvm_vcpu_events ev;
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_NMI failed";
+	if (okvm_ioctl(v.fd, KVM_NMI, 0))
+		goto out;
+	why = "KVM_GET_VCPU_EVENTS failed";
+	if (okvm_ioctl(v.fd, KVM_GET_VCPU_EVENTS, (unsigned long)&ev))
+		goto out;
+	why = "the NMI is not pending";
+	if (!ev.nmi.pending)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_DESTROY_MEMORY_REGION_WORKS: a deleted slot is gone, so its id
+ * takes a new size (an existing slot cannot change size: EINVAL).
+ */
+static const char *check_destroy_memory_region(int dev, long answer)
+{
+	static char pages[2 * 4096] __attribute__((aligned(4096)));
+	struct kvm_userspace_memory_region r = {
+		.memory_size = 4096,
+		.userspace_addr = (unsigned long)pages,
+	};
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = "KVM_CREATE_VM failed";
+
+	if (vm < 0)
+		return why;
+	why = "creating the slot failed";
+	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		goto out;
+	r.memory_size = 2 * 4096;
+	why = "a live slot changed size";
+	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r) !=
+	    -EINVAL)
+		goto out;
+	r.memory_size = 0;
+	why = "deleting the slot failed";
+	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		goto out;
+	r.memory_size = 2 * 4096;
+	why = "the deleted slot's id did not take a new size";
+	if (okvm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		goto out;
+	why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_JOIN_MEMORY_REGIONS_WORKS: slots may touch, GPA- and HVA-wise,
+ * and a guest runs across the boundary: its code in one slot reads its
+ * data from the next.
+ */
+static const char *check_join_memory_regions(int dev, long answer)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 1,
+		.guest_phys_addr = GUEST_MEM_SIZE,
+		.memory_size = PAGE,
+	};
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	static unsigned char next[PAGE] __attribute__((aligned(PAGE)));
+
+	if (why)
+		goto out;
+	r.userspace_addr = (unsigned long)next;
+	why = "a slot right after another was refused";
+	if (okvm_ioctl(g.v.vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		goto out;
+	/* mov al, [GUEST_MEM_SIZE]: the first byte of the second slot. */
+	g.mem[GUEST_CODE + 1] = GUEST_MEM_SIZE & 0xff;
+	g.mem[GUEST_CODE + 2] = GUEST_MEM_SIZE >> 8;
+	next[0] = 0xa5;
+	why = guest_expect_byte(&g, 0xa5);
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
+ * KVM_CAP_INTERNAL_ERROR_DATA: an internal error carries its data, here
+ * an emulation failure (the guest fetches from a GPA no slot backs, which
+ * neither KVM nor okvm can emulate): ndata between 1 and 16.
+ */
+static const char *check_internal_error_data(int dev, long answer)
+{
+	struct kvm_regs regs = { .rip = 0x8000, .rflags = 2 };
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+
+	if (why)
+		goto out;
+	why = "KVM_SET_REGS failed";
+	if (okvm_ioctl(g.v.fd, KVM_SET_REGS, (unsigned long)&regs))
+		goto out;
+	why = "KVM_RUN failed";
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0))
+		goto out;
+	why = "a fetch outside memory is not KVM_EXIT_INTERNAL_ERROR";
+	if (g.v.run->exit_reason != KVM_EXIT_INTERNAL_ERROR)
+		goto out;
+	why = "the internal error carries no data, or more than 16 words";
+	if (g.v.run->internal.ndata < 1 || g.v.run->internal.ndata > 16)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
  * KVM_CAP_GET_MSR_FEATURES: the system fd lists the feature MSRs and
  * KVM_GET_MSRS on the system fd reads every one it lists (the return is
  * the count read). The list is sized the KVM way: nmsrs = 0 is E2BIG and
@@ -743,6 +897,14 @@ static const struct {
 	  check_immediate_exit },
 	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",
 	  check_get_msr_features },
+	{ KVM_CAP_HLT, "KVM_CAP_HLT", check_hlt },
+	{ KVM_CAP_USER_NMI, "KVM_CAP_USER_NMI", check_user_nmi },
+	{ KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
+	  "KVM_CAP_DESTROY_MEMORY_REGION_WORKS", check_destroy_memory_region },
+	{ KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,
+	  "KVM_CAP_JOIN_MEMORY_REGIONS_WORKS", check_join_memory_regions },
+	{ KVM_CAP_INTERNAL_ERROR_DATA, "KVM_CAP_INTERNAL_ERROR_DATA",
+	  check_internal_error_data },
 };
 
 static int find_check(long cap)

@@ -117,6 +117,18 @@ dmesg -c > /dev/null
 insmod "$ko" && [ -c /dev/okvm ] && dmesg | grep -q "okvm: ready on $vendor: /dev/okvm"
 result $? "load_creates_dev_okvm"
 
+# One line names the speculation mitigations the entry path applies, from
+# a known set (design.rst, "Speculative execution"); an L1D flush only
+# where the kernel reports the CPU affected by L1TF.
+spec=$(dmesg | grep "okvm: $vendor speculation mitigations:")
+echo "# $spec"
+[ "$(printf '%s\n' "$spec" | grep -c .)" = 1 ] &&
+	! printf '%s\n' "${spec#*mitigations:}" | tr ' ' '\n' | grep . |
+	grep -vxE 'none|rsb-fill|rsb-fill-lite|ibpb-on-vcpu-switch|verw|l1d-flush-msr|l1d-flush-sw|ibrs-after-exit|untrain-ret|ibpb-after-exit|bhb-clear|ibpb-before-user' &&
+	{ ! grep -q '^Not affected' /sys/devices/system/cpu/vulnerabilities/l1tf 2>/dev/null ||
+	  ! printf '%s\n' "$spec" | grep -q l1d-flush; }
+result $? "load_names_speculation_mitigations"
+
 # misc major 10, dynamic minor; the kernel's node is 0660, udev adds the group
 [ "$(stat -c '%t %a %u' /dev/okvm)" = "a 660 0" ]
 result $? "dev_okvm_is_misc_0660_root"

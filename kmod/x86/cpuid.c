@@ -297,6 +297,19 @@ bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit)
 }
 
 /*
+ * The guest's MAXPHYADDR: CPUID 0x80000008 EAX[7:0], or 36 without that
+ * leaf (SDM Vol. 3 4.1.4).
+ */
+unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent,
+						     0x80000008, 0);
+
+	return e && (e->eax & 0xff) ? e->eax & 0xff : 36;
+}
+
+/*
  * Install @ents (@nent entries, which this takes over) as the vCPU's CPUID,
  * with KVM's checks.
  */
@@ -456,4 +469,18 @@ void okvm_emulate_cpuid(struct okvm_vcpu *vcpu)
 	vcpu->regs[OKVM_RBX] = ebx;
 	vcpu->regs[OKVM_RCX] = ecx;
 	vcpu->regs[OKVM_RDX] = edx;
+}
+
+/*
+ * Whether the guest's CPUID leaf 0 names GenuineIntel: where KVM's
+ * behaviour follows the vendor the guest is shown (msr.c, TSC_AUX).
+ */
+bool okvm_guest_is_intel(struct okvm_vcpu *vcpu)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent, 0, 0);
+
+	/* "GenuineIntel" in EBX, EDX, ECX. */
+	return e && e->ebx == 0x756e6547 && e->edx == 0x49656e69 &&
+	       e->ecx == 0x6c65746e;
 }

@@ -185,15 +185,22 @@ static const struct opdesc one_byte_map[256] = {
  * never an SIB byte or a displacement.
  */
 #define MOV_DR		{ OKVM_INSN_MOV_DR, GRP_NONE, OP_MODRM | OP_DR }
+/*
+ * MOV from/to CRn (SDM Vol. 2B MOV-Move to/from Control Registers): the
+ * same form, with ModRM.reg naming the control register.
+ */
+#define MOV_CR		{ OKVM_INSN_MOV_CR, GRP_NONE, OP_MODRM | OP_DR }
 
 /*
  * The two-byte map, 0f xx (SDM Vol. 2 Table A-3): the SSE moves, MOV
- * DRn, MOVZX and MOVSX.
+ * CRn and DRn, MOVZX and MOVSX.
  */
 static const struct opdesc two_byte_map[256] = {
 	[0x10] = SSE_MOVE,
 	[0x11] = SSE_MOVE,
+	[0x20] = MOV_CR,
 	[0x21] = MOV_DR,
+	[0x22] = MOV_CR,
 	[0x23] = MOV_DR,
 	[0x28] = SSE_MOVE,
 	[0x29] = SSE_MOVE,
@@ -294,6 +301,7 @@ static const char *const kind_names[OKVM_INSN_NR_KINDS] = {
 	[OKVM_INSN_OUT] = "out",	[OKVM_INSN_INS] = "ins",
 	[OKVM_INSN_OUTS] = "outs",	[OKVM_INSN_MOV_SSE] = "mov_sse",
 	[OKVM_INSN_MOV_DR] = "mov_dr",
+	[OKVM_INSN_MOV_CR] = "mov_cr",
 };
 
 const char *okvm_insn_kind_name(enum okvm_insn_kind kind)
@@ -766,5 +774,58 @@ opcode:
 	}
 
 	insn->len = c.pos;
+	return OKVM_DECODE_OK;
+}
+
+/**
+ * okvm_decode_known() - the length of an instruction whose identity the
+ * exit already gives (an intercept: CPUID, RDMSR, HLT, ...).
+ * @buf:	the instruction bytes, starting at RIP.
+ * @avail:	how many bytes of @buf are valid.
+ * @mode:	the code-segment mode.
+ * @opcode:	the opcode bytes the intercepted instruction has, after any
+ *		prefixes (0f a2 for CPUID).
+ * @oplen:	how many.
+ * @len:	on OKVM_DECODE_OK, the length, prefixes included.
+ *
+ * An SVM intercept without NRIP save gives no length, and prefixes the CPU
+ * ignores still make the instruction longer (66 0f a2 is a 3-byte CPUID),
+ * so the bytes at RIP are decoded: legacy prefixes and, in 64-bit mode,
+ * REX bytes, then @opcode must follow. Anything else (another vCPU
+ * rewrote the code since the exit) is UNSUPPORTED, never a guess.
+ */
+enum okvm_decode_result okvm_decode_known(const u8 *buf, unsigned int avail,
+					  enum okvm_cpu_mode mode,
+					  const u8 *opcode, unsigned int oplen,
+					  unsigned int *len)
+{
+	struct cursor c = { .buf = buf, .avail = avail };
+	unsigned int i;
+	u8 byte;
+
+	for (;;) {
+		if (!fetch_byte(&c, &byte))
+			return c.err;
+		switch (byte) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e:
+		case 0x64: case 0x65: case 0x66: case 0x67:
+		case 0xf0: case 0xf2: case 0xf3:
+			continue;
+		case 0x40 ... 0x4f:
+			if (mode == OKVM_CPU_MODE_64)
+				continue;
+			break;
+		default:
+			break;
+		}
+		break;
+	}
+	for (i = 0; i < oplen; i++) {
+		if (i && !fetch_byte(&c, &byte))
+			return c.err;
+		if (byte != opcode[i])
+			return OKVM_DECODE_UNSUPPORTED;
+	}
+	*len = c.pos;
 	return OKVM_DECODE_OK;
 }

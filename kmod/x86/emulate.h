@@ -103,6 +103,7 @@ enum okvm_insn_kind {
 	OKVM_INSN_OUTS,		/* 6e/6f */
 	OKVM_INSN_MOV_SSE,	/* SSE/SSE2 xmm <-> memory moves, see below */
 	OKVM_INSN_MOV_DR,	/* 0f 21/23: MOV from/to a debug register */
+	OKVM_INSN_MOV_CR,	/* 0f 20/22: MOV from/to a control register */
 	OKVM_INSN_NR_KINDS
 };
 
@@ -212,7 +213,10 @@ enum okvm_seg {
  * @dr:		OKVM_INSN_MOV_DR: the debug register, ModRM.reg with REX.R
  *		applied, 0-15 (SDM Vol. 2B MOV-Move to/from Debug
  *		Registers). DR8-DR15 do not exist (#UD) and DR4/DR5 alias
- *		DR6/DR7 or #UD by CR4.DE: the caller decides. 0 otherwise.
+ *		DR6/DR7 or #UD by CR4.DE: the caller decides. For
+ *		OKVM_INSN_MOV_CR the control register, the same way (CR8
+ *		with REX.R; which exist is the caller's business). 0
+ *		otherwise.
  * @rex:	the REX prefix in effect (0x40-0x4f), 0 when none.
  * @opcode:	the opcode byte (after 0f when @opcode_0f).
  * @opcode_0f:	the instruction is in the two-byte (0f xx) opcode map.
@@ -279,5 +283,10 @@ enum okvm_decode_result okvm_decode_insn(const u8 *buf, unsigned int avail,
 					 struct okvm_insn *insn);
 
 const char *okvm_insn_kind_name(enum okvm_insn_kind kind);
+
+enum okvm_decode_result okvm_decode_known(const u8 *buf, unsigned int avail,
+					  enum okvm_cpu_mode mode,
+					  const u8 *opcode, unsigned int oplen,
+					  unsigned int *len);
 
 #endif /* OKVM_X86_EMULATE_H */

@@ -8,12 +8,16 @@
  * guest RAM is simply user memory: copy_from_user()/copy_to_user() at the
  * slot's address take care of faults, and a guest page table pointing
  * anywhere at all only yields an error.
+ *
+ * Guest-virtual accesses go through the guest's page tables with the
+ * checks the CPU makes (paging.c).
  */
 #include <linux/mm.h>
 #include <linux/uaccess.h>
 #include <asm/processor-flags.h>
 
 #include "ops.h"
+#include "paging.h"
 #include "x86.h"
 
 /* Copy to or from guest-physical memory, page by page (slots may end). */
@@ -52,95 +56,67 @@ int okvm_write_guest(struct okvm_vm *vm, u64 gpa, const void *buf,
 	return okvm_copy_guest(vm, gpa, (void *)buf, len, true);
 }
 
-#define PTE_P		BIT_ULL(0)
-#define PTE_PS		BIT_ULL(7)
-#define PTE_ADDR	GENMASK_ULL(51, 12)
-
-/*
- * Walk the guest's page tables for @gva (SDM Vol. 3 4.3-4.5, APM Vol. 2
- * 5.2-5.3): no paging, 32-bit paging (with 4 MiB pages when CR4.PSE),
- * PAE, and 4- or 5-level paging. Only presence is checked: okvm walks to
- * emulate an access the hardware already made or is making, so rights
- * were checked by the CPU.
- */
-int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, u64 *gpa)
+static int okvm_read_gpa_cb(void *ctx, u64 gpa, void *val, unsigned int len)
 {
-	unsigned long cr0 = okvm_x86->get_cr(vcpu, 0);
-	unsigned long cr3 = okvm_x86->get_cr(vcpu, 3);
-	unsigned long cr4 = okvm_x86->get_cr(vcpu, 4);
-	u64 efer = okvm_x86->get_efer(vcpu);
-	int level, shift;
-	u64 table, pte;
-
-	if (!(cr0 & X86_CR0_PG)) {
-		*gpa = efer & EFER_LMA ? gva : (u32)gva;
-		return 0;
-	}
-
-	if (!(cr4 & X86_CR4_PAE)) {
-		/* 32-bit paging: 1024 four-byte entries per level. */
-		u32 pde, pte32;
-
-		gva = (u32)gva;
-		if (okvm_read_guest(vcpu->vm, (cr3 & 0xfffff000) + (gva >> 22) * 4,
-				    &pde, 4) || !(pde & PTE_P))
-			return -EFAULT;
-		if ((pde & PTE_PS) && (cr4 & X86_CR4_PSE)) {
-			/* PSE-36: bits 20:13 of the PDE are address bits 39:32. */
-			*gpa = (pde & 0xffc00000) | ((u64)(pde >> 13) & 0xff) << 32 |
-			       (gva & 0x3fffff);
-			return 0;
-		}
-		if (okvm_read_guest(vcpu->vm, (pde & 0xfffff000) +
-				    ((gva >> 12) & 0x3ff) * 4, &pte32, 4) ||
-		    !(pte32 & PTE_P))
-			return -EFAULT;
-		*gpa = (pte32 & 0xfffff000) | (gva & 0xfff);
-		return 0;
-	}
-
-	if (efer & EFER_LMA) {
-		level = cr4 & X86_CR4_LA57 ? 5 : 4;
-		table = cr3 & PTE_ADDR;
-	} else {
-		/* PAE: four PDPTEs at CR3[31:5], indexed by bits 31:30. */
-		gva = (u32)gva;
-		if (okvm_read_guest(vcpu->vm, (cr3 & 0xffffffe0) + (gva >> 30) * 8,
-				    &pte, 8) || !(pte & PTE_P))
-			return -EFAULT;
-		level = 2;
-		table = pte & PTE_ADDR;
-	}
-	for (; level > 0; level--) {
-		shift = 12 + 9 * (level - 1);
-		if (okvm_read_guest(vcpu->vm, table + ((gva >> shift) & 511) * 8,
-				    &pte, 8) || !(pte & PTE_P))
-			return -EFAULT;
-		if (level == 1 || (level <= 3 && (pte & PTE_PS))) {
-			u64 mask = (1ULL << shift) - 1;
-
-			*gpa = (pte & PTE_ADDR & ~mask) | (gva & mask);
-			return 0;
-		}
-		table = pte & PTE_ADDR;
-	}
-	return -EFAULT;
+	return okvm_read_guest(ctx, gpa, val, len);
 }
 
-static int okvm_copy_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
-				unsigned int len, bool write)
+/*
+ * Translate @gva for an access of kind @access (OKVM_ACC_*, paging.h) at
+ * the vCPU's CPL, with every check the CPU makes (paging.c). Returns 0
+ * with *@gpa set, or OKVM_WALK_FAULT with the #PF error code in *@error_code.
+ *
+ * The CPU checked the access that trapped; the others of the same
+ * instruction it never made, and the guest's tables may have changed
+ * since (another vCPU), so every emulated access is checked here.
+ */
+int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, unsigned int access,
+		    u64 *gpa, u32 *error_code)
+{
+	struct okvm_paging_state s = {
+		.cr0 = okvm_x86->get_cr(vcpu, 0),
+		.cr3 = okvm_x86->get_cr(vcpu, 3),
+		.cr4 = okvm_x86->get_cr(vcpu, 4),
+		.efer = okvm_x86->get_efer(vcpu),
+		.rflags = vcpu->rflags,
+		.cpl = okvm_vcpu_cpl(vcpu),
+		.maxphyaddr = okvm_guest_maxphyaddr(vcpu),
+		.gbpages = okvm_guest_has(vcpu, 0x80000001, CPUID_EDX, 26),
+	};
+
+	return okvm_paging_walk(&s, gva, access, okvm_read_gpa_cb, vcpu->vm,
+				gpa, error_code);
+}
+
+/* Raise the #PF a walk found: CR2 is the faulting linear address. */
+void okvm_inject_page_fault(struct okvm_vcpu *vcpu, u64 addr, u32 error_code)
+{
+	okvm_x86->set_cr(vcpu, 2, addr);
+	okvm_queue_exception(vcpu, OKVM_PF_VECTOR, true, error_code);
+}
+
+/*
+ * Translate, with @access, each page of [@gva, @gva + @len) in turn; on
+ * the first #PF, queue it and return 1. With @copy, also copy that page's
+ * bytes to or from @buf (-EFAULT: not guest RAM).
+ */
+static int okvm_walk_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
+				unsigned int len, unsigned int access,
+				bool copy)
 {
 	while (len) {
 		unsigned int chunk = min_t(unsigned int, len,
 					   PAGE_SIZE - offset_in_page(gva));
+		u32 error_code;
 		u64 gpa;
-		int ret;
 
-		ret = okvm_gva_to_gpa(vcpu, gva, &gpa);
-		if (!ret)
-			ret = okvm_copy_guest(vcpu->vm, gpa, buf, chunk, write);
-		if (ret)
-			return ret;
+		if (okvm_gva_to_gpa(vcpu, gva, access, &gpa, &error_code)) {
+			okvm_inject_page_fault(vcpu, gva, error_code);
+			return 1;
+		}
+		if (copy && okvm_copy_guest(vcpu->vm, gpa, buf, chunk,
+					    access & OKVM_ACC_WRITE))
+			return -EFAULT;
 		gva += chunk;
 		buf += chunk;
 		len -= chunk;
@@ -148,16 +124,33 @@ static int okvm_copy_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
 	return 0;
 }
 
+/*
+ * Copy to or from guest-virtual memory as the guest's own access would:
+ * every page is checked first, so a #PF on the second page of an
+ * unaligned access leaves the first untouched. Returns 0; 1 when a #PF
+ * was queued for the guest instead (nothing copied); -EFAULT when a page
+ * is not guest RAM.
+ */
+static int okvm_copy_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
+				unsigned int len, unsigned int access)
+{
+	int ret = okvm_walk_guest_virt(vcpu, gva, buf, len, access, false);
+
+	return ret ? ret : okvm_walk_guest_virt(vcpu, gva, buf, len, access,
+						true);
+}
+
 int okvm_read_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
 			 unsigned int len)
 {
-	return okvm_copy_guest_virt(vcpu, gva, buf, len, false);
+	return okvm_copy_guest_virt(vcpu, gva, buf, len, 0);
 }
 
 int okvm_write_guest_virt(struct okvm_vcpu *vcpu, u64 gva, const void *buf,
 			  unsigned int len)
 {
-	return okvm_copy_guest_virt(vcpu, gva, (void *)buf, len, true);
+	return okvm_copy_guest_virt(vcpu, gva, (void *)buf, len,
+				    OKVM_ACC_WRITE);
 }
 
 /*
@@ -179,27 +172,44 @@ u64 okvm_seg_linear(struct okvm_vcpu *vcpu, enum okvm_seg seg, u64 offset)
 }
 
 /*
- * Read up to 15 bytes of the instruction at CS:RIP into @buf. Returns how
- * many could be read: fewer when the instruction's tail is on a page that
- * is not mapped (the decoder then says it needs more), 0 when the code is
- * not in guest RAM, or -EFAULT when the guest's page tables do not map RIP
- * (the CPU would raise #PF; *@fault_addr is the linear address).
+ * Read up to 15 bytes of the instruction at CS:RIP into @buf, checking
+ * the fetch as the CPU would (NX, SMEP, U/S at CPL 3: paging.c). Returns
+ * how many bytes could be read: fewer when the instruction's tail is on a
+ * page the fetch may not use (then @tail_fault holds the #PF the CPU
+ * would raise if the instruction needs those bytes) or that is not in
+ * RAM, 0 when the code is not in guest RAM, or -EFAULT when fetching the
+ * first byte faults (@tail_fault holds that #PF).
  */
-int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf, u64 *fault_addr)
+int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf,
+		    struct okvm_page_fault *tail_fault)
 {
 	u64 ip = okvm_seg_linear(vcpu, OKVM_SEG_CS, vcpu->rip);
 	unsigned int first = min_t(unsigned int, OKVM_INSN_MAX_LEN,
 				   PAGE_SIZE - offset_in_page(ip));
 	u64 gpa;
 
-	*fault_addr = ip;
-	if (okvm_gva_to_gpa(vcpu, ip, &gpa))
+	tail_fault->valid = false;
+	if (okvm_gva_to_gpa(vcpu, ip, OKVM_ACC_FETCH, &gpa,
+			    &tail_fault->error_code)) {
+		tail_fault->valid = true;
+		tail_fault->addr = ip;
 		return -EFAULT;
-	if (okvm_read_guest_virt(vcpu, ip, buf, first))
+	}
+	if (okvm_read_guest(vcpu->vm, gpa, buf, first))
 		return 0;
-	if (first < OKVM_INSN_MAX_LEN &&
-	    !okvm_read_guest_virt(vcpu, ip + first, buf + first,
-				  OKVM_INSN_MAX_LEN - first))
-		return OKVM_INSN_MAX_LEN;
-	return first;
+	if (first == OKVM_INSN_MAX_LEN)
+		return first;
+	ip += first;
+	if (okvm_vcpu_cpu_mode(vcpu) != OKVM_CPU_MODE_64)
+		ip = (u32)ip;
+	if (okvm_gva_to_gpa(vcpu, ip, OKVM_ACC_FETCH, &gpa,
+			    &tail_fault->error_code)) {
+		tail_fault->valid = true;
+		tail_fault->addr = ip;
+		return first;
+	}
+	if (okvm_read_guest(vcpu->vm, gpa, buf + first,
+			    OKVM_INSN_MAX_LEN - first))
+		return first;
+	return OKVM_INSN_MAX_LEN;
 }

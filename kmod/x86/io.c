@@ -21,6 +21,7 @@
 #include <asm/processor-flags.h>
 
 #include "ops.h"
+#include "paging.h"
 #include "x86.h"
 
 /* KVM batches at most this many bytes of INS data per exit. */
@@ -95,29 +96,37 @@ void okvm_write_gpr(struct okvm_vcpu *vcpu, unsigned int reg, u64 val,
 	okvm_write_reg_sized(vcpu, reg, false, val, size);
 }
 
-/* Fetch and decode the instruction at RIP; 0, or an exit already set up. */
+/*
+ * Fetch and decode the instruction at RIP. Returns 0; 1 when the fetch
+ * raised a #PF in the guest instead; -EINVAL when it cannot be decoded.
+ */
 static int okvm_decode_at_rip(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
 			      u8 *buf, unsigned int *n)
 {
-	u64 addr;
-	int ret = okvm_fetch_insn(vcpu, buf, &addr);
+	struct okvm_page_fault pf;
+	enum okvm_decode_result res;
+	int ret = okvm_fetch_insn(vcpu, buf, &pf);
 
 	*n = 0;
 	if (ret < 0) {
 		/*
-		 * The guest's own page tables do not map its code (they may
-		 * even lie outside RAM): the fetch takes a #PF, as KVM's
-		 * emulator raises it (SDM Vol. 3 4.7: error code I/D, and U/S
-		 * at CPL 3).
+		 * The guest's page tables do not let it fetch its code (not
+		 * mapped, NX, SMEP, a supervisor page at CPL 3; they may even
+		 * lie outside RAM): the #PF the CPU raises, as KVM's emulator
+		 * does. The tables changed after the exit, or the guest jumped
+		 * there and this is the fetch that faults (SDM Vol. 3 4.7).
 		 */
-		okvm_x86->set_cr(vcpu, 2, addr);
-		okvm_queue_exception(vcpu, OKVM_PF_VECTOR, true,
-				     BIT(4) | (okvm_vcpu_cpl(vcpu) == 3 ? BIT(2) : 0));
+		okvm_inject_page_fault(vcpu, pf.addr, pf.error_code);
 		return 1;
 	}
 	*n = ret;
-	if (okvm_decode_insn(buf, *n, okvm_vcpu_cpu_mode(vcpu), insn) !=
-	    OKVM_DECODE_OK) {
+	res = okvm_decode_insn(buf, *n, okvm_vcpu_cpu_mode(vcpu), insn);
+	if (res == OKVM_DECODE_NEED_MORE && pf.valid) {
+		/* The instruction goes on to a page it may not be fetched from. */
+		okvm_inject_page_fault(vcpu, pf.addr, pf.error_code);
+		return 1;
+	}
+	if (res != OKVM_DECODE_OK) {
 		okvm_vm_warn(vcpu->vm, "vcpu%u: cannot emulate the instruction at rip %#lx (%*ph)\n",
 			     vcpu->id, vcpu->rip, *n, buf);
 		return -EINVAL;
@@ -147,8 +156,17 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 {
 	u64 src = okvm_seg_linear(vcpu, insn->seg,
 				  okvm_addr_reg(vcpu, OKVM_RSI, insn->addr_size));
+	int ret;
 
-	if (okvm_read_guest_virt(vcpu, src, vcpu->pio_data, size)) {
+	/*
+	 * The I/O intercept comes before OUTS reads memory (APM 15.10.2, SDM
+	 * Vol. 3 26.1.1): nothing has checked the source yet. A #PF there
+	 * happens before the port sees anything.
+	 */
+	ret = okvm_read_guest_virt(vcpu, src, vcpu->pio_data, size);
+	if (ret > 0)
+		return 1;
+	if (ret) {
 		okvm_vm_warn(vcpu->vm, "vcpu%u: OUTS source %#llx is not guest RAM\n",
 			     vcpu->id, src);
 		return okvm_emulation_failure(vcpu, NULL, 0);
@@ -267,15 +285,23 @@ static int okvm_complete_pio(struct okvm_vcpu *vcpu)
 		return 1;
 	}
 
-	/* INS: store each element at ES:rDI, one step at a time. */
+	/*
+	 * INS: store each element at ES:rDI, one step at a time. The port
+	 * was read first, as on the CPU; a #PF on an element ends the
+	 * instruction there, with rDI and rCX counting the elements stored
+	 * (the CPU's REP INS is restartable the same way, SDM Vol. 1 7.3.9.2).
+	 */
 	for (i = 0; i < pio->count; i++) {
 		u64 dst = okvm_seg_linear(vcpu, OKVM_SEG_ES,
 					  okvm_addr_reg(vcpu, OKVM_RDI,
 							insn->addr_size));
+		int ret = okvm_write_guest_virt(vcpu, dst,
+						vcpu->pio_data + i * pio->size,
+						pio->size);
 
-		if (okvm_write_guest_virt(vcpu, dst,
-					  vcpu->pio_data + i * pio->size,
-					  pio->size)) {
+		if (ret > 0)
+			return 1;
+		if (ret) {
 			okvm_vm_warn(vcpu->vm, "vcpu%u: INS destination %#llx is not guest RAM\n",
 				     vcpu->id, dst);
 			return okvm_emulation_failure(vcpu, NULL, 0);
@@ -306,10 +332,99 @@ static void okvm_mmio_exit(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
 }
 
 /*
- * MOVS with one side MMIO: the other side is guest RAM, read or written
- * through the guest's page tables. One element per exit, like KVM.
+ * Which page an access of @len bytes at @linear, made with @access
+ * (OKVM_ACC_*), lands on, checked as the CPU would check it (paging.c).
+ * Returns 0 when one of its pages is the page of @gpa (*@first_gpa: where
+ * byte 0 is), 1 when a page of it faults (the #PF is queued for the
+ * guest), -ENOENT when it does not touch that page.
  */
-static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa,
+static int okvm_access_hits(struct okvm_vcpu *vcpu, u64 linear,
+			    unsigned int len, unsigned int access, u64 gpa,
+			    u64 *first_gpa)
+{
+	bool hit = false;
+	u64 page_gpa;
+	u32 error_code;
+
+	while (len) {
+		unsigned int chunk = min_t(unsigned int, len,
+					   PAGE_SIZE - offset_in_page(linear));
+
+		if (okvm_gva_to_gpa(vcpu, linear, access, &page_gpa,
+				    &error_code)) {
+			okvm_inject_page_fault(vcpu, linear, error_code);
+			return 1;
+		}
+		if (first_gpa) {
+			*first_gpa = page_gpa;
+			first_gpa = NULL;
+		}
+		hit |= (page_gpa >> PAGE_SHIFT) == (gpa >> PAGE_SHIFT);
+		linear += chunk;
+		len -= chunk;
+	}
+	return hit ? 0 : -ENOENT;
+}
+
+/*
+ * Retries in a row of the same RIP and GPA before okvm gives up. KVM's
+ * retry_instruction() allows one; a guest whose other vCPU keeps rewriting
+ * the code can lose the race twice in a row, which is no loop, so okvm
+ * allows a few (each costs one exit).
+ */
+#define OKVM_EMUL_MAX_RETRIES	8
+
+/*
+ * The instruction now at RIP does not make the access the exit reported:
+ * not to that GPA, or a read where the CPU wrote (or the reverse). Another
+ * vCPU rewrote the code or the page tables since the access trapped, or
+ * the fault was on the guest's page tables themselves, which are not in
+ * RAM. Emulating it would make the VMM see an access the guest never made
+ * (a read turned into a write elsewhere), so okvm does not: the guest
+ * re-executes the instruction, and the CPU does what the new bytes say.
+ * When the same RIP keeps trapping on the same GPA without one emulation
+ * succeeding in between, it is an emulation failure, so a guest cannot
+ * make okvm loop (KVM guards its retries with last_retry_eip/addr alike).
+ */
+static int okvm_mmio_mismatch(struct okvm_vcpu *vcpu, u64 gpa, const u8 *buf,
+			      unsigned int n)
+{
+	if (vcpu->emul_retries && vcpu->emul_retry_rip == vcpu->rip &&
+	    vcpu->emul_retry_gpa == gpa) {
+		if (vcpu->emul_retries >= OKVM_EMUL_MAX_RETRIES) {
+			vcpu->emul_retries = 0;
+			okvm_vm_warn(vcpu->vm, "vcpu%u: the instruction at rip %#lx does not access the MMIO gpa %#llx\n",
+				     vcpu->id, vcpu->rip, gpa);
+			return okvm_emulation_failure(vcpu, buf, n);
+		}
+		vcpu->emul_retries++;
+		return 1;
+	}
+	vcpu->emul_retries = 1;
+	vcpu->emul_retry_rip = vcpu->rip;
+	vcpu->emul_retry_gpa = gpa;
+	return 1;
+}
+
+/* okvm_access_hits()' answer as the result of an MMIO exit's emulation. */
+static int okvm_mmio_check(struct okvm_vcpu *vcpu, int hits, u64 gpa,
+			   const u8 *buf, unsigned int n)
+{
+	if (hits > 0)
+		return 1;
+	if (hits < 0)
+		return okvm_mmio_mismatch(vcpu, gpa, buf, n);
+	vcpu->emul_retries = 0;
+	return 0;
+}
+
+/*
+ * MOVS with one side MMIO: the other side is guest RAM, read or written
+ * through the guest's page tables. One element per exit, like KVM. The CPU
+ * reads the source first: a write exit means it read the source and
+ * trapped on the destination, a read exit that it trapped on the source.
+ */
+static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa, bool write,
 			     struct okvm_insn *insn, const u8 *buf,
 			     unsigned int n)
 {
@@ -318,16 +433,21 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa,
 				  okvm_addr_reg(vcpu, OKVM_RDI, insn->addr_size));
 	u64 src = okvm_seg_linear(vcpu, insn->seg,
 				  okvm_addr_reg(vcpu, OKVM_RSI, insn->addr_size));
-	u64 dst_gpa, val = 0;
-	unsigned long hva;
+	u64 mmio_gpa, val = 0;
+	int ret;
 
-	/* Which side faulted: the destination if it is not RAM. */
-	if (!okvm_gva_to_gpa(vcpu, dst, &dst_gpa) &&
-	    (dst_gpa >> PAGE_SHIFT) == (gpa >> PAGE_SHIFT) &&
-	    okvm_gpa_to_hva(vcpu->vm, dst_gpa, &hva)) {
-		if (okvm_read_guest_virt(vcpu, src, &val, size))
+	if (write) {
+		ret = okvm_access_hits(vcpu, dst, size, OKVM_ACC_WRITE, gpa,
+				       &mmio_gpa);
+		ret = okvm_mmio_check(vcpu, ret, gpa, buf, n);
+		if (ret)
+			return ret;
+		ret = okvm_read_guest_virt(vcpu, src, &val, size);
+		if (ret > 0)
+			return 1;
+		if (ret)	/* MMIO to MMIO: not emulated, as in KVM */
 			return okvm_emulation_failure(vcpu, buf, n);
-		okvm_mmio_exit(vcpu, dst_gpa, size, true, val);
+		okvm_mmio_exit(vcpu, mmio_gpa, size, true, val);
 		okvm_addr_reg_add(vcpu, OKVM_RSI, insn->addr_size,
 				  okvm_string_step(vcpu, size));
 		okvm_addr_reg_add(vcpu, OKVM_RDI, insn->addr_size,
@@ -339,27 +459,40 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa,
 		vcpu->pending_io = OKVM_IO_NONE;
 		return 0;
 	}
-	/* The source is MMIO; the data goes to ES:rDI when it arrives. */
-	okvm_mmio_exit(vcpu, gpa, size, false, 0);
+	/*
+	 * The source is MMIO; the data goes to ES:rDI when it arrives, and
+	 * the destination is checked then, as the CPU checks it after the
+	 * read.
+	 */
+	ret = okvm_access_hits(vcpu, src, size, 0, gpa, &mmio_gpa);
+	ret = okvm_mmio_check(vcpu, ret, gpa, buf, n);
+	if (ret)
+		return ret;
+	okvm_mmio_exit(vcpu, mmio_gpa, size, false, 0);
 	vcpu->mmio_insn = *insn;
 	vcpu->pending_io = OKVM_IO_MMIO;
 	return 0;
 }
 
 static int okvm_mmio_op_start(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
-			      const u8 *buf, unsigned int n);
+			      u64 gpa, bool write, const u8 *buf,
+			      unsigned int n);
 
 /*
- * A guest access to @gpa, which no memslot holds: decode the instruction
- * and hand the access to user space as KVM_EXIT_MMIO. Returns 0 with the
- * exit set up (an emulation failure when the instruction is not one this
- * decoder supports).
+ * A guest access to @gpa, which no memslot holds (@write: the CPU's access
+ * was a write): decode the instruction and hand the access to user space
+ * as KVM_EXIT_MMIO. Every access okvm makes for the instruction is checked
+ * against the guest's paging (paging.c), and the instruction must access
+ * the page of @gpa the way the exit says (okvm_mmio_mismatch()). Returns 0
+ * with an exit set up, or 1 to re-enter the guest (the instruction
+ * completed, or a #PF is queued, or it is retried).
  */
-int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
+int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 {
 	u8 buf[OKVM_INSN_MAX_LEN];
 	struct okvm_insn insn;
 	unsigned int n;
+	u64 addr, mmio_gpa;
 	int ret;
 	u64 val;
 
@@ -372,10 +505,19 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
 	case OKVM_INSN_MOVZX:
 	case OKVM_INSN_MOVSX:
 	case OKVM_INSN_MOV_SSE:
-		return okvm_mmio_op_start(vcpu, &insn, buf, n);
+		return okvm_mmio_op_start(vcpu, &insn, gpa, write, buf, n);
 	case OKVM_INSN_STOS:
+		addr = okvm_seg_linear(vcpu, OKVM_SEG_ES,
+				       okvm_addr_reg(vcpu, OKVM_RDI,
+						     insn.addr_size));
+		ret = write ? okvm_access_hits(vcpu, addr, insn.op_size,
+					       OKVM_ACC_WRITE, gpa, &mmio_gpa) :
+			      -ENOENT;
+		ret = okvm_mmio_check(vcpu, ret, gpa, buf, n);
+		if (ret)
+			return ret;
 		val = okvm_read_reg_sized(vcpu, OKVM_RAX, false, insn.op_size);
-		okvm_mmio_exit(vcpu, gpa, insn.op_size, true, val);
+		okvm_mmio_exit(vcpu, mmio_gpa, insn.op_size, true, val);
 		okvm_addr_reg_add(vcpu, OKVM_RDI, insn.addr_size,
 				  okvm_string_step(vcpu, insn.op_size));
 		if (insn.rep)
@@ -385,12 +527,28 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa)
 		vcpu->pending_io = OKVM_IO_NONE;
 		return 0;
 	case OKVM_INSN_LODS:
-		okvm_mmio_exit(vcpu, gpa, insn.op_size, false, 0);
+		addr = okvm_seg_linear(vcpu, insn.seg,
+				       okvm_addr_reg(vcpu, OKVM_RSI,
+						     insn.addr_size));
+		ret = !write ? okvm_access_hits(vcpu, addr, insn.op_size, 0,
+						gpa, &mmio_gpa) :
+			       -ENOENT;
+		ret = okvm_mmio_check(vcpu, ret, gpa, buf, n);
+		if (ret)
+			return ret;
+		okvm_mmio_exit(vcpu, mmio_gpa, insn.op_size, false, 0);
 		vcpu->mmio_insn = insn;
 		vcpu->pending_io = OKVM_IO_MMIO;
 		return 0;
 	case OKVM_INSN_MOVS:
-		return okvm_emulate_movs(vcpu, gpa, &insn, buf, n);
+		return okvm_emulate_movs(vcpu, gpa, write, &insn, buf, n);
+	case OKVM_INSN_IN:
+	case OKVM_INSN_OUT:
+	case OKVM_INSN_INS:
+	case OKVM_INSN_OUTS:
+	case OKVM_INSN_MOV_DR:
+		/* No memory operand that could have made this exit. */
+		return okvm_mmio_mismatch(vcpu, gpa, buf, n);
 	default:
 		okvm_vm_warn(vcpu->vm, "vcpu%u: %s on MMIO at %#llx is not emulated\n",
 			     vcpu->id, okvm_insn_kind_name(insn.kind), gpa);
@@ -487,13 +645,26 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 	struct okvm_mmio_op *op = &vcpu->mmio_op;
 	u64 linear, gpa, val = 0;
 	unsigned long hva;
+	u32 error_code;
 
 	while (op->done < op->len) {
 		linear = op->linear + op->done;
 		op->chunk = min3(op->len - op->done, 8,
 				 (int)(PAGE_SIZE - offset_in_page(linear)));
-		if (okvm_gva_to_gpa(vcpu, linear, &gpa))
-			return okvm_emulation_failure(vcpu, NULL, 0);
+		if (okvm_gva_to_gpa(vcpu, linear,
+				    op->write ? OKVM_ACC_WRITE : 0, &gpa,
+				    &error_code)) {
+			/*
+			 * okvm_mmio_op_start() checked every page; the guest's
+			 * tables changed during an exit. A read has not moved
+			 * RIP yet and takes the #PF; a write has completed as
+			 * far as the guest is concerned, and cannot.
+			 */
+			if (op->write)
+				return okvm_emulation_failure(vcpu, NULL, 0);
+			okvm_inject_page_fault(vcpu, linear, error_code);
+			return 1;
+		}
 		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
 			if (op->write)
 				memcpy(&val, op->data + op->done, op->chunk);
@@ -519,12 +690,13 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
  * completes when its last piece arrives.
  */
 static int okvm_mmio_op_start(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
-			      const u8 *buf, unsigned int n)
+			      u64 gpa, bool write, const u8 *buf,
+			      unsigned int n)
 {
 	struct okvm_mmio_op *op = &vcpu->mmio_op;
-	u64 val;
-
 	u8 xmm[16];
+	int ret;
+	u64 val;
 
 	*op = (struct okvm_mmio_op) {
 		.linear = okvm_insn_linear(vcpu, insn),
@@ -538,6 +710,18 @@ static int okvm_mmio_op_start(struct okvm_vcpu *vcpu, struct okvm_insn *insn,
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
+	/*
+	 * Every page of the operand is checked before any byte moves (and
+	 * before a write moves RIP on), and one of them must be the page
+	 * that trapped, accessed the way it trapped.
+	 */
+	ret = op->write == write ?
+	      okvm_access_hits(vcpu, op->linear, op->len,
+			       op->write ? OKVM_ACC_WRITE : 0, gpa, NULL) :
+	      -ENOENT;
+	ret = okvm_mmio_check(vcpu, ret, gpa, buf, n);
+	if (ret)
+		return ret;
 	if (op->write && insn->kind == OKVM_INSN_MOV_SSE) {
 		okvm_read_xmm(vcpu, insn->reg, xmm);
 		memcpy(op->data, xmm, op->len);
@@ -569,6 +753,7 @@ static int okvm_complete_mmio(struct okvm_vcpu *vcpu)
 	struct okvm_insn *insn = &vcpu->mmio_insn;
 	u64 val = 0, dst;
 	s64 step;
+	int ret;
 
 	memcpy(&val, vcpu->run->mmio.data, insn->op_size);
 	switch (insn->kind) {
@@ -581,7 +766,10 @@ static int okvm_complete_mmio(struct okvm_vcpu *vcpu)
 		dst = okvm_seg_linear(vcpu, OKVM_SEG_ES,
 				      okvm_addr_reg(vcpu, OKVM_RDI,
 						    insn->addr_size));
-		if (okvm_write_guest_virt(vcpu, dst, &val, insn->op_size))
+		ret = okvm_write_guest_virt(vcpu, dst, &val, insn->op_size);
+		if (ret > 0)	/* a #PF: the element is not done */
+			return 1;
+		if (ret)
 			return okvm_emulation_failure(vcpu, NULL, 0);
 		step = okvm_string_step(vcpu, insn->op_size);
 		okvm_addr_reg_add(vcpu, OKVM_RSI, insn->addr_size, step);

@@ -38,6 +38,7 @@ static const u32 okvm_msrs_to_save[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
+	MSR_TSC_AUX,	/* last: listed only where the host has it */
 };
 
 /* Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST): read on the system fd. */
@@ -90,6 +91,42 @@ void okvm_msr_reset(struct okvm_vcpu *vcpu)
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->hwcr = 0;
+	vcpu->tsc_aux = 0;
+}
+
+/*
+ * IA32_TSC_AUX exists where the CPU has RDTSCP or RDPID, the instructions
+ * that read it (SDM Vol. 4 Table 2-2; APM Vol. 3 RDTSCP, RDPID). KVM lists
+ * it and lets the VMM set it where the host has it; the guest may access
+ * it only when its CPUID offers one of the two.
+ */
+bool okvm_host_has_tsc_aux(void)
+{
+	return boot_cpu_has(X86_FEATURE_RDTSCP) ||
+	       boot_cpu_has(X86_FEATURE_RDPID);
+}
+
+static bool okvm_guest_has_tsc_aux(struct okvm_vcpu *vcpu)
+{
+	return okvm_guest_has(vcpu, 0x80000001, CPUID_EDX, 27) ||	/* RDTSCP */
+	       okvm_guest_has(vcpu, 7, CPUID_ECX, 22);		/* RDPID */
+}
+
+static int okvm_set_tsc_aux(struct okvm_vcpu *vcpu, u64 data, bool host)
+{
+	if (!okvm_host_has_tsc_aux())
+		return 1;
+	if (!host && !okvm_guest_has_tsc_aux(vcpu))
+		return 1;
+	/*
+	 * Bits 63:32 are reserved on Intel CPUs and ignored on AMD's, which
+	 * read them as 0: as KVM does, refuse them for a guest whose CPUID
+	 * says Intel, drop them for any other.
+	 */
+	if (okvm_guest_is_intel(vcpu) && (data >> 32))
+		return 1;
+	vcpu->tsc_aux = (u32)data;
+	return 0;
 }
 
 /* PAT entries must be a valid memory type: 0, 1, 4, 5, 6 or 7 (SDM 11.12.2). */
@@ -167,6 +204,20 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 }
 
+/* The MSRs whose reads are allowed to the VMM only (@host) or also the guest. */
+static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
+				bool host)
+{
+	if (index == MSR_TSC_AUX) {
+		if (!okvm_host_has_tsc_aux() ||
+		    (!host && !okvm_guest_has_tsc_aux(vcpu)))
+			return 1;
+		*data = vcpu->tsc_aux;
+		return 0;
+	}
+	return okvm_get_msr(vcpu, index, data);
+}
+
 static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 			bool host)
 {
@@ -197,6 +248,8 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->misc_enable = data;
 		return 0;
+	case MSR_TSC_AUX:
+		return okvm_set_tsc_aux(vcpu, data, host);
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:
 		/* Writes are ignored, as on CPUs where they are ignored. */
@@ -219,7 +272,7 @@ int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu)
 	u32 index = vcpu->regs[OKVM_RCX];
 	u64 data;
 
-	if (okvm_get_msr(vcpu, index, &data)) {
+	if (okvm_get_msr_checked(vcpu, index, &data, false)) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
@@ -290,7 +343,8 @@ static int okvm_do_msrs(struct okvm_vcpu *vcpu, void __user *argp, bool set)
 		} else if (set) {
 			if (okvm_set_msr(vcpu, e->index, e->data, true))
 				break;
-		} else if (okvm_get_msr(vcpu, e->index, &e->data)) {
+		} else if (okvm_get_msr_checked(vcpu, e->index, &e->data,
+						true)) {
 			break;
 		}
 	}
@@ -314,7 +368,8 @@ int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp)
 	switch (ioctl) {
 	case KVM_GET_MSR_INDEX_LIST:
 		return okvm_copy_index_list(argp, okvm_msrs_to_save,
-					    ARRAY_SIZE(okvm_msrs_to_save));
+					    ARRAY_SIZE(okvm_msrs_to_save) -
+					    !okvm_host_has_tsc_aux());
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
 		return okvm_copy_index_list(argp, okvm_feature_msrs,
 					    ARRAY_SIZE(okvm_feature_msrs));

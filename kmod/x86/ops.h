@@ -42,6 +42,10 @@ struct okvm_spte_format;
  *		or -ENOMEM.
  * @hardware_disable:	turn it off again on the calling CPU; also called
  *		from IPI context at reboot, and on CPUs where it is already off.
+ * @emergency_disable:	turn it off on the calling CPU from the kernel's
+ *		crash and emergency-restart path (NMI context, any CPU, any
+ *		moment, possibly inside a VM entry): no lock, no sleep, no
+ *		freeing, no printing; a CPU where it is off is left alone.
  *
  * @spte:	how a second-level entry encodes a page and its rights.
  * @vcpu_size:	bytes of the vendor's vCPU struct, which begins with a
@@ -86,6 +90,7 @@ struct okvm_x86_ops {
 	void (*unload)(void);
 	int (*hardware_enable)(void);
 	void (*hardware_disable)(void);
+	void (*emergency_disable)(void);
 
 	/* The second-level page-table entry format (mmu.c). */
 	const struct okvm_spte_format *spte;

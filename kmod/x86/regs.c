@@ -16,6 +16,7 @@
 
 #include "ops.h"
 #include "x86.h"
+#include "xcr0.h"
 
 /*
  * CR8 without a local APIC, as KVM has it: KVM_SET_SREGS sets the value
@@ -129,31 +130,99 @@ void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *s)
 	s->apic_base = vcpu->apic_base;
 }
 
+/* A feature-gated CR4 bit: the guest's CPUID offers it, the host has it. */
+static bool okvm_cr4_feature(struct okvm_vcpu *vcpu, u32 function, int reg,
+			     int bit, unsigned int host_feature)
+{
+	return okvm_guest_has(vcpu, function, reg, bit) &&
+	       boot_cpu_has(host_feature);
+}
+
 /*
- * CR4 bits the guest may have: those okvm lets through and the host CPU
- * implements, and for feature-gated bits, only when the guest's CPUID
- * offers the feature (SDM Vol. 3 2.5, KVM's reserved-bit rules).
+ * CR4 bits the guest may have (KVM's reserved-bit rules): the ones every
+ * x86-64 CPU implements, and each feature-gated bit only when the guest's
+ * CPUID offers the feature and the host CPU implements it (SDM Vol. 3
+ * 2.5; VMRUN and VM entry refuse, or worse let through, a bit the CPU
+ * lacks). CR4.MCE is always allowed, as KVM allows it. VMXE and SMXE
+ * never: okvm offers neither VMX nor SMX. Both KVM_SET_SREGS and the
+ * guest's MOV to CR4 (intercepted on both vendors) pass through here, so
+ * KVM_GET_SREGS can never return a CR4 that KVM_SET_SREGS refuses.
  */
-static bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4)
+bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4)
 {
 	unsigned long ok = X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD |
 			   X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE |
 			   X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE |
 			   X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT;
 
-	if (okvm_guest_has(vcpu, 1, CPUID_ECX, 26))
+	if (okvm_cr4_feature(vcpu, 1, CPUID_ECX, 26, X86_FEATURE_XSAVE))
 		ok |= X86_CR4_OSXSAVE;
-	if (okvm_guest_has(vcpu, 1, CPUID_ECX, 17))
+	if (okvm_cr4_feature(vcpu, 1, CPUID_ECX, 17, X86_FEATURE_PCID))
 		ok |= X86_CR4_PCIDE;
-	if (okvm_guest_has(vcpu, 7, CPUID_EBX, 0))
+	if (okvm_cr4_feature(vcpu, 7, CPUID_EBX, 0, X86_FEATURE_FSGSBASE))
 		ok |= X86_CR4_FSGSBASE;
-	if (okvm_guest_has(vcpu, 7, CPUID_EBX, 7))
+	if (okvm_cr4_feature(vcpu, 7, CPUID_EBX, 7, X86_FEATURE_SMEP))
 		ok |= X86_CR4_SMEP;
-	if (okvm_guest_has(vcpu, 7, CPUID_EBX, 20))
+	if (okvm_cr4_feature(vcpu, 7, CPUID_EBX, 20, X86_FEATURE_SMAP))
 		ok |= X86_CR4_SMAP;
-	if (okvm_guest_has(vcpu, 7, CPUID_ECX, 2))
+	if (okvm_cr4_feature(vcpu, 7, CPUID_ECX, 2, X86_FEATURE_UMIP))
 		ok |= X86_CR4_UMIP;
+	if (okvm_cr4_feature(vcpu, 7, CPUID_ECX, 3, X86_FEATURE_PKU))
+		ok |= X86_CR4_PKE;
+	if (okvm_cr4_feature(vcpu, 7, CPUID_ECX, 16, X86_FEATURE_LA57))
+		ok |= X86_CR4_LA57;
 	return !(cr4 & ~ok);
+}
+
+/*
+ * The guest's MOV to CR4, which both vendors intercept (SVM: every write;
+ * VMX: writes that change a bit the guest does not own). #GP(0), as the
+ * instruction's reference page lists (SDM Vol. 2B MOV-Move to/from
+ * Control Registers; Vol. 3A 4.10.1 for PCIDE): a reserved or unoffered
+ * bit, PAE cleared or LA57 changed in IA-32e mode, PCIDE set outside
+ * IA-32e mode or with CR3[11:0] nonzero. Otherwise the write is made and
+ * the guest's TLB flushed (changing PGE, PSE, PAE, PCIDE, SMEP or LA57
+ * invalidates translations, SDM Vol. 3A 4.10.4.1). Returns 0 when the
+ * write was made, -EINVAL when the caller must raise #GP(0) instead.
+ */
+int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val)
+{
+	unsigned long old = okvm_x86->get_cr(vcpu, 4);
+	bool lma = okvm_x86->get_efer(vcpu) & EFER_LMA;
+
+	if (!okvm_cr4_valid(vcpu, val) ||
+	    (lma && !(val & X86_CR4_PAE)) ||
+	    (lma && ((val ^ old) & X86_CR4_LA57)) ||
+	    ((val & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+	     (!lma || (okvm_x86->get_cr(vcpu, 3) & 0xfff))))
+		return -EINVAL;
+	okvm_x86->set_cr(vcpu, 4, val);
+	vcpu->tlb_flush = true;
+	return 0;
+}
+
+/*
+ * The guest's MOV to CR8, which both vendors intercept (SVM: the CR8
+ * write intercept; VMX: "CR8-load exiting"). CR8 bits 63:4 are reserved:
+ * #GP(0) (SDM Vol. 3A 2.5, "CR8"). Without a local APIC, as KVM does,
+ * lowering the TPR ends KVM_RUN with KVM_EXIT_SET_TPR once the
+ * instruction completed, so that the VMM can deliver what the old
+ * priority held back; raising it, or keeping it, does not exit.
+ * Returns 1 to run on, 0 for that exit (the caller skips the instruction
+ * in both cases), or -EINVAL when the caller must raise #GP(0).
+ */
+int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val)
+{
+	unsigned long old = okvm_sync_cr8(vcpu);
+
+	if (val & ~0xfULL)
+		return -EINVAL;
+	okvm_x86->set_cr(vcpu, 8, val);
+	okvm_sync_cr8(vcpu);
+	if (val >= old)
+		return 1;
+	vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
+	return 0;
 }
 
 /* SDM Vol. 3 2.5: CR0[63:32] are reserved, NW needs CD, PG needs PE. */
@@ -286,9 +355,7 @@ static int okvm_set_xcrs(struct okvm_vcpu *vcpu, const struct kvm_xcrs *x)
 		if (x->xcrs[i].xcr != XCR_XFEATURE_ENABLED_MASK)
 			continue;
 		val = x->xcrs[i].value;
-		if (!(val & XFEATURE_MASK_FP) ||
-		    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-		    (val & ~(vcpu->guest_xcr0_mask | XFEATURE_MASK_FP)))
+		if (!okvm_xcr0_valid(val, vcpu->guest_xcr0_mask))
 			return -EINVAL;
 		vcpu->xcr0 = val;
 		break;

@@ -20,13 +20,16 @@
 #include <linux/sched/signal.h>
 #include <linux/rcupdate.h>
 #include <linux/preempt.h>
+#include <asm/debugreg.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/xcr.h>
+#include <asm/pkru.h>
 #include <asm/processor-flags.h>
 #include <asm/smp.h>
 
 #include "ops.h"
 #include "x86.h"
+#include "xcr0.h"
 
 /*
  * Since 6.10 the kernel's view of struct kvm_run renames the field user
@@ -68,7 +71,11 @@ void okvm_request_immediate_exit(void)
 
 /*
  * Step over an instruction okvm emulated. Completing an instruction ends
- * any STI/MOV SS interrupt shadow it was in (SDM Vol. 3 6.8.3).
+ * any STI/MOV SS interrupt shadow it was in (SDM Vol. 3 6.8.3), and under
+ * single-stepping (RFLAGS.TF) raises the single-step trap the CPU would
+ * have raised had it executed the instruction itself, with DR6.BS set
+ * (SDM Vol. 3 18.3.1.4); without it the guest's debugger would stop one
+ * instruction late, after the next one.
  */
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 {
@@ -78,6 +85,10 @@ void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 	    okvm_vcpu_cpu_mode(vcpu) != OKVM_CPU_MODE_64)
 		vcpu->rip = (u32)vcpu->rip;
 	okvm_x86->set_interrupt_shadow(vcpu, 0);
+	if (unlikely(vcpu->rflags & X86_EFLAGS_TF)) {
+		okvm_x86->set_dr(vcpu, 6, okvm_x86->get_dr(vcpu, 6) | DR_STEP);
+		okvm_queue_exception(vcpu, OKVM_DB_VECTOR, false, 0);
+	}
 }
 
 int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data)
@@ -133,9 +144,9 @@ int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 }
 
 /*
- * XSETBV (SDM Vol. 2): only XCR0 exists; #GP unless CPL 0, the value keeps
- * x87 on, has AVX only with SSE, and names only features the guest's CPUID
- * offers. Returns 0 when the instruction completed.
+ * XSETBV (SDM Vol. 2): only XCR0 exists (ECX = 0); #GP unless CPL 0 and
+ * the value passes every architectural rule for the components the
+ * guest's CPUID offers (xcr0.h). Returns 0 when the instruction completed.
  */
 int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl)
 {
@@ -143,9 +154,8 @@ int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl)
 	u64 val = (u32)vcpu->regs[OKVM_RAX] |
 		  (u64)(u32)vcpu->regs[OKVM_RDX] << 32;
 
-	if (cpl || index != 0 || !(val & XFEATURE_MASK_FP) ||
-	    ((val & XFEATURE_MASK_YMM) && !(val & XFEATURE_MASK_SSE)) ||
-	    (val & ~vcpu->guest_xcr0_mask)) {
+	if (cpl || index != 0 ||
+	    !okvm_xcr0_valid(val, vcpu->guest_xcr0_mask)) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
@@ -182,12 +192,70 @@ static void okvm_post_run_state(struct okvm_vcpu *vcpu)
 }
 
 /*
+ * The guest's DR0-DR3 go into the real registers for as long as it runs,
+ * whenever its DR7 enables a breakpoint (L0-L3, G0-G3; SDM Vol. 3 18.2.4).
+ * VM entry loads the guest's DR7 (from the VMCB, APM Vol. 2 15.5.1; from
+ * the VMCS with "load debug controls", SDM Vol. 3 27.3.2.1) but never
+ * DR0-DR3: without this, the guest's DR7 would arm whatever addresses the
+ * host left there, and its own breakpoints would never fire. The host's
+ * breakpoints are switched off first, so that none fires on a guest
+ * address in the few host instructions before entry. The exit leaves DR7
+ * disabled (SDM 28.5.1, APM 15.7.2), and the vendor's exit path restores
+ * the host's registers when the host uses them (hw_breakpoint_restore()).
+ * Call with interrupts off.
+ */
+static void okvm_load_guest_debugregs(struct okvm_vcpu *vcpu)
+{
+	if (!(okvm_x86->get_dr(vcpu, 7) &
+	      (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK)))
+		return;
+	if (hw_breakpoint_active())
+		set_debugreg(0, 7);
+	set_debugreg(vcpu->dr[0], 0);
+	set_debugreg(vcpu->dr[1], 1);
+	set_debugreg(vcpu->dr[2], 2);
+	set_debugreg(vcpu->dr[3], 3);
+}
+
+/*
+ * PKRU is not part of the state the kernel's guest-FPU swap exchanges
+ * (fpu_swap_kvm_fpstate() leaves it out of the XRSTOR mask), and neither
+ * VMRUN nor VM entry switches it: once the guest can reach PKRU (CR4.PKE
+ * for RDPKRU/WRPKRU, or XCR0.PKRU for XRSTOR), okvm loads the guest's
+ * before entry and puts the host's back after the exit, or the VMM thread
+ * would return to user space with the guest's protection keys. The
+ * guest's may only reach CR4.PKE when its CPUID offers PKU and the host
+ * has it (regs.c). Call with interrupts off; returns the host's PKRU.
+ */
+static u32 okvm_load_guest_pkru(struct okvm_vcpu *vcpu)
+{
+	u32 host = read_pkru();
+
+	vcpu->pkru_live = (vcpu->xcr0 & XFEATURE_MASK_PKRU) ||
+			  (okvm_x86->get_cr(vcpu, 4) & X86_CR4_PKE);
+	if (vcpu->pkru_live && vcpu->pkru != host)
+		write_pkru(vcpu->pkru);
+	return host;
+}
+
+static void okvm_put_host_pkru(struct okvm_vcpu *vcpu, u32 host)
+{
+	if (!vcpu->pkru_live)
+		return;
+	vcpu->pkru = rdpkru();
+	if (vcpu->pkru != host)
+		write_pkru(host);
+}
+
+/*
  * One entry into the guest and its exit. Returns what handle_exit returns:
  * 1 to go on, 0 to return to user space, or a negative errno.
  */
 static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 {
 	bool xsave = static_cpu_has(X86_FEATURE_XSAVE);
+	bool pku = cpu_feature_enabled(X86_FEATURE_OSPKE);
+	u32 host_pkru = 0;
 	u64 xcr0;
 	int ret;
 
@@ -233,7 +301,12 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	 */
 	rcu_note_context_switch(false);
 
+	okvm_load_guest_debugregs(vcpu);
+	if (pku)
+		host_pkru = okvm_load_guest_pkru(vcpu);
 	ret = okvm_x86->vcpu_run(vcpu);
+	if (pku)
+		okvm_put_host_pkru(vcpu, host_pkru);
 
 	/*
 	 * XCR0 is not part of the state VMRUN/VM exit switch, and okvm
@@ -283,6 +356,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	u64 cr8 = READ_ONCE(run->cr8);
 	sigset_t saved;
 	int ret;
 
@@ -291,6 +365,18 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 		sigprocmask(SIG_SETMASK, &vcpu->sigset, &saved);
 
 	run->flags = 0;
+	/*
+	 * Without a local APIC, KVM takes CR8 from kvm_run on every KVM_RUN,
+	 * before anything else, and refuses TPR values above 15 (the VMM
+	 * sees -EINVAL; kvm_set_cr8()). Like KVM_SET_SREGS' cr8, it is the
+	 * value the VMM reads back (regs.c, okvm_sync_cr8()).
+	 */
+	if (cr8 & ~0xfULL) {
+		ret = -EINVAL;
+		goto out_sigmask;
+	}
+	okvm_sync_cr8(vcpu);
+	vcpu->cr8 = cr8;
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 
 	/* Data for the IN or MMIO read of the last exit, as KVM does first. */
@@ -305,8 +391,9 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 	}
 	ret = okvm_vcpu_run_loop(vcpu);
 out:
-	okvm_post_run_state(vcpu);
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
+out_sigmask:
+	okvm_post_run_state(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);
 	return ret;

@@ -13,7 +13,9 @@
 #include <linux/smp.h>
 #include <asm/cpufeature.h>
 #include <asm/fpu/xcr.h>
+#include <asm/mce.h>
 #include <asm/processor.h>
+#include <asm/ptrace.h>
 
 #include "ops.h"
 #include "x86.h"
@@ -131,4 +133,28 @@ u64 okvm_x86_max_gpa(void)
 		bits = cpuid_eax(0x80000008) & 0xff;
 	/* Four-level second-level tables stop at 48 bits (mmu.h). */
 	return 1ull << min(bits, 48U);
+}
+
+/*
+ * A machine check that arrived while a guest ran exited to okvm instead of
+ * reaching the host (SVM's #MC intercept; on VMX an exception exit with
+ * vector 18, or exit reason 41, "VM-entry failure due to machine-check
+ * event", SDM 27.8). The host's handler must still see it, on this CPU,
+ * before interrupts are enabled. Like KVM (kvm_machine_check()), okvm
+ * calls do_machine_check(), exported to modules on 6.1 and 6.12, with a
+ * frame that says user mode: the error is the guest's, i.e. the VMM
+ * process's, so the handler may kill or signal it rather than panic as
+ * for a kernel-mode #MC. Raising the vector with INT 18 instead would
+ * present it as a kernel-mode machine check.
+ */
+void okvm_machine_check(void)
+{
+#ifdef CONFIG_X86_MCE
+	struct pt_regs regs = {
+		.cs = 3,		/* ring 3: the guest, not the host kernel */
+		.flags = X86_EFLAGS_IF,
+	};
+
+	do_machine_check(&regs);
+#endif
 }

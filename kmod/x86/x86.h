@@ -16,7 +16,16 @@
 #define OKVM_DB_VECTOR	1
 #define OKVM_UD_VECTOR	6
 #define OKVM_GP_VECTOR	13
+#define OKVM_MC_VECTOR	18
 #define OKVM_PF_VECTOR	14
+#define OKVM_AC_VECTOR	17
+
+/* A #PF an emulated access would raise (paging.c computes it). */
+struct okvm_page_fault {
+	bool valid;
+	u32 error_code;
+	u64 addr;		/* the linear address: CR2 */
+};
 
 /* x86.c */
 int okvm_x86_init(void);
@@ -24,6 +33,7 @@ void okvm_x86_exit(void);
 int okvm_x86_first_cpu_where(bool (*test)(void));
 const char *okvm_x86_hypervisor_owner(const char *const *candidates);
 u64 okvm_x86_max_gpa(void);
+void okvm_machine_check(void);
 extern u64 okvm_host_xcr0;
 extern u64 okvm_supported_xcr0;
 
@@ -46,6 +56,9 @@ enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
 unsigned int okvm_vcpu_cpl(struct okvm_vcpu *vcpu);
 unsigned int okvm_xsave2_size(void);
 unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
+bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4);
+int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val);
+int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val);
 
 /* cpuid.c */
 int okvm_cpuid_init(void);
@@ -58,6 +71,8 @@ int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
 unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
+bool okvm_guest_is_intel(struct okvm_vcpu *vcpu);
+unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu);
 
 /* msr.c */
 int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
@@ -66,11 +81,12 @@ int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp);
 void okvm_msr_reset(struct okvm_vcpu *vcpu);
+bool okvm_host_has_tsc_aux(void);
 
 /* io.c */
 int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 		     bool string, unsigned long next_rip);
-int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa);
+int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa, bool write);
 int okvm_complete_io(struct okvm_vcpu *vcpu);
 u64 okvm_read_gpr(struct okvm_vcpu *vcpu, unsigned int reg, unsigned int size);
 void okvm_write_gpr(struct okvm_vcpu *vcpu, unsigned int reg, u64 val,
@@ -84,12 +100,15 @@ void okvm_write_xmm(struct okvm_vcpu *vcpu, unsigned int reg, const u8 val[16]);
 int okvm_read_guest(struct okvm_vm *vm, u64 gpa, void *buf, unsigned int len);
 int okvm_write_guest(struct okvm_vm *vm, u64 gpa, const void *buf,
 		     unsigned int len);
-int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, u64 *gpa);
+int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, unsigned int access,
+		    u64 *gpa, u32 *error_code);
+void okvm_inject_page_fault(struct okvm_vcpu *vcpu, u64 addr, u32 error_code);
 int okvm_read_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
 			 unsigned int len);
 int okvm_write_guest_virt(struct okvm_vcpu *vcpu, u64 gva, const void *buf,
 			  unsigned int len);
-int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf, u64 *fault_addr);
+int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf,
+		    struct okvm_page_fault *tail_fault);
 u64 okvm_seg_linear(struct okvm_vcpu *vcpu, enum okvm_seg seg, u64 offset);
 
 #endif /* OKVM_X86_H */

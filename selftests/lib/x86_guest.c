@@ -84,6 +84,54 @@ void vm_identity_map_above_4g(struct kvm_vm *vm, uint64_t end)
 	}
 }
 
+uint64_t *vm_map_page(struct kvm_vm *vm, uint64_t gva, uint64_t gpa,
+		      uint64_t flags)
+{
+	uint64_t *pml4 = addr_gpa2hva(vm, PML4_GPA);
+	uint64_t *pdpt = addr_gpa2hva(vm, PDPT_GPA);
+	uint64_t *pd, *pt, pde, i;
+
+	errno = 0;
+	KVM_ASSERT(gva < IDENTITY_MAP_SIZE, "gva 0x%llx: below 4 GiB",
+		   (unsigned long long)gva);
+	pd = addr_gpa2hva(vm, PD_GPA(gva >> 30));
+	pde = pd[(gva >> 21) & 511];
+	if (pde & PTE_LARGE) {
+		uint64_t pt_gpa = vm_alloc(vm, GUEST_PAGE_SIZE,
+					   GUEST_PAGE_SIZE);
+
+		pt = addr_gpa2hva(vm, pt_gpa);
+		for (i = 0; i < 512; i++)
+			pt[i] = (pde & ~PTE_LARGE) + i * GUEST_PAGE_SIZE;
+		pde = pt_gpa | (pde & 0xfff & ~PTE_LARGE);
+		pd[(gva >> 21) & 511] = pde;
+	}
+	if (flags & X86_PTE_US) {
+		pml4[0] |= X86_PTE_US;
+		pdpt[gva >> 30] |= X86_PTE_US;
+		pd[(gva >> 21) & 511] |= X86_PTE_US;
+	}
+	pt = addr_gpa2hva(vm, pd[(gva >> 21) & 511] & ~0xfffULL);
+	pt[(gva >> 12) & 511] = (gpa & ~0xfffULL) | flags;
+	return &pt[(gva >> 12) & 511];
+}
+
+void vm_identity_map_user(struct kvm_vm *vm)
+{
+	uint64_t *pml4 = addr_gpa2hva(vm, PML4_GPA);
+	uint64_t *pdpt = addr_gpa2hva(vm, PDPT_GPA);
+	uint64_t i, j;
+
+	pml4[0] |= X86_PTE_US;
+	for (i = 0; i < PD_COUNT; i++) {
+		uint64_t *pd = addr_gpa2hva(vm, PD_GPA(i));
+
+		pdpt[i] |= X86_PTE_US;
+		for (j = 0; j < 512; j++)
+			pd[j] |= X86_PTE_US;
+	}
+}
+
 /*
  * The GDT in memory, so that the guest can reload what KVM_SET_SREGS put
  * in the hidden segment registers (a far return, an iret). APM 4.8.

@@ -70,6 +70,28 @@ struct kvm_vm *vm_create_guest(uint64_t mem_size);
  */
 void vm_identity_map_above_4g(struct kvm_vm *vm, uint64_t end);
 
+/* Page-table entry bits (SDM Vol. 3 4.5, APM vol. 2 5.3.3) for vm_map_page(). */
+#define X86_PTE_P	(1ULL << 0)
+#define X86_PTE_RW	(1ULL << 1)
+#define X86_PTE_US	(1ULL << 2)
+#define X86_PTE_PS	(1ULL << 7)
+#define X86_PTE_XD	(1ULL << 63)
+
+/*
+ * Map the 4 KiB page at gva (below IDENTITY_MAP_SIZE) to gpa, with the
+ * leaf entry's flags (X86_PTE_*) as given: the 2 MiB page around it is
+ * split, the first time, into a page table from vm_alloc() that keeps
+ * the rest of it as it was. With X86_PTE_US the levels above get U/S too,
+ * so that the page is a user-mode page. Returns the entry, in the test's
+ * view, for changing it later. A guest that already ran must flush its
+ * TLB (INVLPG) after a change.
+ */
+uint64_t *vm_map_page(struct kvm_vm *vm, uint64_t gva, uint64_t gpa,
+		      uint64_t flags);
+
+/* U/S = 1 in every entry of the 1:1 map: all of it user-mode pages. */
+void vm_identity_map_user(struct kvm_vm *vm);
+
 /* Copy the PT_LOAD segments of the (static, non-PIE) ELF at path. */
 uint64_t vm_load_elf(struct kvm_vm *vm, const char *path);
 

@@ -597,10 +597,22 @@ static const struct tcase cases[] = {
 	  REG(0), DR(0) },
 	{ T(16, "0f 21 f3", "mov %db6,%ebx (real mode)"), OK(3, MOV_DR, 4),
 	  REG(3), DR(6) },
+	{ T(64, "0f 22 e0", "mov %rax,%cr4"), OK(3, MOV_CR, 8), REG(0),
+	  DR(4) },
+	{ T(64, "0f 20 e1", "mov %cr4,%rcx"), OK(3, MOV_CR, 8), REG(1),
+	  DR(4) },
+	{ T(64, "44 0f 22 c7", "mov %rdi,%cr8 (REX.R)"), OK(4, MOV_CR, 8),
+	  REG(7), DR(8) },
+	{ T(64, "66 0f 22 e0", "mov %rax,%cr4 (66 ignored)"),
+	  OK(4, MOV_CR, 8), REG(0), DR(4) },
+	{ T(32, "0f 22 e3", "mov %ebx,%cr4"), OK(3, MOV_CR, 4), REG(3),
+	  DR(4) },
 	{ T(64, "f0 0f 21 c0", "lock mov %db0,%rax"), BAD(UNSUPPORTED) },
 	{ T(64, "f3 0f 21 c0", "f3 0f 21"), BAD(UNSUPPORTED) },
-	{ T(64, "0f 20 c0", "mov %cr0,%rax"), BAD(UNSUPPORTED) },
-	{ T(64, "0f 22 c0", "mov %rax,%cr0"), BAD(UNSUPPORTED) },
+	{ T(64, "0f 20 c0", "mov %cr0,%rax"), OK(3, MOV_CR, 8), REG(0),
+	  DR(0) },
+	{ T(64, "0f 22 c0", "mov %rax,%cr0"), OK(3, MOV_CR, 8), REG(0),
+	  DR(0) },
 	{ T(64, "0f 21", "mov %dbN without ModRM"), BAD(NEED_MORE) },
 	{ T(64, "44 0f 23", "REX mov to %dbN without ModRM"), BAD(NEED_MORE) },
 
@@ -830,7 +842,67 @@ TEST(kind_names)
 	EXPECT_STREQ("outs", okvm_insn_kind_name(OKVM_INSN_OUTS));
 	EXPECT_STREQ("mov_sse", okvm_insn_kind_name(OKVM_INSN_MOV_SSE));
 	EXPECT_STREQ("mov_dr", okvm_insn_kind_name(OKVM_INSN_MOV_DR));
+	EXPECT_STREQ("mov_cr", okvm_insn_kind_name(OKVM_INSN_MOV_CR));
 	EXPECT_STREQ("?", okvm_insn_kind_name(OKVM_INSN_NR_KINDS));
+}
+
+/*
+ * okvm_decode_known(): the length of an intercepted instruction whose
+ * opcode the exit gives (SVM without NRIP save), prefixes included.
+ */
+struct known_case {
+	enum okvm_cpu_mode mode;
+	const char *hex;
+	const char *op;
+	enum okvm_decode_result res;
+	unsigned int len;
+};
+
+static const struct known_case known_cases[] = {
+	{ OKVM_CPU_MODE_64, "0f a2", "0f a2", OKVM_DECODE_OK, 2 },
+	{ OKVM_CPU_MODE_64, "66 0f a2", "0f a2", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "f3 0f a2", "0f a2", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "2e 3e 66 48 0f a2", "0f a2", OKVM_DECODE_OK, 6 },
+	/* A REX byte voided by a later prefix still counts. */
+	{ OKVM_CPU_MODE_64, "48 66 0f a2", "0f a2", OKVM_DECODE_OK, 4 },
+	/* Outside 64-bit mode 48 is DEC EAX, not a prefix. */
+	{ OKVM_CPU_MODE_32, "48 0f a2", "0f a2", OKVM_DECODE_UNSUPPORTED, 0 },
+	{ OKVM_CPU_MODE_16, "66 0f a2", "0f a2", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "2e 0f 30", "0f 30", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "0f 32", "0f 30", OKVM_DECODE_UNSUPPORTED, 0 },
+	{ OKVM_CPU_MODE_64, "2e 3e f4", "f4", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_32, "0f 01 d1", "0f 01 d1", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "2e 0f 01 d1", "0f 01 d1", OKVM_DECODE_OK, 4 },
+	/* XGETBV where XSETBV exited: the code changed since the exit. */
+	{ OKVM_CPU_MODE_64, "0f 01 d0", "0f 01 d1", OKVM_DECODE_UNSUPPORTED, 0 },
+	{ OKVM_CPU_MODE_64, "66 0f 08", "0f 08", OKVM_DECODE_OK, 3 },
+	{ OKVM_CPU_MODE_64, "66 0f", "0f 08", OKVM_DECODE_NEED_MORE, 0 },
+	{ OKVM_CPU_MODE_64, "66", "0f 08", OKVM_DECODE_NEED_MORE, 0 },
+	/* 14 prefixes and a 2-byte opcode: 16 bytes, over the limit. */
+	{ OKVM_CPU_MODE_64, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 0f a2",
+	  "0f a2", OKVM_DECODE_TOO_LONG, 0 },
+	{ OKVM_CPU_MODE_64, "66 66 66 66 66 66 66 66 66 66 66 66 66 0f a2",
+	  "0f a2", OKVM_DECODE_OK, 15 },
+};
+
+TEST(known_lengths)
+{
+	unsigned int i, n, oplen, len;
+	u8 buf[32], op[4];
+
+	for (i = 0; i < ARRAY_SIZE(known_cases); i++) {
+		const struct known_case *k = &known_cases[i];
+
+		memset(buf, 0x90, sizeof(buf));
+		n = parse_hex(k->hex, buf, sizeof(buf));
+		oplen = parse_hex(k->op, op, sizeof(op));
+		len = 0;
+		EXPECT_EQ(k->res, okvm_decode_known(buf, n, k->mode, op, oplen,
+						    &len))
+			TH_LOG("%s", k->hex);
+		if (k->res == OKVM_DECODE_OK)
+			EXPECT_EQ(k->len, len) TH_LOG("%s", k->hex);
+	}
 }
 
 TEST_HARNESS_MAIN

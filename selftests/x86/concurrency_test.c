@@ -6,19 +6,23 @@
  * guest spins makes KVM_RUN return -EINTR with KVM_EXIT_INTR (api.rst
  * "KVM_RUN", "KVM_EXIT_INTR"), KVM_SET_SIGNAL_MASK chooses which signals
  * do that (api.rst "KVM_SET_SIGNAL_MASK"), and immediate_exit makes
- * KVM_RUN return -EINTR at once (api.rst, struct kvm_run).
+ * KVM_RUN return -EINTR at once (api.rst, struct kvm_run). And
+ * KVM_CREATE_VCPU while other threads call KVM_RUN and KVM_GET_REGS on the
+ * fd numbers it is about to return.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "okvm_util.h"
 #include "ucall.h"
 #include "x86_guest.h"
 
@@ -361,6 +365,113 @@ TEST(immediate_exit)
 	vcpu->run->immediate_exit = 0;
 	ASSERT_SYNC(vcpu, &uc, 1);
 	kvm_vm_free(vm);
+}
+
+/*
+ * KVM_CREATE_VCPU while other threads call KVM_RUN and KVM_GET_REGS on the
+ * fd numbers it is about to return (issue 9, item 5; design.rst "vCPU
+ * creation"): a guessed fd is either not open yet (EBADF) or a complete
+ * vCPU, whose KVM_RUN halts at the reset vector and whose registers read
+ * back. Nothing else, no crash, and the vCPUs work afterwards.
+ */
+#define HAMMER_THREADS	2
+#define RESET_CODE_GPA	0xffff0000ULL	/* CS base at reset: F000:FFF0 */
+#define RESET_CODE_SIZE	0x10000ULL
+
+struct hammer {
+	volatile int *stop;
+	int base;		/* the first fd number KVM_CREATE_VCPU returns */
+	unsigned long runs, regs, ebadf;
+	char err[256];
+};
+
+static void hammer_note(struct hammer *h, const char *what, int fd, long r)
+{
+	if (!h->err[0])
+		snprintf(h->err, sizeof(h->err), "%s on fd %d: %ld (%s)",
+			 what, fd, r, r < 0 ? strerror(errno) : "");
+}
+
+static void *hammer_fds(void *arg)
+{
+	struct hammer *h = arg;
+	struct kvm_regs regs;
+	int fd;
+	long r;
+
+	while (!*h->stop) {
+		for (fd = h->base; fd < h->base + KVM_VM_MAX_VCPUS; fd++) {
+			r = ioctl(fd, KVM_GET_REGS, &regs);
+			if (!r)
+				h->regs++;
+			else if (errno == EBADF)
+				h->ebadf++;
+			else
+				hammer_note(h, "KVM_GET_REGS", fd, r);
+			r = ioctl(fd, KVM_RUN, 0);
+			if (!r)
+				h->runs++;
+			else if (errno != EBADF)
+				hammer_note(h, "KVM_RUN", fd, r);
+		}
+	}
+	return NULL;
+}
+
+TEST(create_vcpu_while_its_fd_is_hammered)
+{
+	int round, rounds = okvm_test_rounds(30);
+	unsigned long runs = 0, regs = 0, ebadf = 0;
+
+	for (round = 0; round < rounds; round++) {
+		struct kvm_vm *vm = vm_create_bare();
+		struct hammer h[HAMMER_THREADS];
+		pthread_t t[HAMMER_THREADS];
+		volatile int stop = 0;
+		int i, base;
+		void *code;
+
+		/* At the reset vector: 1: hlt; jmp 1b. Every KVM_RUN halts. */
+		code = vm_add_mem_slot(vm, 0, RESET_CODE_GPA, RESET_CODE_SIZE, 0);
+		memcpy((char *)code + 0xfff0, "\xf4\xeb\xfd", 3);
+		/* The lowest free fd is the next vCPU's. */
+		base = dup(0);
+		ASSERT_LE(0, base);
+		close(base);
+		for (i = 0; i < HAMMER_THREADS; i++) {
+			h[i] = (struct hammer){ .stop = &stop, .base = base };
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer_fds,
+						    &h[i]));
+		}
+		for (i = 0; i < KVM_VM_MAX_VCPUS; i++) {
+			struct kvm_vcpu *vcpu = vm_vcpu_add_bare(vm, i);
+
+			ASSERT_EQ(base + i, vcpu->fd);
+		}
+		stop = 1;
+		for (i = 0; i < HAMMER_THREADS; i++) {
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+			EXPECT_STREQ("", h[i].err);
+			runs += h[i].runs;
+			regs += h[i].regs;
+			ebadf += h[i].ebadf;
+		}
+		/* The VM is intact: every vCPU reads its state and runs. */
+		for (i = 0; i < KVM_VM_MAX_VCPUS; i++) {
+			struct kvm_vcpu *vcpu = vm->vcpus[i];
+			struct kvm_regs r;
+
+			ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_REGS, &r));
+			ASSERT_EQ(0, ioctl(vcpu->fd, KVM_RUN, 0));
+			ASSERT_EXIT(vcpu, KVM_EXIT_HLT);
+		}
+		kvm_vm_free(vm);
+	}
+	TH_LOG("%d rounds: %lu KVM_RUN and %lu KVM_GET_REGS answered, %lu EBADF",
+	       rounds, runs, regs, ebadf);
+	/* The hammers did run against the fds, before and after creation. */
+	EXPECT_LT(0, ebadf);
+	EXPECT_LT(0, regs);
 }
 
 TEST_HARNESS_MAIN

@@ -566,6 +566,61 @@ TEST(set_xcrs_checks_xcr0)
 	kvm_vm_free(vm);
 }
 
+/*
+ * The pairing rules of SDM 13.3, which a VMM's CPUID cannot lift: MPX's
+ * two components, AVX-512's three (and only with AVX), AMX's two, each
+ * all set or all clear. The guest's leaf 0xd here offers every component
+ * one at a time, so a hypervisor that checked only "offered" would take
+ * a partial group and fault in its own XSETBV at the next entry on a host
+ * that has the group (on one that lacks it, "not offered" refuses first).
+ */
+TEST(set_xcrs_partial_groups)
+{
+	static const uint64_t partial[] = {
+		1ULL << 3, 1ULL << 4,			/* BNDREGS, BNDCSR */
+		1ULL << 5, 1ULL << 6, 1ULL << 7,	/* AVX-512 alone */
+		(1ULL << 5) | (1ULL << 6),
+		(1ULL << 5) | (1ULL << 7),
+		(1ULL << 6) | (1ULL << 7),
+		1ULL << 17, 1ULL << 18,			/* AMX */
+	};
+	uint64_t base = XFEATURE_FP | XFEATURE_SSE | XFEATURE_YMM;
+	struct kvm_cpuid_entry2 *leaf_d;
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu = bare_vcpu(&vm);
+	unsigned int i;
+
+	if (!okvm_host_has_xsave()) {
+		kvm_vm_free(vm);
+		SKIP(return, "no XSAVE on this host");
+	}
+	cpuid = kvm_get_supported_cpuid(vm);
+	leaf_d = kvm_cpuid_entry(cpuid, 0xd, 0);
+	ASSERT_NE(NULL, leaf_d);
+	/*
+	 * Offer the components of the table, whatever the host has, but
+	 * XTILEDATA: KVM refuses a CPUID offering that dynamic component
+	 * unless the process asked for it (arch_prctl(ARCH_REQ_XCOMP_GUEST_PERM)).
+	 */
+	leaf_d->eax |= (1U << 3) | (1U << 4) | (1U << 5) | (1U << 6) |
+		       (1U << 7) | (1U << 17);
+	vcpu_set_cpuid(vcpu, cpuid);
+	free(cpuid);
+
+	for (i = 0; i < sizeof(partial) / sizeof(partial[0]); i++) {
+		EXPECT_EQ(-EINVAL, set_xcr0(vcpu, base | partial[i])) {
+			TH_LOG("XCR0 %#llx accepted",
+			       (unsigned long long)(base | partial[i]));
+		}
+	}
+	/* AVX-512 complete but without AVX. */
+	EXPECT_EQ(-EINVAL, set_xcr0(vcpu, XFEATURE_FP | XFEATURE_SSE |
+					  (7ULL << 5)));
+	EXPECT_EQ(XFEATURE_FP, get_xcr0(vcpu));
+	kvm_vm_free(vm);
+}
+
 /* --- XSAVE ------------------------------------------------------------ */
 
 /* Where YMM_Hi128 goes in the standard format: CPUID 0xd.2 EBX. */

@@ -208,6 +208,77 @@ TEST(guest_sees_host_values)
 	kvm_vm_free(vm);
 }
 
+/*
+ * Without an in-kernel LAPIC, kvm_run->cr8 is an input too: KVM_RUN takes
+ * the VMM's CR8 from it before anything else, and refuses a value above
+ * 15 with EINVAL before the guest runs (KVM's kvm_set_cr8()).
+ */
+TEST(run_cr8_is_input)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_report_state);
+	struct kvm_regs before, after;
+	struct kvm_sregs s;
+	struct ucall uc;
+
+	vcpu_regs_get(vcpu, &before);
+	vcpu->run->cr8 = 16;
+	EXPECT_EQ(-EINVAL, _vcpu_run(vcpu));
+	vcpu_regs_get(vcpu, &after);
+	EXPECT_EQ(before.rip, after.rip);
+
+	vcpu->run->cr8 = 5;
+	ASSERT_SYNC(vcpu, &uc, 1);
+	EXPECT_EQ(5, vcpu->run->cr8);
+	vcpu_sregs_get(vcpu, &s);
+	EXPECT_EQ(5, s.cr8);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+static volatile uint64_t cr8_gp_count;
+
+static void guest_cr8_gp_handler(struct ex_regs *regs)
+{
+	cr8_gp_count++;
+	regs->rip += 4;		/* mov %rax, %cr8: 44 0f 22 c0 */
+}
+
+/*
+ * The guest's MOV to CR8 without an in-kernel LAPIC, as KVM has it on
+ * both vendors: raising the TPR runs on, lowering it ends KVM_RUN with
+ * KVM_EXIT_SET_TPR (kvm_run->cr8 the new value, RIP past the MOV), and
+ * bits 63:4 are reserved (#GP).
+ */
+static void guest_write_cr8(void)
+{
+	asm volatile(".byte 0x44, 0x0f, 0x22, 0xc0" :: "a"(9ULL));
+	asm volatile(".byte 0x44, 0x0f, 0x22, 0xc0" :: "a"(12ULL));
+	asm volatile(".byte 0x44, 0x0f, 0x22, 0xc0" :: "a"(3ULL));
+	GUEST_SYNC(1);
+	asm volatile(".byte 0x44, 0x0f, 0x22, 0xc0" :: "a"(0x13ULL));
+	GUEST_ASSERT_EQ(1, cr8_gp_count);
+	GUEST_DONE();
+}
+
+TEST(guest_cr8_writes)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_write_cr8);
+	struct kvm_sregs s;
+	struct ucall uc;
+
+	vm_install_exception_handler(vm, GP_VECTOR, guest_cr8_gp_handler);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_SET_TPR);
+	EXPECT_EQ(3, vcpu->run->cr8);
+	vcpu_sregs_get(vcpu, &s);
+	EXPECT_EQ(3, s.cr8);
+	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
 static struct desc_ptr new_gdt;
 
 /* Change CR0.TS, CR2, CR4.PGE, CR8 (raised) and the GDTR, then exit. */

@@ -7,6 +7,7 @@
 #include <asm/debugreg.h>
 
 #include "svm.h"
+#include "../spec.h"
 #include "../x86.h"
 
 /*
@@ -103,6 +104,7 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	    (vcpu->exception.pending || vcpu->interrupt.injected ||
 	     svm_nmi_deliverable(vcpu)))
 		okvm_request_immediate_exit();
+	svm_load_guest_tsc_aux(vcpu->tsc_aux);
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 
@@ -114,6 +116,10 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	asm volatile("clgi" ::: "memory");
 	okvm_svm_vmrun(svm->vmcb_pa, vcpu->regs, svm_host_vmsave_pa());
 	asm volatile("stgi" ::: "memory");
+	okvm_spec_after_exit();
+	/* Interrupts still off, so on the CPU that took it (x86.c). */
+	if (vmcb->control.exit_code == SVM_EXIT_EXCP_BASE + OKVM_MC_VECTOR)
+		okvm_machine_check();
 
 	/* #VMEXIT disabled the host's breakpoints (DR7 = 0x400, APM 15.7). */
 	if (hw_breakpoint_active())

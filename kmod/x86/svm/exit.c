@@ -4,11 +4,11 @@
  * Appendix C lists them).
  *
  * Most handlers turn the exit into a generic action (x86/run.c, io.c,
- * msr.c, cpuid.c). Instruction lengths: TCG's SVM and older AMD CPUs have
- * no NRIP save (APM 15.7.1), so okvm, like KVM without NRIPS, knows the
- * length of the intercepted instruction from its encoding: fixed for
- * CPUID, RDMSR/WRMSR, HLT, XSETBV and INVD, and given by the IOIO exit
- * itself (EXITINFO2 holds the next RIP, APM 15.10.2).
+ * msr.c, cpuid.c). Instruction lengths: with NRIP save (APM 15.7.1) the
+ * exit stores the next RIP in the VMCB; TCG's SVM and older AMD CPUs have
+ * none, so okvm, like KVM without NRIPS, decodes the instruction at RIP
+ * (svm_insn_len()), since prefixes the CPU ignores still count in the
+ * length; IOIO exits give the next RIP themselves (EXITINFO2, APM 15.10.2).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,24 +17,76 @@
 #include "svm.h"
 #include "../x86.h"
 
-/* Encoded lengths (AMD APM Vol. 3, the instructions' reference pages). */
-#define SVM_LEN_CPUID	2	/* 0f a2 */
-#define SVM_LEN_MSR	2	/* 0f 32, 0f 30 */
-#define SVM_LEN_HLT	1	/* f4 */
-#define SVM_LEN_XSETBV	3	/* 0f 01 d1 */
-#define SVM_LEN_INVD	2	/* 0f 08 */
+/* Opcode bytes of the intercepted instructions (AMD APM Vol. 3). */
+struct svm_opcode {
+	u8 len;
+	u8 bytes[3];
+};
+
+static const struct svm_opcode svm_op_cpuid = { 2, { 0x0f, 0xa2 } };
+static const struct svm_opcode svm_op_rdmsr = { 2, { 0x0f, 0x32 } };
+static const struct svm_opcode svm_op_wrmsr = { 2, { 0x0f, 0x30 } };
+static const struct svm_opcode svm_op_hlt = { 1, { 0xf4 } };
+static const struct svm_opcode svm_op_xsetbv = { 3, { 0x0f, 0x01, 0xd1 } };
+static const struct svm_opcode svm_op_invd = { 2, { 0x0f, 0x08 } };
+static const struct svm_opcode svm_op_wbinvd = { 2, { 0x0f, 0x09 } };
+
+/*
+ * The length of the instruction that exited, whose opcode is @op (or
+ * @alt, when not NULL): from NRIP save
+ * where the CPU has it, else decoded from the bytes at RIP, fetched
+ * through the guest's page tables. Returns false after filling kvm_run
+ * with an emulation failure (the code is not in RAM any more, or another
+ * vCPU rewrote it since the exit): the caller returns 0.
+ */
+static bool svm_insn_len(struct okvm_vcpu *vcpu, const struct svm_opcode *op,
+			 const struct svm_opcode *alt, unsigned int *len)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+	enum okvm_cpu_mode mode = okvm_vcpu_cpu_mode(vcpu);
+	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_page_fault pf;
+	int n;
+
+	if (svm_has_nrips && c->next_rip) {
+		*len = c->next_rip - vcpu->rip;
+		return true;
+	}
+	n = okvm_fetch_insn(vcpu, buf, &pf);
+	if (n <= 0) {
+		okvm_emulation_failure(vcpu, NULL, 0);
+		return false;
+	}
+	if (okvm_decode_known(buf, n, mode, op->bytes, op->len, len) ==
+	    OKVM_DECODE_OK ||
+	    (alt && okvm_decode_known(buf, n, mode, alt->bytes, alt->len, len) ==
+	     OKVM_DECODE_OK))
+		return true;
+	okvm_vm_warn(vcpu->vm, "vcpu%u: intercepted instruction at rip %#lx is not %*ph\n",
+		     vcpu->id, vcpu->rip, op->len, op->bytes);
+	okvm_emulation_failure(vcpu, buf, n);
+	return false;
+}
 
 static int svm_exit_cpuid(struct okvm_vcpu *vcpu)
 {
+	unsigned int len;
+
+	if (!svm_insn_len(vcpu, &svm_op_cpuid, NULL, &len))
+		return 0;
 	okvm_emulate_cpuid(vcpu);
-	okvm_skip_insn(vcpu, SVM_LEN_CPUID);
+	okvm_skip_insn(vcpu, len);
 	return 1;
 }
 
 /* Without an in-kernel irqchip HLT is the VMM's business, as in KVM. */
 static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 {
-	okvm_skip_insn(vcpu, SVM_LEN_HLT);
+	unsigned int len;
+
+	if (!svm_insn_len(vcpu, &svm_op_hlt, NULL, &len))
+		return 0;
+	okvm_skip_insn(vcpu, len);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -52,15 +104,20 @@ static int svm_exit_ioio(struct okvm_vcpu *vcpu)
 
 static int svm_exit_msr(struct okvm_vcpu *vcpu)
 {
+	bool write = to_svm(vcpu)->vmcb->control.exit_info_1;
+	unsigned int len;
 	int ret;
 
 	/* EXITINFO1: 0 for RDMSR, 1 for WRMSR (APM 15.11). */
-	if (to_svm(vcpu)->vmcb->control.exit_info_1)
+	if (write ? !svm_insn_len(vcpu, &svm_op_wrmsr, NULL, &len) :
+		    !svm_insn_len(vcpu, &svm_op_rdmsr, NULL, &len))
+		return 0;
+	if (write)
 		ret = okvm_emulate_wrmsr(vcpu);
 	else
 		ret = okvm_emulate_rdmsr(vcpu);
 	if (ret == 0)
-		okvm_skip_insn(vcpu, SVM_LEN_MSR);
+		okvm_skip_insn(vcpu, len);
 	return 1;
 }
 
@@ -83,7 +140,7 @@ static int svm_exit_npf(struct okvm_vcpu *vcpu)
 			     vcpu->id, gpa);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	return okvm_emulate_mmio(vcpu, gpa);
+	return okvm_emulate_mmio(vcpu, gpa, c->exit_info_1 & SVM_NPF_WRITE);
 }
 
 /*
@@ -104,15 +161,45 @@ static int svm_exit_shutdown(struct okvm_vcpu *vcpu)
 
 static int svm_exit_xsetbv(struct okvm_vcpu *vcpu)
 {
+	unsigned int len;
+
+	if (!svm_insn_len(vcpu, &svm_op_xsetbv, NULL, &len))
+		return 0;
 	if (okvm_emulate_xsetbv(vcpu, to_svm(vcpu)->vmcb->save.cpl) == 0)
-		okvm_skip_insn(vcpu, SVM_LEN_XSETBV);
+		okvm_skip_insn(vcpu, len);
 	return 1;
 }
 
+/*
+ * INVD and WBINVD: nothing to write back or drop. The guest's memory is
+ * the host's own, cached write-back and kept coherent by the hardware, and
+ * no device of the guest's does DMA around the caches; so, like KVM
+ * without assigned devices, okvm skips them. Letting the guest run WBINVD
+ * itself would stall the physical CPU, and its cache-sharing neighbours,
+ * for a full write-back; INVD would throw away the host's dirty lines.
+ */
 static int svm_exit_invd(struct okvm_vcpu *vcpu)
 {
-	/* Nothing to drop: the guest's memory is the host's, kept coherent. */
-	okvm_skip_insn(vcpu, SVM_LEN_INVD);
+	unsigned int len;
+
+	/*
+	 * Either opcode for either exit: QEMU's TCG (the test bed) reports
+	 * INVD as a WBINVD intercept, and both are skipped alike.
+	 */
+	if (!svm_insn_len(vcpu, &svm_op_invd, &svm_op_wbinvd, &len))
+		return 0;
+	okvm_skip_insn(vcpu, len);
+	return 1;
+}
+
+/*
+ * RDPMC: okvm's CPUID offers no PMU (leaf 0xa is not offered), and the
+ * host's counters are not the guest's to read. KVM without a vPMU finds no
+ * counter for any ECX and injects #GP(0); so does okvm.
+ */
+static int svm_exit_rdpmc(struct okvm_vcpu *vcpu)
+{
+	okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 	return 1;
 }
 
@@ -124,9 +211,37 @@ static int svm_exit_ud(struct okvm_vcpu *vcpu)
 }
 
 /*
- * MOV to or from DR0-DR3. okvm keeps these four in the vCPU rather than in
- * the hardware, so the host's breakpoints stay intact; the guest's
- * breakpoints therefore do not fire (Documentation/design.rst). Without
+ * #DB or #AC, intercepted only so that a guest cannot make their delivery
+ * loop in the CPU (vmcb.c), is given back to the guest. The VMCB's DR6
+ * already holds the #DB's cause: the CPU updates DR6 before it checks the
+ * intercept (APM Vol. 2 15.12, "Exception Intercepts"; KVM reads it from
+ * there too). #AC always pushes an error code of 0 (APM Vol. 2 8.2.17).
+ *
+ * Raised while another event was being delivered (EXITINTINFO valid):
+ * both are benign exceptions, which the CPU delivers after abandoning a
+ * prior exception (SDM Vol. 3 Table 6-5, "handled serially"), so that
+ * exception is dropped. An interrupted external interrupt or NMI is kept
+ * and delivered again instead; if the condition persists its delivery
+ * raises the exception once more, with another exit each time.
+ */
+static int svm_exit_reflect(struct okvm_vcpu *vcpu, u8 vector,
+			    bool has_error_code)
+{
+	struct svm_vcpu *svm = to_svm(vcpu);
+
+	if (svm->reinject) {
+		if ((svm->reinject & SVM_EVTINJ_TYPE_MASK) != SVM_EVTINJ_TYPE_EXEPT)
+			return 1;
+		svm->reinject = 0;
+	}
+	okvm_queue_exception(vcpu, vector, has_error_code, 0);
+	return 1;
+}
+
+/*
+ * MOV to or from DR0-DR3. okvm keeps these four in the vCPU and loads them
+ * only while the guest runs with a breakpoint armed (run.c), so the host's
+ * breakpoints stay intact and the guest's fire. Without
  * decode assists the exit does not name the general register, so the
  * instruction is decoded (0f 21 reads, 0f 23 writes; SDM Vol. 2 MOV-Move
  * to/from Debug Registers).
@@ -134,16 +249,16 @@ static int svm_exit_ud(struct okvm_vcpu *vcpu)
 static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 {
 	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_page_fault pf;
 	struct okvm_insn insn;
 	bool is_write;
-	u64 addr;
 	int n;
 
 	if (to_svm(vcpu)->vmcb->save.cpl) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
-	n = okvm_fetch_insn(vcpu, buf, &addr);
+	n = okvm_fetch_insn(vcpu, buf, &pf);
 	if (n < 0)
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
@@ -158,6 +273,47 @@ static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 		okvm_write_gpr(vcpu, insn.reg, vcpu->dr[dr], insn.op_size);
 	okvm_skip_insn(vcpu, insn.len);
 	return 1;
+}
+
+/*
+ * MOV to CR4 or CR8, intercepted so that okvm checks it (vmcb.c). Without
+ * decode assists (TCG has none) the exit does not name the source
+ * register, so the instruction is decoded, as for MOV DRn; CPL > 0
+ * raised #GP before the intercept (APM Vol. 2 15.9.1). AMD's other
+ * encoding of CR8 outside 64-bit mode, LOCK MOV CR0 (APM Vol. 3 MOV
+ * CRn), is not decoded: an emulation failure.
+ */
+static int svm_exit_write_cr(struct okvm_vcpu *vcpu, unsigned int cr)
+{
+	u8 buf[OKVM_INSN_MAX_LEN];
+	struct okvm_page_fault pf;
+	struct okvm_insn insn;
+	u64 val;
+	int n, ret;
+
+	n = okvm_fetch_insn(vcpu, buf, &pf);
+	if (n < 0) {
+		/* Its code page went away since it ran: the CPU's #PF. */
+		okvm_inject_page_fault(vcpu, pf.addr, pf.error_code);
+		return 1;
+	}
+	if (okvm_decode_insn(buf, n, okvm_vcpu_cpu_mode(vcpu), &insn) !=
+	    OKVM_DECODE_OK)
+		return okvm_emulation_failure(vcpu, buf, n);
+	if (insn.kind != OKVM_INSN_MOV_CR || insn.opcode != 0x22 ||
+	    insn.dr != cr)
+		return okvm_emulation_failure(vcpu, buf, n);
+	val = okvm_read_gpr(vcpu, insn.reg, insn.op_size);
+	if (cr == 4)
+		ret = okvm_emulate_mov_to_cr4(vcpu, val) ?: 1;
+	else
+		ret = okvm_emulate_mov_to_cr8(vcpu, val);
+	if (ret < 0) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	okvm_skip_insn(vcpu, insn.len);
+	return ret;
 }
 
 static int svm_exit_failed_entry(struct okvm_vcpu *vcpu)
@@ -234,7 +390,21 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_XSETBV:
 		return svm_exit_xsetbv(vcpu);
 	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD:
 		return svm_exit_invd(vcpu);
+	case SVM_EXIT_WRITE_CR0 + 4:
+		return svm_exit_write_cr(vcpu, 4);
+	case SVM_EXIT_WRITE_CR0 + 8:
+		return svm_exit_write_cr(vcpu, 8);
+	case SVM_EXIT_EXCP_BASE + OKVM_DB_VECTOR:
+		return svm_exit_reflect(vcpu, OKVM_DB_VECTOR, false);
+	case SVM_EXIT_EXCP_BASE + OKVM_AC_VECTOR:
+		return svm_exit_reflect(vcpu, OKVM_AC_VECTOR, true);
+	case SVM_EXIT_RDPMC:
+		return svm_exit_rdpmc(vcpu);
+	case SVM_EXIT_EXCP_BASE + OKVM_MC_VECTOR:
+		/* The host's handler ran already (svm_vcpu_run()). */
+		return 1;
 	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
 		return svm_exit_dr(vcpu, code - SVM_EXIT_READ_DR0, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:

@@ -14,11 +14,14 @@
 #include <linux/percpu.h>
 #include <linux/printk.h>
 #include <linux/topology.h>
+#include <asm/asm.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 
 #include "../ops.h"
+#include "../spec.h"
 #include "../x86.h"
 #include "svm.h"
 
@@ -29,6 +32,7 @@
 #define SVM_CPUID_FEATURES	0x8000000a
 #define SVM_CPUID_EDX_NPT	BIT(0)	/* nested paging, APM 15.25 */
 #define SVM_CPUID_EDX_SVML	BIT(2)	/* VM_CR.SVMDIS is firmware-locked */
+#define SVM_CPUID_EDX_NRIPS	BIT(3)	/* NRIP save, APM 15.7.1 */
 /* APM 15.30.1: VM_CR MSR (C001_0114h) bit 4, SVMDIS. */
 #define SVM_VM_CR_SVMDIS	BIT(4)
 
@@ -78,9 +82,14 @@ struct svm_cpu {
 	struct page *host_vmsave;
 	u32 next_asid;
 	u64 asid_gen;
+	/* The VMCB that last ran here, for the IBPB on a switch. */
+	struct vmcb *last_vmcb;
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+
+/* The exit stores the next RIP in the VMCB (exit.c uses it). */
+bool svm_has_nrips;
 
 /* CPUID Fn8000_000A_EBX: the number of ASIDs; ASID 0 is the host's. */
 static u32 svm_nr_asids;
@@ -147,13 +156,34 @@ static int svm_alloc_permission_maps(void)
 	return 0;
 }
 
+/* The load-time line: what svm/vmenter.S and this file apply here. */
+static void svm_spec_report(void)
+{
+	unsigned int active = okvm_spec_common();
+
+	if (boot_cpu_has(okvm_svm_rsb_flag))
+		active |= OKVM_SPEC_RSB_FILL;
+	if (boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF_VM))
+		active |= OKVM_SPEC_VERW;
+	if (boot_cpu_has(X86_FEATURE_UNRET) ||
+	    boot_cpu_has(X86_FEATURE_SRSO_ALIAS))
+		active |= OKVM_SPEC_UNTRAIN_RET;
+	if (boot_cpu_has(X86_FEATURE_IBPB_ON_VMEXIT)) {
+		active |= OKVM_SPEC_IBPB_EXIT;
+		active &= ~OKVM_SPEC_IBPB_SWITCH;
+	}
+	if (boot_cpu_has(okvm_svm_untrain_ibpb_flag))
+		active |= OKVM_SPEC_IBPB_EXIT;
+	okvm_spec_report("svm", active);
+}
+
 static int svm_probe(void)
 {
 	static const char *const owners[] = {
 		"kvm_amd", "vboxdrv", "vmmon", NULL
 	};
 	const char *owner;
-	int cpu;
+	int cpu, ret;
 
 	if (!svm_cpu_has_svm())
 		return -ENODEV;
@@ -193,7 +223,11 @@ static int svm_probe(void)
 		       svm_nr_asids);
 		return -EOPNOTSUPP;
 	}
-	return svm_alloc_permission_maps();
+	svm_has_nrips = cpuid_edx(SVM_CPUID_FEATURES) & SVM_CPUID_EDX_NRIPS;
+	ret = svm_alloc_permission_maps();
+	if (!ret)
+		svm_spec_report();
+	return ret;
 }
 
 static void svm_unload(void)
@@ -249,6 +283,7 @@ static void svm_hardware_disable(void)
 	struct page *hsave = sc->hsave;
 	u64 efer;
 
+	svm_put_host_tsc_aux();
 	if (!hsave)
 		return;
 	WRITE_ONCE(sc->hsave, NULL);
@@ -259,6 +294,60 @@ static void svm_hardware_disable(void)
 	__free_page(hsave);
 	__free_page(sc->host_vmsave);
 	sc->host_vmsave = NULL;
+}
+
+/*
+ * The crash or emergency-restart path (hardware.c), on a CPU that may have
+ * been stopped anywhere, even between CLGI and STGI around a VMRUN: set
+ * GIF first, or INIT and NMI stay blocked for the next kernel (APM 15.17),
+ * then turn SVM off. STGI raises #UD if SVM went off meanwhile; GIF is
+ * then already set, so the fault is skipped. The save pages stay
+ * allocated: nothing may be freed here, and nothing runs after this.
+ */
+static void svm_emergency_disable(void)
+{
+	struct svm_cpu *sc = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	if (!READ_ONCE(sc->hsave))
+		return;
+	WRITE_ONCE(sc->hsave, NULL);
+	asm volatile("1: stgi\n\t"
+		     "2:\n\t"
+		     _ASM_EXTABLE(1b, 2b)
+		     ::: "memory");
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+}
+
+/*
+ * Spectre v2 between guests (CVE-2017-5715): a CPU about to run another
+ * vCPU than the last one it ran issues an IBPB, so that one guest's
+ * branch predictions cannot steer another's, as KVM does when it loads
+ * another VMCB. Not needed where the kernel issues one after every exit
+ * (IBPB_ON_VMEXIT). indirect_branch_prediction_barrier() is a kernel
+ * alternative: nothing unless the kernel enabled IBPB (X86_FEATURE_USE_IBPB).
+ */
+static void svm_switch_vmcb(struct svm_cpu *sc, struct vmcb *vmcb)
+{
+	if (sc->last_vmcb == vmcb)
+		return;
+	sc->last_vmcb = vmcb;
+	if (!cpu_feature_enabled(X86_FEATURE_IBPB_ON_VMEXIT))
+		indirect_branch_prediction_barrier();
+}
+
+/*
+ * A VMCB being freed is forgotten by every CPU, so that a new one at the
+ * same address still counts as another vCPU.
+ */
+void svm_forget_vmcb(struct vmcb *vmcb)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		cmpxchg(&per_cpu(svm_cpu, cpu).last_vmcb, vmcb, NULL);
 }
 
 /*
@@ -288,6 +377,7 @@ int svm_prepare_cpu(struct svm_vcpu *svm)
 		/* A fresh ASID has no entries: no flush needed for it. */
 		svm->vcpu.tlb_flush = false;
 	}
+	svm_switch_vmcb(sc, vmcb);
 	if (svm->vcpu.tlb_flush && vmcb->control.tlb_control == SVM_TLB_NOTHING)
 		vmcb->control.tlb_control = SVM_TLB_FLUSH_ASID;
 	svm->vcpu.tlb_flush = false;
@@ -306,6 +396,7 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.unload = svm_unload,
 	.hardware_enable = svm_hardware_enable,
 	.hardware_disable = svm_hardware_disable,
+	.emergency_disable = svm_emergency_disable,
 	.spte = &svm_npt_format,
 	.vcpu_size = sizeof(struct svm_vcpu),
 	.vcpu_create = svm_vcpu_create,

@@ -41,6 +41,14 @@ static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)
 
 /* svm.c */
 extern u64 svm_iopm_pa, svm_msrpm_pa;
+extern bool svm_has_nrips;
+/* vmenter.S: the X86_FEATURE_* flags its RSB fill and untraining key on. */
+extern const u32 okvm_svm_rsb_flag, okvm_svm_untrain_ibpb_flag;
+void svm_forget_vmcb(struct vmcb *vmcb);
+
+/* tsc_aux.c */
+void svm_load_guest_tsc_aux(u64 val);
+void svm_put_host_tsc_aux(void);
 int svm_prepare_cpu(struct svm_vcpu *svm);
 u64 svm_host_vmsave_pa(void);
 

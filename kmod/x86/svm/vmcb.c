@@ -31,8 +31,25 @@ void svm_vcpu_free(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
-	if (svm->vmcb)
+	if (svm->vmcb) {
+		svm_forget_vmcb(svm->vmcb);
 		free_page((unsigned long)svm->vmcb);
+	}
+}
+
+/*
+ * Intercepts KVM always has, whatever else the guest may do:
+ * - #MC (exception vector 18, APM 15.12): a machine check in guest mode is
+ *   the host's, handed to its handler by svm_vcpu_run();
+ * - RDPMC: no PMU is offered, and the host's counters are the host's;
+ * - WBINVD: a guest-wide cache write-back would stall this CPU and its
+ *   neighbours; exit.c says why skipping it is right.
+ */
+static void svm_init_host_intercepts(struct vmcb_control *c)
+{
+	c->intercept_exceptions |= BIT(OKVM_MC_VECTOR);
+	c->intercept_misc1 |= SVM_INTERCEPT1_RDPMC;
+	c->intercept_misc2 |= SVM_INTERCEPT2_WBINVD;
 }
 
 /*
@@ -41,13 +58,33 @@ void svm_vcpu_free(struct okvm_vcpu *vcpu)
  * VMLOAD-switched ones (svm.c), the SVM instructions themselves (VMRUN must
  * be, APM 15.5.1), XSETBV (XCR0 is not switched by VMRUN), DR0-3 (not in the
  * VMCB), and external interrupts, NMIs, SMIs and INIT, which belong to the
- * host (APM 15.13).
+ * host (APM 15.13); and the exceptions that could keep the CPU from ever
+ * returning to the host (below).
  */
 static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 {
 	struct vmcb_control *c = &svm->vmcb->control;
 
 	c->intercept_dr = 0x000f000f;		/* DR0-3 reads and writes */
+	/*
+	 * CR4 writes: the CPU would accept any bit it implements, whatever
+	 * the guest's CPUID says (PKE, for one, would hand the guest a PKRU
+	 * the host never switches), so okvm checks every write (regs.c).
+	 * CR8 writes, as KVM without an in-kernel APIC intercepts them: a
+	 * lowered TPR is the VMM's business (KVM_EXIT_SET_TPR), and QEMU's
+	 * TCG aborts when a guest writes V_TPR unintercepted while a virtual
+	 * interrupt is pending (the interrupt window).
+	 */
+	c->intercept_cr = SVM_INTERCEPT_CR_WRITE(4) | SVM_INTERCEPT_CR_WRITE(8);
+	/*
+	 * #DB and #AC, only to bound them: a guest can make delivering
+	 * either raise it again (a data breakpoint on the stack the #DB
+	 * frame is pushed to; #AC pushed to a misaligned CPL-3 stack), and
+	 * without the intercept the CPU would loop in microcode, never
+	 * reaching an instruction boundary where the host could interrupt
+	 * it (CVE-2015-8104, CVE-2015-5307). Each is reflected back (exit.c).
+	 */
+	c->intercept_exceptions |= BIT(OKVM_DB_VECTOR) | BIT(OKVM_AC_VECTOR);
 	c->intercept_misc1 = SVM_INTERCEPT1_INTR | SVM_INTERCEPT1_NMI |
 			     SVM_INTERCEPT1_SMI | SVM_INTERCEPT1_INIT |
 			     SVM_INTERCEPT1_CPUID | SVM_INTERCEPT1_RSM |
@@ -76,6 +113,7 @@ static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 	/* No ASID yet: svm_prepare_cpu() assigns one at the first VMRUN. */
 	c->asid = 0;
 	c->clean = 0;
+	svm_init_host_intercepts(c);
 }
 
 static void svm_set_seg(struct vmcb_seg *s, u16 sel, u64 base, u32 limit,

@@ -14,6 +14,9 @@
 #include <linux/types.h>
 
 /* Table B-1: the control area. */
+/* intercept_cr: bit 16 + n intercepts writes of CRn (APM Vol. 2 15.9). */
+#define SVM_INTERCEPT_CR_WRITE(n)	BIT(16 + (n))
+
 struct vmcb_control {
 	u32 intercept_cr;		/* 0x000: 15:0 reads, 31:16 writes */
 	u32 intercept_dr;		/* 0x004: 15:0 reads, 31:16 writes */
@@ -134,6 +137,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_INTERCEPT1_SMI		BIT(2)
 #define SVM_INTERCEPT1_INIT		BIT(3)
 #define SVM_INTERCEPT1_VINTR		BIT(4)
+#define SVM_INTERCEPT1_RDPMC		BIT(15)
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RSM		BIT(19)
 #define SVM_INTERCEPT1_IRET		BIT(20)
@@ -154,6 +158,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_INTERCEPT2_CLGI		BIT(5)
 #define SVM_INTERCEPT2_SKINIT		BIT(6)
 #define SVM_INTERCEPT2_RDTSCP		BIT(7)
+#define SVM_INTERCEPT2_WBINVD		BIT(9)
 #define SVM_INTERCEPT2_MONITOR		BIT(10)
 #define SVM_INTERCEPT2_MWAIT		BIT(11)
 #define SVM_INTERCEPT2_XSETBV		BIT(13)
@@ -188,6 +193,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EVTINJ_VALID		BIT(31)
 
 /* Exit codes (Appendix C). */
+#define SVM_EXIT_WRITE_CR0		0x010
 #define SVM_EXIT_READ_DR0		0x020
 #define SVM_EXIT_WRITE_DR0		0x030
 #define SVM_EXIT_EXCP_BASE		0x040
@@ -196,6 +202,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EXIT_SMI			0x062
 #define SVM_EXIT_INIT			0x063
 #define SVM_EXIT_VINTR			0x064
+#define SVM_EXIT_RDPMC			0x06f
 #define SVM_EXIT_CPUID			0x072
 #define SVM_EXIT_RSM			0x073
 #define SVM_EXIT_IRET			0x074
@@ -214,6 +221,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EXIT_CLGI			0x085
 #define SVM_EXIT_SKINIT			0x086
 #define SVM_EXIT_RDTSCP			0x087
+#define SVM_EXIT_WBINVD			0x089
 #define SVM_EXIT_MONITOR		0x08a
 #define SVM_EXIT_MWAIT			0x08b
 #define SVM_EXIT_XSETBV			0x08d

@@ -13,8 +13,33 @@
  * into its VMCB, whose state save area has the same layout.
  */
 #include <linux/linkage.h>
+#include <linux/version.h>
 #include <asm/asm.h>
 #include <asm/nospec-branch.h>
+
+/*
+ * The flag the running kernel's KVM fills the RSB on after #VMEXIT: 6.1's
+ * keys it on retpolines, later kernels on the flag bugs.c sets for VM
+ * exits (design.rst, "Speculative execution").
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+#define OKVM_SVM_RSB_FLAG	X86_FEATURE_RETPOLINE
+#else
+#define OKVM_SVM_RSB_FLAG	X86_FEATURE_RSB_VMEXIT
+#endif
+
+/* The IBPB that the untraining macro itself issues: 6.1's on entry IBPB. */
+#ifdef UNTRAIN_RET_VM
+#define OKVM_SVM_UNTRAIN_IBPB_FLAG	X86_FEATURE_IBPB_ON_VMEXIT
+#else
+#define OKVM_SVM_UNTRAIN_IBPB_FLAG	X86_FEATURE_ENTRY_IBPB
+#endif
+
+/* For svm.c's load-time line: the flags this file keys on. */
+	.section .rodata, "a"
+	.balign 4
+SYM_DATA(okvm_svm_rsb_flag, .long OKVM_SVM_RSB_FLAG)
+SYM_DATA(okvm_svm_untrain_ibpb_flag, .long OKVM_SVM_UNTRAIN_IBPB_FLAG)
 
 /* Offsets of the general registers in vcpu->regs[] (enum okvm_gpr). */
 #define REG_RCX		(1 * 8)
@@ -83,6 +108,11 @@ SYM_FUNC_START(okvm_svm_vmrun)
 	 * an INTR intercept (#VMEXIT) instead of waiting for the next exit
 	 * (APM 15.17, 15.21.1). #VMEXIT clears GIF again, so CLI runs first.
 	 */
+	/*
+	 * TSA (CVE-2024-36350/36357): clear the CPU buffers where the kernel
+	 * asks for it before a guest runs. Clobbers ZF only.
+	 */
+	VM_CLEAR_CPU_BUFFERS
 	sti
 	vmrun %rax
 	cli
@@ -112,6 +142,21 @@ SYM_FUNC_START(okvm_svm_vmrun)
 	pop  %rax			/* host_save_pa */
 	vmload %rax
 	pop  %rsi
+
+	/*
+	 * GS base is the host's again. Before the first RET: stuff the RSB
+	 * (Spectre v2, CVE-2017-5715), untrain return predictions (Retbleed,
+	 * CVE-2022-29900; SRSO, CVE-2023-20569) and issue the IBPB the kernel
+	 * asks for on VM exit; kernel alternatives, off unless the kernel's
+	 * mitigation for this CPU turned them on.
+	 */
+	FILL_RETURN_BUFFER %rax, RSB_CLEAR_LOOPS, OKVM_SVM_RSB_FLAG
+#ifdef UNTRAIN_RET_VM
+	UNTRAIN_RET_VM
+#else
+	UNTRAIN_RET
+	ALTERNATIVE "", "call entry_ibpb", X86_FEATURE_IBPB_ON_VMEXIT
+#endif
 
 	/* Leave no guest value in a register the host might speculate on. */
 	xor  %ecx, %ecx

@@ -13,6 +13,8 @@
  * minimum, and its DEBUGCTL and DR7 cleared (SDM 28.5). This file puts
  * all of that right.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/hw_breakpoint.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
@@ -22,6 +24,7 @@
 #include <asm/tlbflush.h>
 
 #include "vmx.h"
+#include "../spec.h"
 #include "../x86.h"
 
 struct vmx_syscall_msrs {
@@ -44,24 +47,62 @@ void vmx_read_host_syscall_msrs(void)
 
 /* What the host had before the entry and gets back after the exit. */
 struct vmx_host_state {
+	u16 ldt;
 	u16 ds, es, fs, gs;
 	unsigned long fs_base;
 	unsigned long kernel_gs_base;
 	unsigned long debugctl;
 };
 
+/*
+ * The host's LDTR: a VM exit loads it with the null selector (SDM 28.5.2),
+ * and the kernel reloads it only when it switches to another mm. A VMM
+ * thread whose process installed an LDT (modify_ldt(2), e.g. Wine or
+ * DOSEMU) would otherwise return from KVM_RUN with no LDT, and its LDT
+ * selectors would fault. Like KVM (vmx_prepare_switch_to_host()), okvm
+ * reads the selector before the entry and reloads it after the exit when
+ * it was not null; the descriptor it names is in this CPU's GDT, which
+ * the exit left in place.
+ */
+static u16 vmx_save_host_ldt(void)
+{
+	u16 sel;
+
+	asm volatile("sldt %0" : "=g"(sel));
+	return sel;
+}
+
+static void vmx_restore_host_ldt(u16 sel)
+{
+	if (sel)
+		asm volatile("lldt %0" : : "rm"(sel) : "memory");
+}
+
+/*
+ * WRMSR of the SYSCALL MSRs and KERNEL_GS_BASE, whose guest values a guest
+ * or the VMM chose. msr.c and vmcs.c validated those, so this never
+ * faults; if it did anyway, the fault is caught (the exception-table
+ * variant) and the MSR keeps the value it had, which on the way in is the
+ * host's own: harmless to the host.
+ */
+static void vmx_wrmsr_safe(u32 msr, u64 val)
+{
+	if (wrmsrl_safe(msr, val))
+		pr_warn_once("WRMSR %#x of %#llx failed\n", msr, val);
+}
+
 /* Write @to where it differs from @from. */
 static void vmx_switch_syscall_msrs(const struct vmx_syscall_msrs *from,
 				    const struct vmx_syscall_msrs *to)
 {
 	if (from->star != to->star)
-		wrmsrl(MSR_STAR, to->star);
+		vmx_wrmsr_safe(MSR_STAR, to->star);
 	if (from->lstar != to->lstar)
-		wrmsrl(MSR_LSTAR, to->lstar);
+		vmx_wrmsr_safe(MSR_LSTAR, to->lstar);
 	if (from->cstar != to->cstar)
-		wrmsrl(MSR_CSTAR, to->cstar);
+		vmx_wrmsr_safe(MSR_CSTAR, to->cstar);
 	if (from->sfmask != to->sfmask)
-		wrmsrl(MSR_SYSCALL_MASK, to->sfmask);
+		vmx_wrmsr_safe(MSR_SYSCALL_MASK, to->sfmask);
 }
 
 /*
@@ -77,6 +118,7 @@ static void vmx_switch_to_guest(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 		vmx->star, vmx->lstar, vmx->cstar, vmx->sfmask
 	};
 
+	h->ldt = vmx_save_host_ldt();
 	savesegment(ds, h->ds);
 	savesegment(es, h->es);
 	savesegment(fs, h->fs);
@@ -84,7 +126,7 @@ static void vmx_switch_to_guest(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	rdmsrl(MSR_FS_BASE, h->fs_base);
 	vmcs_write(VMCS_HOST_FS_BASE, h->fs_base);
 	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
-	wrmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
+	vmx_wrmsr_safe(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
 	vmx_switch_syscall_msrs(&vmx_host_syscall, &guest);
 	h->debugctl = get_debugctlmsr();
 
@@ -114,6 +156,8 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	rdmsrl(MSR_KERNEL_GS_BASE, vmx->kernel_gs_base);
 	vmx_switch_syscall_msrs(&guest, &vmx_host_syscall);
 
+	/* First, so that selectors below that name the LDT find it. */
+	vmx_restore_host_ldt(h->ldt);
 	/* SDM 28.5.2: the exit loaded null DS/ES/FS/GS (host fields are 0). */
 	if (h->ds)
 		loadsegment(ds, h->ds);
@@ -288,8 +332,9 @@ static void vmx_read_exit_info(struct vmx_vcpu *vmx)
  * An NMI or machine check that arrived in guest mode exited instead of
  * reaching the host (NMI exiting; #MC in the exception bitmap), and NMIs
  * stay blocked until the next IRET (SDM chapter 28, "VM Exits"). Hand it to
- * the kernel's handler now, through an interrupt frame so that its IRET
- * unblocks NMIs, as KVM does.
+ * the kernel's handler now: an NMI through an interrupt frame so that its
+ * IRET unblocks NMIs, a machine check through okvm_machine_check() (x86.c),
+ * as KVM does.
  */
 static void vmx_handle_host_event(struct vmx_vcpu *vmx)
 {
@@ -300,8 +345,8 @@ static void vmx_handle_host_event(struct vmx_vcpu *vmx)
 		return;
 	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
 		okvm_vmx_call_host_nmi();
-	else if ((info & INTR_INFO_VECTOR_MASK) == 18)
-		asm volatile("int $0x12");	/* the kernel's #MC handler */
+	else if ((info & INTR_INFO_VECTOR_MASK) == OKVM_MC_VECTOR)
+		okvm_machine_check();
 }
 
 int vmx_vcpu_run(struct okvm_vcpu *vcpu)
@@ -339,8 +384,10 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	vmx_prepare_events(vcpu);
 
 	vmx_switch_to_guest(vmx, &host);
+	okvm_l1d_flush();
 	failed = okvm_vmx_vmenter(vcpu->regs, vmx->launched);
 	vmx_switch_to_host(vmx, &host);
+	okvm_spec_after_exit();
 
 	if (failed) {
 		/*
@@ -354,6 +401,9 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 		return 0;
 	}
 	vmx_read_exit_info(vmx);
+	/* SDM 27.8: a machine check during the entry is the host's. */
+	if ((vmx->exit_reason & 0xffff) == EXIT_REASON_MCE_DURING_ENTRY)
+		okvm_machine_check();
 	/* A failed entry (exit reason bit 31) leaves the launch state as it was. */
 	if (vmx->exit_reason & EXIT_REASON_FAILED_ENTRY)
 		return 0;

@@ -123,7 +123,7 @@ static int vmx_exit_ept_violation(struct okvm_vcpu *vcpu)
 			     vcpu->id, vmx->exit_gpa);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	return okvm_emulate_mmio(vcpu, vmx->exit_gpa);
+	return okvm_emulate_mmio(vcpu, vmx->exit_gpa, q & EPT_QUAL_WRITE);
 }
 
 /*
@@ -201,18 +201,28 @@ static int vmx_mov_to_cr0(struct okvm_vcpu *vcpu, unsigned long val)
 }
 
 /*
- * MOV to CR4 touching a host-owned bit: CR4.VMXE (no nested
- * virtualization) or a bit VMX operation does not allow; either is #GP.
- * Otherwise the write is performed, with MOV to CR4's checks.
+ * MOV to CR4 touching a host-owned bit (vmcs.c): the generic checks
+ * against the guest's CPUID (regs.c), after the bits VMX operation does
+ * not allow at all. Returns 0, or -EINVAL when the caller must raise #GP.
  */
 static int vmx_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val)
 {
-	if ((val & X86_CR4_VMXE) || (val & ~vmx_config.cr4_fixed1))
+	if (val & ~vmx_config.cr4_fixed1)
 		return -EINVAL;
-	if ((vmx_get_efer(vcpu) & EFER_LMA) && !(val & X86_CR4_PAE))
-		return -EINVAL;
-	vmx_set_cr(vcpu, 4, val);
-	return 0;
+	return okvm_emulate_mov_to_cr4(vcpu, val);
+}
+
+/* MOV to CR8 ("CR8-load exiting"): the generic rules (regs.c). */
+static int vmx_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val)
+{
+	int ret = okvm_emulate_mov_to_cr8(vcpu, val);
+
+	if (ret < 0) {
+		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	vmx_skip(vcpu);
+	return ret;
 }
 
 /* SDM 28.2.1, Table 28-3: which CR, which direction, which register. */
@@ -233,7 +243,7 @@ static int vmx_exit_cr(struct okvm_vcpu *vcpu)
 		else if (cr == 4)
 			ret = vmx_mov_to_cr4(vcpu, val);
 		else if (cr == 8)
-			vmx_set_cr(vcpu, 8, val);
+			return vmx_mov_to_cr8(vcpu, val);
 		else
 			return okvm_internal_error(vcpu,
 						   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
@@ -263,8 +273,9 @@ static int vmx_exit_cr(struct okvm_vcpu *vcpu)
  * MOV to or from a debug register (SDM 28.2.1, Table 28-4). The CPU has
  * already made the checks that outrank the exit (#GP at CPL > 0, #UD for
  * DR4/DR5 with CR4.DE, #DB with DR7.GD; SDM 26.1.1). As under SVM, DR0-3
- * are kept in the vCPU, not loaded, so the guest's breakpoints do not fire
- * (design.rst); DR6 and DR7 are the guest's, DR4/DR5 alias them.
+ * are kept in the vCPU and loaded only while the guest runs with a
+ * breakpoint armed (run.c); DR6 and DR7 are the guest's, DR4/DR5 alias
+ * them.
  */
 static int vmx_exit_dr(struct okvm_vcpu *vcpu)
 {
@@ -334,18 +345,57 @@ static int vmx_exit_window(struct okvm_vcpu *vcpu, u32 control)
 	return 1;
 }
 
+/* #DB exit qualification bits that DR6 reports too (SDM 28.2.1, Table 28-1). */
+#define VMX_DB_QUAL_DR6_BITS	(DR_TRAP_BITS | DR_STEP | BIT(13))
+
+/*
+ * #DB or #AC, intercepted only so that their delivery cannot loop inside
+ * the CPU (vmcs.c), given back to the guest. A #DB that exits does not
+ * update DR6; the exit qualification has the bits it would have set (SDM
+ * 28.2.1), which go into the guest's DR6 as the CPU would put them: B0-B3
+ * replaced, BD and BS added (SDM Vol. 3 18.2.3). #AC's error code is 0.
+ *
+ * Raised while another event was being delivered (IDT-vectoring valid):
+ * both are benign exceptions, delivered after abandoning a prior
+ * exception (SDM Vol. 3 Table 6-5, "handled serially"), so that one is
+ * dropped; an interrupted external interrupt or NMI is kept and delivered
+ * again instead, re-raising the exception, with an exit, if it persists.
+ */
+static int vmx_exit_reflect(struct okvm_vcpu *vcpu, u8 vector)
+{
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	unsigned long dr6;
+
+	if (vmx->reinject) {
+		if ((vmx->reinject & INTR_INFO_TYPE_MASK) !=
+		    INTR_TYPE_HARD_EXCEPTION)
+			return 1;
+		vmx->reinject = 0;
+	}
+	if (vector == OKVM_DB_VECTOR) {
+		dr6 = vmx_get_dr(vcpu, 6) & ~DR_TRAP_BITS;
+		vmx_set_dr(vcpu, 6, dr6 | (vmx->exit_qual & VMX_DB_QUAL_DR6_BITS));
+		okvm_queue_exception(vcpu, vector, false, 0);
+	} else {
+		okvm_queue_exception(vcpu, vector, true, 0);
+	}
+	return 1;
+}
+
 /*
  * Exception or NMI: NMIs and machine checks went to the host already
- * (entry.c); no other exception is intercepted.
+ * (entry.c); #DB and #AC go back to the guest.
  */
 static int vmx_exit_exception(struct okvm_vcpu *vcpu)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
 	u32 info = vmx->exit_intr_info;
+	u8 vector = info & INTR_INFO_VECTOR_MASK;
 
-	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI ||
-	    (info & INTR_INFO_VECTOR_MASK) == 18)
+	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI || vector == 18)
 		return 1;
+	if (vector == OKVM_DB_VECTOR || vector == OKVM_AC_VECTOR)
+		return vmx_exit_reflect(vcpu, vector);
 	return okvm_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 				   info);
 }

@@ -136,9 +136,21 @@ static unsigned long vmx_cr0_host_owned(void)
 	       (u32)~vmx_config.cr0_fixed1;
 }
 
+/*
+ * CR4 bits the guest may change without an exit: those every guest may
+ * have whatever its CPUID says (regs.c, okvm_cr4_valid()). Every other
+ * bit is owned by okvm, so that MOV to CR4 changing it exits and is
+ * checked against the guest's CPUID (exit.c).
+ */
+#define VMX_CR4_GUEST_OWNED	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | \
+				 X86_CR4_DE | X86_CR4_PGE | X86_CR4_PCE | \
+				 X86_CR4_MCE | X86_CR4_OSFXSR | \
+				 X86_CR4_OSXMMEXCPT)
+
 static unsigned long vmx_cr4_host_owned(void)
 {
-	return vmx_config.cr4_fixed0 | ~vmx_config.cr4_fixed1;
+	return vmx_config.cr4_fixed0 | ~vmx_config.cr4_fixed1 |
+	       ~VMX_CR4_GUEST_OWNED;
 }
 
 /* The execution controls every guest starts with (vmx.c settled them). */
@@ -154,8 +166,14 @@ static void vmx_set_controls(struct vmx_vcpu *vmx)
 	vmcs_write(VMCS_EXIT_CONTROLS, vmx_config.exit);
 	vmcs_write(VMCS_ENTRY_CONTROLS, vmx_config.entry);
 	vmcs_write(VMCS_VPID, vmx->vpid);
-	/* Only machine checks: they belong to the host (exit.c). */
-	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(18));
+	/*
+	 * Machine checks belong to the host (exit.c). #DB and #AC are
+	 * intercepted only so that a guest cannot make their delivery raise
+	 * them again forever inside the CPU, where the host never gets it
+	 * back (CVE-2015-8104, CVE-2015-5307); exit.c reflects them.
+	 */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(18) | BIT(OKVM_DB_VECTOR) |
+					  BIT(OKVM_AC_VECTOR));
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
@@ -427,10 +445,14 @@ void vmx_set_cr(struct okvm_vcpu *vcpu, int cr, unsigned long val)
 		vmcs_write(VMCS_GUEST_CR3, val);
 		break;
 	default:
-		owned = vmx_cr4_host_owned();
+		/*
+		 * The guest's value with the bits VMX operation fixes forced
+		 * (VMXE); which bits exit when changed is the guest/host
+		 * mask's business, not this value's.
+		 */
 		vmcs_write(VMCS_CR4_READ_SHADOW, val);
-		vmcs_write(VMCS_GUEST_CR4, (val & ~owned) |
-			   (vmx_config.cr4_fixed0 & owned));
+		vmcs_write(VMCS_GUEST_CR4, (val | vmx_config.cr4_fixed0) &
+			   vmx_config.cr4_fixed1);
 		break;
 	}
 	vmx_put();
@@ -504,6 +526,19 @@ static unsigned long vmx_msr_field(u32 index)
 	}
 }
 
+/*
+ * The MSRs okvm writes into the CPU itself around each entry (entry.c)
+ * must hold values WRMSR accepts there. msr.c has refused non-canonical
+ * LSTAR, CSTAR and KERNEL_GS_BASE already, as KVM does for every vendor;
+ * on Intel CPUs IA32_FMASK's bits 63:32 are reserved too (SDM Vol. 4
+ * Table 2-2), which kvm-intel finds when its WRMSR of the guest's value
+ * fails: #GP for the guest, an error for the VMM, here as well.
+ */
+static bool vmx_msr_value_loadable(u32 index, u64 data)
+{
+	return index != MSR_SYSCALL_MASK || !(data >> 32);
+}
+
 int vmx_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
@@ -532,6 +567,8 @@ int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 	u64 *slot = vmx_msr_slot(vmx, index);
 
 	if (slot) {
+		if (!vmx_msr_value_loadable(index, data))
+			return 1;
 		*slot = data;
 		return 0;
 	}

@@ -16,7 +16,9 @@
 #include <linux/version.h>
 #include <asm/asm.h>
 #include <asm/ibt.h>
+#include <asm/msr-index.h>
 #include <asm/nospec-branch.h>
+#include <asm/percpu.h>
 #include <asm/segment.h>
 #include <asm/unwind_hints.h>
 
@@ -64,6 +66,19 @@ SYM_FUNC_START(okvm_vmx_vmenter)
 	mov  $VMCS_HOST_RSP, %eax
 	vmwrite %rsp, %rax
 	jna  .Lfailed_early
+
+	/*
+	 * MDS, TAA, MMIO stale data, RFDS: clear the CPU buffers before the
+	 * guest runs where the kernel does (design.rst, "Speculative
+	 * execution"). 6.1's KVM keys this on CLEAR_CPU_BUF, later ones on
+	 * CLEAR_CPU_BUF_VM; either asks for it. Only vcpu->regs, the guest's
+	 * own values, is read between here and the entry. Clobbers ZF, so it
+	 * comes before the test below.
+	 */
+	ALTERNATIVE_2 "jmp .Lno_verw", "", X86_FEATURE_CLEAR_CPU_BUF, \
+		      "", X86_FEATURE_CLEAR_CPU_BUF_VM
+	verw x86_verw_sel(%rip)
+.Lno_verw:
 
 	/* ZF from "launched" survives the MOVs below (they set no flags). */
 	test %sil, %sil
@@ -116,6 +131,27 @@ SYM_INNER_LABEL(okvm_vmx_vmexit, SYM_L_GLOBAL)
 	mov  %r14, REG_R14(%rax)
 	mov  %r15, REG_R15(%rax)
 	popq REG_RAX(%rax)
+
+	/*
+	 * Before the first RET after the exit (design.rst, "Speculative
+	 * execution"): stuff the return stack buffer so that no RET follows
+	 * a prediction the guest left (Spectre v2 RSB, CVE-2017-5715), or with
+	 * eIBRS retire one CALL first (PBRSB, CVE-2022-26373); with legacy
+	 * IBRS rewrite SPEC_CTRL, since the exit from a less privileged
+	 * predictor mode undid its effect; then clear the branch history
+	 * (BHI, CVE-2022-0001). Each is a kernel alternative on the flag the
+	 * kernel's KVM uses.
+	 */
+	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
+			   X86_FEATURE_RSB_VMEXIT_LITE
+	ALTERNATIVE "jmp .Lno_ibrs", "", X86_FEATURE_KERNEL_IBRS
+	mov  $MSR_IA32_SPEC_CTRL, %ecx
+	mov  PER_CPU_VAR(x86_spec_ctrl_current), %eax
+	mov  PER_CPU_VAR(x86_spec_ctrl_current + 4), %edx
+	wrmsr
+	lfence
+.Lno_ibrs:
+	CLEAR_BRANCH_HISTORY_VMEXIT
 	xor  %eax, %eax
 
 .Lout:

@@ -20,11 +20,13 @@
 #include <linux/topology.h>
 #include <asm/asm.h>
 #include <asm/msr.h>
+#include <asm/nospec-branch.h>
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 
 #include "../ops.h"
+#include "../spec.h"
 #include "../x86.h"
 #include "vmx.h"
 
@@ -389,6 +391,13 @@ void vmx_vmcs_load(struct vmx_vcpu *vmx)
 	}
 	vmx_vmptrld(vmx->vmcs_pa);
 	this_cpu_write(vmx_current_vmcs, vmx);
+	/*
+	 * Another vCPU's VMCS, or this one's after it was cleared here: as
+	 * KVM does when it loads a new VMCS, an IBPB, so that one guest's
+	 * branch predictions cannot steer another's (Spectre v2,
+	 * CVE-2017-5715). A kernel alternative on X86_FEATURE_USE_IBPB.
+	 */
+	indirect_branch_prediction_barrier();
 	if (moved) {
 		vmx_set_host_state_per_cpu(vmx, cpu);
 		vmx->vcpu.tlb_flush = true;
@@ -503,6 +512,25 @@ static int vmx_alloc_msr_bitmap(void)
 	return 0;
 }
 
+/* The load-time line: what vmx/vmenter.S and entry.c apply here. */
+static void vmx_spec_report(void)
+{
+	unsigned int active = okvm_spec_common() | okvm_l1d_flush_mode();
+
+	if (boot_cpu_has(X86_FEATURE_RSB_VMEXIT))
+		active |= OKVM_SPEC_RSB_FILL;
+	else if (boot_cpu_has(X86_FEATURE_RSB_VMEXIT_LITE))
+		active |= OKVM_SPEC_RSB_LITE;
+	if (boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF) ||
+	    boot_cpu_has(X86_FEATURE_CLEAR_CPU_BUF_VM))
+		active |= OKVM_SPEC_VERW;
+	if (boot_cpu_has(X86_FEATURE_KERNEL_IBRS))
+		active |= OKVM_SPEC_IBRS;
+	if (boot_cpu_has(X86_FEATURE_CLEAR_BHB_LOOP_ON_VMEXIT))
+		active |= OKVM_SPEC_BHB_CLEAR;
+	okvm_spec_report("vmx", active);
+}
+
 static int vmx_probe(void)
 {
 	const char *missing;
@@ -510,7 +538,7 @@ static int vmx_probe(void)
 		"kvm_intel", "vboxdrv", "vmmon", NULL
 	};
 	const char *owner;
-	int cpu;
+	int cpu, ret;
 
 	if (!vmx_cpu_has_vmx())
 		return -ENODEV;
@@ -541,11 +569,20 @@ static int vmx_probe(void)
 	for_each_possible_cpu(cpu)
 		INIT_LIST_HEAD(per_cpu_ptr(&vmx_active_vmcss, cpu));
 	vmx_read_host_syscall_msrs();
-	return vmx_alloc_msr_bitmap();
+	ret = okvm_l1d_flush_init();
+	if (!ret)
+		ret = vmx_alloc_msr_bitmap();
+	if (ret) {
+		okvm_l1d_flush_exit();
+		return ret;
+	}
+	vmx_spec_report();
+	return 0;
 }
 
 static void vmx_unload(void)
 {
+	okvm_l1d_flush_exit();
 	__free_page(vmx_msr_bitmap);
 	vmx_msr_bitmap = NULL;
 }
@@ -577,12 +614,33 @@ static void vmx_hardware_disable(void)
 	__free_page(region);
 }
 
+/*
+ * The crash or emergency-restart path (hardware.c): write back every VMCS
+ * this CPU caches, so that a crash dump holds the guests' state, then
+ * leave VMX operation, since INIT is blocked in it (SDM 24.8) and the
+ * next kernel or the firmware expects it off. The VMXON region is left
+ * allocated: freeing is not allowed here, and nothing runs after this.
+ */
+static void vmx_emergency_disable(void)
+{
+	struct vmx_vcpu *vmx;
+
+	if (!this_cpu_read(vmx_vmxon_region))
+		return;
+	list_for_each_entry(vmx, this_cpu_ptr(&vmx_active_vmcss), active_node)
+		vmx_vmclear(vmx->vmcs_pa);
+	this_cpu_write(vmx_vmxon_region, NULL);
+	vmx_vmxoff();
+	cr4_clear_bits(X86_CR4_VMXE);
+}
+
 const struct okvm_x86_ops okvm_vmx_ops = {
 	.name = "vmx",
 	.probe = vmx_probe,
 	.unload = vmx_unload,
 	.hardware_enable = vmx_hardware_enable,
 	.hardware_disable = vmx_hardware_disable,
+	.emergency_disable = vmx_emergency_disable,
 	.spte = &vmx_ept_format,
 	.vcpu_size = sizeof(struct vmx_vcpu),
 	.vcpu_create = vmx_vcpu_create,
