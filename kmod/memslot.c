@@ -352,6 +352,16 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	 */
 	synchronize_rcu_expedited();
 	mutex_unlock(&vm->slots_lock);
+	/*
+	 * A vCPU emulating an instruction may have looked the old slot's
+	 * host address up and still be copying through it (guest_mem.c):
+	 * wait for it before the VMM may unmap and reuse that memory, or
+	 * the copy would land in whatever the VMM put there (KVM holds its
+	 * SRCU across KVM_RUN for the same reason). After the unlock: such
+	 * a copy may be waiting for slots_lock (okvm_gpa_to_hva()).
+	 */
+	if (inv)
+		synchronize_srcu_expedited(&vm->hva_srcu);
 	kvfree(inv);
 	kvfree(old);
 	return 0;
@@ -369,6 +379,10 @@ int okvm_memslots_init(struct okvm_vm *vm)
 
 	if (!none)
 		return -ENOMEM;
+	if (init_srcu_struct(&vm->hva_srcu)) {
+		kvfree(none);
+		return -ENOMEM;
+	}
 	mutex_init(&vm->slots_lock);
 	RCU_INIT_POINTER(vm->memslots, none);
 	return 0;
@@ -377,5 +391,6 @@ int okvm_memslots_init(struct okvm_vm *vm)
 /* The VM is unreachable: no reader is left, no grace period is needed. */
 void okvm_memslots_free(struct okvm_vm *vm)
 {
+	cleanup_srcu_struct(&vm->hva_srcu);
 	kvfree(rcu_dereference_protected(vm->memslots, true));
 }
