@@ -2,7 +2,8 @@
 #
 # okvm: the one entry point.
 #
-#   make            build okvm.ko for KDIR and the selftests
+#   make            build okvm.ko for KDIR, the selftests and the launcher
+#                   (build/user/okvm)
 #   make check      install what is missing, build against every Debian
 #                   kernel series, run checkpatch and the test tiers in the
 #                   nested test VMs (Documentation/testing.rst)
@@ -25,7 +26,7 @@ newest_headers = $(lastword $(shell ls -d /usr/src/linux-headers-$(1)*-amd64 2>/
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
 		    $(call newest_headers,6.1.) $(call newest_headers,))
 
-all: modules selftests
+all: modules selftests user
 
 modules:
 	@test -n "$(KDIR)" || { echo "no kernel headers: run scripts/deps" >&2; exit 1; }
@@ -37,6 +38,10 @@ selftests:
 	$(MAKE) -C selftests KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 	$(MAKE) -C selftests/x86 KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 	$(MAKE) -C selftests/fuzz KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
+
+# the okvm launcher (okvm img today): user space only, no kernel needed
+user:
+	$(MAKE) -C user
 
 checkpatch:
 	scripts/checkpatch
@@ -61,4 +66,4 @@ demo:
 clean:
 	rm -rf build
 
-.PHONY: all modules selftests checkpatch check bench fuzz demo clean
+.PHONY: all modules selftests user checkpatch check bench fuzz demo clean

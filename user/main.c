@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * okvm: the launcher, one binary with subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "img/img_main.h"
+
+static void usage(FILE *out)
+{
+	fputs("usage: okvm COMMAND [ARGS]\n"
+	      "\n"
+	      "  img     create, inspect, check and convert disk images (okvm img --help)\n"
+	      "  run     boot a guest (not implemented yet)\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "img"))
+		return img_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "run")) {
+		fputs("okvm run: not implemented yet (the launcher issue)\n",
+		      stderr);
+		return 2;
+	}
+	fprintf(stderr, "okvm: unknown command '%s' (okvm --help lists them)\n",
+		argv[1]);
+	return 2;
+}
