@@ -382,6 +382,7 @@ struct hammer {
 	volatile int *stop;
 	int base;		/* the first fd number KVM_CREATE_VCPU returns */
 	unsigned long runs, regs, ebadf;
+	volatile unsigned long passes;	/* sweeps over the fd range done */
 	char err[256];
 };
 
@@ -414,8 +415,26 @@ static void *hammer_fds(void *arg)
 			else if (errno != EBADF)
 				hammer_note(h, "KVM_RUN", fd, r);
 		}
+		h->passes++;
 	}
 	return NULL;
+}
+
+/*
+ * Wait until every hammer has swept the fd range once more: on one CPU
+ * (kvm-intel's Bochs tier) the creating thread may otherwise finish
+ * before a hammer ever ran.
+ */
+static void hammers_sweep(struct hammer *h, int n)
+{
+	unsigned long start[HAMMER_THREADS];
+	int i;
+
+	for (i = 0; i < n; i++)
+		start[i] = h[i].passes;
+	for (i = 0; i < n; i++)
+		while (h[i].passes < start[i] + 2)
+			sched_yield();
 }
 
 TEST(create_vcpu_while_its_fd_is_hammered)
@@ -443,11 +462,15 @@ TEST(create_vcpu_while_its_fd_is_hammered)
 			ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer_fds,
 						    &h[i]));
 		}
+		/* Every hammer at work on the free fd numbers first... */
+		hammers_sweep(h, HAMMER_THREADS);
 		for (i = 0; i < KVM_VM_MAX_VCPUS; i++) {
 			struct kvm_vcpu *vcpu = vm_vcpu_add_bare(vm, i);
 
 			ASSERT_EQ(base + i, vcpu->fd);
 		}
+		/* ...and on the vCPUs once they all exist. */
+		hammers_sweep(h, HAMMER_THREADS);
 		stop = 1;
 		for (i = 0; i < HAMMER_THREADS; i++) {
 			ASSERT_EQ(0, pthread_join(t[i], NULL));
