@@ -19,6 +19,7 @@
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/srcu.h>
 #include <linux/uaccess.h>
 
 #include "okvm.h"
@@ -249,6 +250,26 @@ int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
 }
 
 /*
+ * Readers hold it from looking a slot's host address up to the end of the
+ * copy through it (x86/guest_mem.c); a slot update that deleted or moved
+ * a slot waits for them before it returns, so that no copy through the
+ * old address is still in flight when the VMM reuses that memory. One for
+ * all VMs: the copies are short, and a per-VM one costs an SRCU setup and
+ * teardown per VM (tens of milliseconds each on 6.12).
+ */
+DEFINE_STATIC_SRCU(okvm_hva_srcu);
+
+int okvm_hva_read_lock(void)
+{
+	return srcu_read_lock(&okvm_hva_srcu);
+}
+
+void okvm_hva_read_unlock(int idx)
+{
+	srcu_read_unlock(&okvm_hva_srcu, idx);
+}
+
+/*
  * KVM_SET_USER_MEMORY_REGION. Deleting or moving a slot must be atomic for
  * the MMU notifier: the kernel may unmap, migrate or free a page of the
  * slot's host range at any moment (munmap, MADV_DONTNEED, reclaim, KSM), and
@@ -361,7 +382,7 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	 * a copy may be waiting for slots_lock (okvm_gpa_to_hva()).
 	 */
 	if (inv)
-		synchronize_srcu_expedited(&vm->hva_srcu);
+		synchronize_srcu_expedited(&okvm_hva_srcu);
 	kvfree(inv);
 	kvfree(old);
 	return 0;
@@ -379,10 +400,6 @@ int okvm_memslots_init(struct okvm_vm *vm)
 
 	if (!none)
 		return -ENOMEM;
-	if (init_srcu_struct(&vm->hva_srcu)) {
-		kvfree(none);
-		return -ENOMEM;
-	}
 	mutex_init(&vm->slots_lock);
 	RCU_INIT_POINTER(vm->memslots, none);
 	return 0;
@@ -391,6 +408,5 @@ int okvm_memslots_init(struct okvm_vm *vm)
 /* The VM is unreachable: no reader is left, no grace period is needed. */
 void okvm_memslots_free(struct okvm_vm *vm)
 {
-	cleanup_srcu_struct(&vm->hva_srcu);
 	kvfree(rcu_dereference_protected(vm->memslots, true));
 }

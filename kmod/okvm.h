@@ -21,7 +21,6 @@
 #include <linux/rcupdate.h>
 #include <linux/signal.h>
 #include <linux/spinlock.h>
-#include <linux/srcu.h>
 #include <linux/types.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
@@ -135,14 +134,6 @@ struct okvm_vm {
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
-	/*
-	 * Readers hold it from looking a slot's host address up to the end
-	 * of the copy through it (x86/guest_mem.c); a slot update waits for
-	 * them before it returns, so that once the VMM has deleted or moved
-	 * a slot, no copy through the old address is still in flight when
-	 * it reuses the memory (memslot.c).
-	 */
-	struct srcu_struct hva_srcu;
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
@@ -308,6 +299,8 @@ const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
 					     u64 gfn);
 int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
 int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
+int okvm_hva_read_lock(void);
+void okvm_hva_read_unlock(int idx);
 
 /* mmu.c */
 int okvm_mmu_init(struct okvm_vm *vm);

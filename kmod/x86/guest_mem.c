@@ -32,16 +32,16 @@ static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
 		int idx;
 
 		/* The slot's address stays the slot's until the copy ends. */
-		idx = srcu_read_lock(&vm->hva_srcu);
+		idx = okvm_hva_read_lock();
 		if (okvm_gpa_to_hva(vm, gpa, &hva)) {
-			srcu_read_unlock(&vm->hva_srcu, idx);
+			okvm_hva_read_unlock(idx);
 			return -EFAULT;
 		}
 		if (write)
 			left = copy_to_user((void __user *)hva, buf, chunk);
 		else
 			left = copy_from_user(buf, (void __user *)hva, chunk);
-		srcu_read_unlock(&vm->hva_srcu, idx);
+		okvm_hva_read_unlock(idx);
 		if (left)
 			return -EFAULT;
 		gpa += chunk;
