@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "img"))
 		return img_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "run")) {
-		fputs("okvm run: not implemented yet (the launcher issue)\n",
+		fputs("okvm run: not implemented yet; only okvm img works today (okvm --help)\n",
 		      stderr);
 		return 2;
 	}
