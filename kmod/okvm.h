@@ -27,6 +27,11 @@
 
 #include "x86/emulate.h"
 
+struct okvm_lapic;
+struct okvm_pic;
+struct okvm_ioapic;
+struct okvm_pit;
+
 /*
  * Memory slots a VM may have (KVM_CAP_NR_MEMSLOTS). KVM allows 32764; okvm
  * copies the whole slot array on each change, so it keeps the count that
@@ -137,6 +142,17 @@ struct okvm_vm {
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
+
+	/*
+	 * The in-kernel interrupt controllers (x86/irq.h). KVM_CREATE_IRQCHIP
+	 * sets @irqchip_in_kernel under @lock before any vCPU exists, and it
+	 * is never cleared, so a vCPU reads it without a lock. Each chip
+	 * keeps its own lock inside its struct.
+	 */
+	bool irqchip_in_kernel;
+	struct okvm_pic *pic;
+	struct okvm_ioapic *ioapic;
+	struct okvm_pit *pit;
 };
 
 /* General registers, in the order of the ModRM encoding and struct kvm_regs. */
@@ -257,6 +273,8 @@ struct okvm_vcpu {
 	unsigned long emul_retry_rip;
 	u64 emul_retry_gpa;
 	bool tlb_flush;			/* set by the run loop for the vendor */
+
+	struct okvm_lapic *lapic;	/* with an in-kernel irqchip (lapic.c) */
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */
 	unsigned int cpuid_nent;

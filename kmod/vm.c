@@ -14,6 +14,7 @@
 #include <asm/tsc.h>
 
 #include "okvm.h"
+#include "x86/x86.h"
 
 /* Names for VMs in dmesg; a closed VM's number is reused. */
 static DEFINE_IDA(okvm_vm_ida);
@@ -111,7 +112,7 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	default:
 		/* KVM's VM fd answers ENOTTY for what it does not know. */
-		return -ENOTTY;
+		return okvm_vm_ioctl_irqchip(vm, ioctl, (void __user *)arg);
 	}
 }
 
