@@ -106,6 +106,7 @@ struct okvm_irq_ack_notifier {
 	u32 gsi;
 	void (*acked)(struct okvm_irq_ack_notifier *ian);
 };
+
 void okvm_register_irq_ack_notifier(struct okvm_vm *vm,
 				    struct okvm_irq_ack_notifier *ian);
 void okvm_unregister_irq_ack_notifier(struct okvm_vm *vm,
