@@ -164,10 +164,12 @@ static void *slot_thread(void *arg)
 		case 3:
 			ret = set_slot(st, DATA_GPA, 0);
 			/*
-			 * Let the vCPU read where no slot is: with one CPU
-			 * it would otherwise hardly ever run in this window.
+			 * Let the vCPU read where no slot is, until it has:
+			 * with one CPU it would otherwise hardly ever run in
+			 * this window.
 			 */
-			usleep(100);
+			if (!__atomic_load_n(&st->mmio, __ATOMIC_RELAXED))
+				usleep(100);
 			if (!ret)
 				ret = set_slot(st, MOVED_GPA, PAGE);
 			if (!ret)
