@@ -15,13 +15,14 @@
  * "Emergency paths"): 6.1 (and every kernel that still has
  * <asm/virtext.h>) turns VMX and SVM off by itself, whoever enabled them,
  * testing CR4.VMXE and EFER.SVME; later kernels only call the callback a
- * hypervisor registered, which okvm does for as long as it holds the
- * hardware.
+ * hypervisor registered, which okvm does while it holds the hardware, and
+ * after while no KVM module is loaded (okvm_emergency_put()).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cpu.h>
 #include <linux/cpuhotplug.h>
+#include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/reboot.h>
 #include <linux/smp.h>
@@ -29,6 +30,7 @@
 
 #include "okvm.h"
 #include "x86/ops.h"
+#include "x86/x86.h"
 
 /*
  * Locking: okvm_hardware_lock guards okvm_hardware_users and
@@ -73,6 +75,65 @@ static void okvm_emergency_disable(void)
 }
 
 /*
+ * Giving the emergency callback back costs an RCU grace period (6.12's
+ * cpu_emergency_unregister_virt_callback() calls synchronize_rcu()), tens
+ * of milliseconds: done with every last VM, a VMM that creates and closes
+ * VMs in turn waited for one per VM (vm_lifecycle_test: 10,000 VMs took
+ * 291 s on 6.12, 35 s without). The kernel keeps one callback, and
+ * only KVM may want the place: so okvm gives it back with its last VM
+ * only while KVM's module is loaded (KVM registers its own with its first
+ * VM), and otherwise keeps it, doing nothing where the extension is off,
+ * until a KVM module is about to load or okvm unloads.
+ *
+ * okvm_emergency_registered and okvm_kvm_loaded are guarded by
+ * okvm_hardware_lock.
+ */
+static bool okvm_emergency_registered;
+static bool okvm_kvm_loaded;	/* KVM's core module, kvm.ko, is loaded */
+
+static void okvm_emergency_get(void)
+{
+	if (OKVM_EMERGENCY_CALLBACK && !okvm_emergency_registered) {
+		cpu_emergency_register_virt_callback(okvm_emergency_disable);
+		okvm_emergency_registered = true;
+	}
+}
+
+static void okvm_emergency_release(void)
+{
+	if (okvm_emergency_registered && !okvm_hardware_users) {
+		cpu_emergency_unregister_virt_callback(okvm_emergency_disable);
+		okvm_emergency_registered = false;
+	}
+}
+
+/*
+ * Follow kvm.ko's loads and unloads; give the callback's place up before
+ * any KVM module's init runs.
+ */
+static int okvm_module_event(struct notifier_block *nb, unsigned long state,
+			     void *data)
+{
+	struct module *mod = data;
+
+	if (strncmp(mod->name, "kvm", 3))
+		return NOTIFY_DONE;
+	mutex_lock(&okvm_hardware_lock);
+	if (state == MODULE_STATE_COMING) {
+		okvm_emergency_release();
+		okvm_kvm_loaded |= !strcmp(mod->name, "kvm");
+	} else if (state == MODULE_STATE_GOING && !strcmp(mod->name, "kvm")) {
+		okvm_kvm_loaded = false;
+	}
+	mutex_unlock(&okvm_hardware_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block okvm_module_nb = {
+	.notifier_call = okvm_module_event,
+};
+
+/*
  * Take a reference on the hardware for a new VM. The first reference turns
  * the extension on everywhere; if any CPU refuses (another hypervisor took
  * it since we loaded), the ones already on are turned off again and the
@@ -90,8 +151,7 @@ int okvm_hardware_get(void)
 			goto out;
 		okvm_hardware_state = ret;
 		ret = 0;
-		if (OKVM_EMERGENCY_CALLBACK)
-			cpu_emergency_register_virt_callback(okvm_emergency_disable);
+		okvm_emergency_get();
 	}
 	okvm_hardware_users++;
 out:
@@ -103,9 +163,9 @@ void okvm_hardware_put(void)
 {
 	mutex_lock(&okvm_hardware_lock);
 	if (!WARN_ON(okvm_hardware_users == 0) && --okvm_hardware_users == 0) {
-		if (OKVM_EMERGENCY_CALLBACK)
-			cpu_emergency_unregister_virt_callback(okvm_emergency_disable);
 		cpuhp_remove_state(okvm_hardware_state);
+		if (okvm_kvm_loaded)
+			okvm_emergency_release();
 	}
 	mutex_unlock(&okvm_hardware_lock);
 }
@@ -138,12 +198,32 @@ static struct notifier_block okvm_reboot_nb = {
 
 int __init okvm_hardware_init(void)
 {
-	return register_reboot_notifier(&okvm_reboot_nb);
+	static const char *const kvm[] = { "kvm", NULL };
+	int ret = register_reboot_notifier(&okvm_reboot_nb);
+
+	if (ret || !OKVM_EMERGENCY_CALLBACK)
+		return ret;
+	ret = register_module_notifier(&okvm_module_nb);
+	if (ret) {
+		unregister_reboot_notifier(&okvm_reboot_nb);
+		return ret;
+	}
+	/* After the notifier is in place, so that no load goes unseen. */
+	mutex_lock(&okvm_hardware_lock);
+	if (okvm_x86_hypervisor_owner(kvm))
+		okvm_kvm_loaded = true;
+	mutex_unlock(&okvm_hardware_lock);
+	return 0;
 }
 
 void okvm_hardware_exit(void)
 {
+	if (OKVM_EMERGENCY_CALLBACK)
+		unregister_module_notifier(&okvm_module_nb);
 	unregister_reboot_notifier(&okvm_reboot_nb);
 	/* Every VM held a module reference, so none is left. */
 	WARN_ON(okvm_hardware_users);
+	mutex_lock(&okvm_hardware_lock);
+	okvm_emergency_release();
+	mutex_unlock(&okvm_hardware_lock);
 }
