@@ -11,6 +11,7 @@
  * is in) and are skipped elsewhere.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -382,7 +383,118 @@ TEST(routing_changes_delivery)
 	/* Input 4's edge was never acknowledged: still requested. */
 	EXPECT_EQ(0x50, get_chip(vm, KVM_IRQCHIP_PIC_MASTER).chip.pic.irr);
 	EXPECT_EQ(-1, line_status(vm, 4096, 1));
+
+	/* An MSI route: no APIC to name (-1); lowering it sends nothing. */
+	e[0] = msi_route(50, 0xfee00000, 0x30);
+	ASSERT_EQ(0, set_routing(vm, e, 1, 0));
+	EXPECT_EQ(-1, line_status(vm, 50, 1));
+	EXPECT_EQ(-1, line_status(vm, 50, 0));
 	close(vm);
+}
+
+/*
+ * Tables replaced while other threads raise GSIs and rewrite the chips:
+ * every ioctl succeeds and the last table is the one in force.
+ */
+struct racer_arg {
+	int vm;
+	volatile int *stop;
+	long errors;
+};
+
+static void *line_racer(void *p)
+{
+	struct racer_arg *a = p;
+	struct kvm_irq_level l;
+	unsigned int i = 0;
+
+	while (!*a->stop) {
+		l.irq = i % 40;
+		l.level = (i / 40) & 1;
+		if (okvm_ioctl(a->vm, KVM_IRQ_LINE_STATUS, (unsigned long)&l))
+			a->errors++;
+		i++;
+	}
+	return NULL;
+}
+
+static void *chip_racer(void *p)
+{
+	struct racer_arg *a = p;
+	struct kvm_irqchip c;
+	unsigned int i = 0;
+
+	while (!*a->stop) {
+		memset(&c, 0, sizeof(c));
+		c.chip_id = i++ % 3;
+		if (okvm_ioctl(a->vm, KVM_GET_IRQCHIP, (unsigned long)&c) ||
+		    okvm_ioctl(a->vm, KVM_SET_IRQCHIP, (unsigned long)&c))
+			a->errors++;
+	}
+	return NULL;
+}
+
+TEST(routing_races)
+{
+	struct kvm_irq_routing_entry e[64];
+	struct racer_arg args[2];
+	volatile int stop = 0;
+	pthread_t threads[2];
+	int vm = vm_with_irqchip(), i, round;
+
+	ASSERT_LE(0, vm);
+	for (i = 0; i < 2; i++) {
+		args[i] = (struct racer_arg){ .vm = vm, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+					    i ? chip_racer : line_racer,
+					    &args[i]));
+	}
+	for (round = 0; round < 100; round++) {
+		int n = 1 + round % 64;
+
+		for (i = 0; i < n; i++)
+			e[i] = (i + round) & 1 ?
+			       chip_route(i, KVM_IRQCHIP_IOAPIC, i % 24) :
+			       msi_route(i, 0xfee00000, 0x30 + i);
+		EXPECT_EQ(0, set_routing(vm, e, n, 0));
+	}
+	stop = 1;
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		EXPECT_EQ(0, args[i].errors);
+	}
+	/* Last table: 99 % 64 + 1 = 36 GSIs; GSI 36 is unrouted. */
+	EXPECT_EQ(-1, line_status(vm, 36, 1));
+	close(vm);
+}
+
+/* VMs with chips and a full table give all their memory back. */
+#define LEAK_ROUNDS	50
+#define LEAK_BUDGET_KB	2048
+
+TEST(no_leak)
+{
+	struct kvm_irq_routing_entry *e = calloc(4096, sizeof(*e));
+	long before, after;
+	int i, vm;
+
+	ASSERT_NE(NULL, e);
+	for (i = 0; i < 4096; i++)
+		e[i] = msi_route(i, 0xfee00000, 0x30);
+	before = okvm_kernel_memory_kb();
+	ASSERT_LE(0, before);
+	for (i = 0; i < LEAK_ROUNDS; i++) {
+		vm = vm_with_irqchip();
+		ASSERT_LE(0, vm);
+		ASSERT_EQ(0, set_routing(vm, e, 4096, 0));
+		line_status(vm, 7, 1);
+		close(vm);
+	}
+	after = okvm_kernel_memory_kb();
+	TH_LOG("kernel memory %ld KiB before, %ld KiB after %d VMs",
+	       before, after, LEAK_ROUNDS);
+	EXPECT_GT(LEAK_BUDGET_KB, after - before);
+	free(e);
 }
 
 /* --- KVM_IRQ_LINE(_STATUS) ----------------------------------------------- */
