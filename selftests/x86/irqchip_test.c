@@ -12,8 +12,10 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "kselftest_harness.h"
 #include "okvm_util.h"
@@ -919,6 +921,84 @@ TEST(deliver_pic_ioapic_msi)
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc)) TH_LOG("%s", ucall_str(&uc));
 	EXPECT_EQ(4, uc.args[0]);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc)) TH_LOG("%s", ucall_str(&uc));
+	kvm_vm_free(vm);
+}
+
+/*
+ * A level line that never goes low: every EOI redelivers it. The guest
+ * EOIs in a loop; the host must still stop the vCPU with a signal, and
+ * the interrupts keep coming (the IOAPIC paces them after 10000 in a row
+ * instead of dropping them).
+ */
+#define STORM_VECTOR	0x1a
+
+static volatile unsigned long storm_count;
+
+static void guest_storm_handler(struct ex_regs *regs)
+{
+	storm_count++;
+	*(volatile uint32_t *)(APIC_GPA + 0xb0) = 0;
+}
+
+static void guest_storm(void)
+{
+	*(volatile uint32_t *)(APIC_GPA + 0xf0) = 0x1ff;
+	outb(0x21, 0xff);		/* GSI 12 reaches the PIC too */
+	outb(0xa1, 0xff);
+	ioapic_write(0x11 + 2 * 12, 0);
+	ioapic_write(0x10 + 2 * 12, RTE_LEVEL | STORM_VECTOR);
+	GUEST_SYNC(1);
+	asm volatile("sti" ::: "memory");
+	for (;;)
+		asm volatile("pause" ::: "memory");
+}
+
+static void storm_signal(int sig)
+{
+}
+
+struct storm_run {
+	struct kvm_vcpu *vcpu;
+	int ret;
+};
+
+static void *storm_thread(void *p)
+{
+	struct storm_run *r = p;
+
+	/* One KVM_RUN: the library's _vcpu_run() retries after a signal. */
+	r->ret = ioctl(r->vcpu->fd, KVM_RUN, 0) < 0 ? -errno : 0;
+	return NULL;
+}
+
+TEST(deliver_level_storm_stops_on_signal)
+{
+	struct sigaction sa = { .sa_handler = storm_signal };
+	struct storm_run r;
+	struct kvm_vm *vm;
+	pthread_t thread;
+	struct ucall uc;
+	unsigned long count;
+
+	if (!have_lapic())
+		SKIP(return, "needs a local APIC (KVM_CAP_IRQCHIP)");
+	vm = vm_create_guest(0);
+	ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
+	r.vcpu = vm_vcpu_add_guest(vm, 0, guest_storm);
+	vm_install_exception_handler(vm, STORM_VECTOR, guest_storm_handler);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(r.vcpu, &uc)) TH_LOG("%s", ucall_str(&uc));
+	EXPECT_EQ(1, line_status(vm->fd, 12, 1));
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, storm_thread, &r));
+	usleep(500 * 1000);
+	ASSERT_EQ(0, pthread_kill(thread, SIGUSR1));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(-EINTR, r.ret);
+	EXPECT_EQ(KVM_EXIT_INTR, r.vcpu->run->exit_reason);
+	count = *(unsigned long *)addr_gva2hva(vm, &storm_count);
+	TH_LOG("%lu interrupts in 0.5 s", count);
+	EXPECT_LT(1, count);
 	kvm_vm_free(vm);
 }
 
