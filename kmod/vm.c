@@ -28,9 +28,13 @@ static void okvm_vm_free(struct okvm_vm *vm)
 
 	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
 	okvm_mmu_destroy(vm);
+	/*
+	 * The chips before the vCPUs: the IOAPIC's delayed redelivery may
+	 * still be queued and would deliver to their local APICs.
+	 */
+	okvm_irqchip_free(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
-	okvm_irqchip_free(vm);
 	okvm_memslots_free(vm);
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
