@@ -19,6 +19,7 @@
 #include <asm/cpufeature.h>
 
 #include "okvm.h"
+#include "x86/irq.h"
 #include "x86/ops.h"
 #include "x86/x86.h"
 
@@ -71,6 +72,12 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_INTERNAL_ERROR_DATA:	/* internal.ndata/data[] */
 		return 1;
+	/* The in-kernel irqchip's routing and injection (x86/routing.c). */
+	case KVM_CAP_IRQ_INJECT_STATUS:	/* KVM_IRQ_LINE_STATUS */
+	case KVM_CAP_SIGNAL_MSI:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:	/* the most entries of a table */
+		return OKVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:	/* no XCR0 without XSAVE (Bochs' L1 has none) */
 		return boot_cpu_has(X86_FEATURE_XSAVE);

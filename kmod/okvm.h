@@ -31,6 +31,7 @@ struct okvm_lapic;
 struct okvm_pic;
 struct okvm_ioapic;
 struct okvm_pit;
+struct okvm_irq_routing;
 
 /*
  * Memory slots a VM may have (KVM_CAP_NR_MEMSLOTS). KVM allows 32764; okvm
@@ -153,6 +154,16 @@ struct okvm_vm {
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
+
+	/*
+	 * GSI routing (x86/routing.c): the table is read under RCU and
+	 * replaced under @irq_lock. The ack notifiers are walked under RCU
+	 * and changed under @irq_ack_lock.
+	 */
+	struct okvm_irq_routing __rcu *irq_routing;
+	struct mutex irq_lock;		/* serializes table updates */
+	spinlock_t irq_ack_lock;	/* guards irq_ack_notifiers */
+	struct hlist_head irq_ack_notifiers;
 };
 
 /* General registers, in the order of the ModRM encoding and struct kvm_regs. */

@@ -14,6 +14,7 @@
 #include <asm/tsc.h>
 
 #include "okvm.h"
+#include "x86/irq.h"
 #include "x86/x86.h"
 
 /* Names for VMs in dmesg; a closed VM's number is reused. */
@@ -27,6 +28,11 @@ static void okvm_vm_free(struct okvm_vm *vm)
 
 	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
 	okvm_mmu_destroy(vm);
+	/*
+	 * The chips before the vCPUs: the IOAPIC's delayed redelivery may
+	 * still be queued and would deliver to their local APICs.
+	 */
+	okvm_irqchip_free(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
 	okvm_memslots_free(vm);
@@ -149,6 +155,7 @@ int okvm_create_vm(unsigned long type)
 	vm->creator = task_tgid_nr(current);
 	kref_init(&vm->refs);
 	mutex_init(&vm->lock);
+	okvm_irq_routing_vm_init(vm);
 	ret = okvm_memslots_init(vm);
 	if (ret)
 		goto free_id;

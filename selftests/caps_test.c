@@ -868,6 +868,110 @@ out:
 	return why;
 }
 
+/* A fresh VM with an in-kernel irqchip, or -1. */
+static long vm_with_irqchip(int dev)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+
+	if (vm >= 0 && okvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0)) {
+		close(vm);
+		return -1;
+	}
+	return vm;
+}
+
+/*
+ * KVM_CAP_IRQ_ROUTING: the answer is the most entries (and GSIs) a
+ * routing table may have: that many are taken, one more is refused.
+ */
+static const char *check_irq_routing(int dev, long answer)
+{
+	struct kvm_irq_routing *r;
+	const char *why = NULL;
+	long vm, i;
+
+	if (answer < 24)
+		return "fewer routes than the default table has";
+	vm = vm_with_irqchip(dev);
+	if (vm < 0)
+		return "KVM_CREATE_IRQCHIP failed";
+	r = calloc(1, sizeof(*r) + (answer + 1) * sizeof(r->entries[0]));
+	if (!r) {
+		close(vm);
+		return "out of memory";
+	}
+	for (i = 0; i <= answer; i++) {
+		r->entries[i].gsi = i % answer;
+		r->entries[i].type = KVM_IRQ_ROUTING_MSI;
+		r->entries[i].u.msi.address_lo = 0xfee00000;
+		r->entries[i].u.msi.data = 0x30;
+	}
+	r->nr = answer;
+	if (okvm_ioctl(vm, KVM_SET_GSI_ROUTING, (unsigned long)r))
+		why = "a table of that many entries is refused";
+	r->nr = answer + 1;
+	if (!why && okvm_ioctl(vm, KVM_SET_GSI_ROUTING, (unsigned long)r) !=
+		    -EINVAL)
+		why = "a table of one more entry is not refused with EINVAL";
+	r->nr = 1;
+	r->entries[0].gsi = answer;
+	if (!why && okvm_ioctl(vm, KVM_SET_GSI_ROUTING, (unsigned long)r) !=
+		    -EINVAL)
+		why = "GSI number answer is not refused with EINVAL";
+	free(r);
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_IRQ_INJECT_STATUS: KVM_IRQ_LINE_STATUS writes back what the
+ * line did: GSI 4 reaches the unmasked PIC input (1) and the masked
+ * IOAPIC pin (-1), so raising it counts 1 and lowering it 2.
+ */
+static const char *check_irq_inject_status(int dev, long answer)
+{
+	struct kvm_irq_level l = { .irq = 4, .level = 1 };
+	const char *why = NULL;
+	long vm = vm_with_irqchip(dev);
+
+	if (vm < 0)
+		return "KVM_CREATE_IRQCHIP failed";
+	/* status shares its place with irq: it is written over the GSI. */
+	if (okvm_ioctl(vm, KVM_IRQ_LINE_STATUS, (unsigned long)&l) ||
+	    l.status != 1)
+		why = "raising GSI 4 did not report 1";
+	l.irq = 4;
+	l.level = 0;
+	if (!why && (okvm_ioctl(vm, KVM_IRQ_LINE_STATUS, (unsigned long)&l) ||
+		     l.status != 2))
+		why = "lowering GSI 4 did not report 2";
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_SIGNAL_MSI: KVM_SIGNAL_MSI takes an MSI; with no local APIC to
+ * name it returns -1 (EPERM), and unknown flags are EINVAL. Delivery into
+ * a guest is checked by x86/irqchip_test (deliver_pic_ioapic_msi).
+ */
+static const char *check_signal_msi(int dev, long answer)
+{
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = 0x30 };
+	const char *why = NULL;
+	long vm = vm_with_irqchip(dev);
+
+	if (vm < 0)
+		return "KVM_CREATE_IRQCHIP failed";
+	if (okvm_ioctl(vm, KVM_SIGNAL_MSI, (unsigned long)&msi) != -EPERM)
+		why = "an MSI to no APIC did not return -1 (EPERM)";
+	msi.flags = 2;
+	if (!why &&
+	    okvm_ioctl(vm, KVM_SIGNAL_MSI, (unsigned long)&msi) != -EINVAL)
+		why = "unknown flags were not refused with EINVAL";
+	close(vm);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -905,6 +1009,10 @@ static const struct {
 	  "KVM_CAP_JOIN_MEMORY_REGIONS_WORKS", check_join_memory_regions },
 	{ KVM_CAP_INTERNAL_ERROR_DATA, "KVM_CAP_INTERNAL_ERROR_DATA",
 	  check_internal_error_data },
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING", check_irq_routing },
+	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS",
+	  check_irq_inject_status },
+	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI", check_signal_msi },
 };
 
 static int find_check(long cap)

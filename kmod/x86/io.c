@@ -22,6 +22,7 @@
 
 #include "ops.h"
 #include "paging.h"
+#include "irq.h"
 #include "x86.h"
 
 /* KVM batches at most this many bytes of INS data per exit. */
@@ -212,6 +213,27 @@ static int okvm_emulate_ins(struct okvm_vcpu *vcpu, u16 port, u8 size,
 }
 
 /*
+ * Devices of the in-kernel irqchip answer their ports without an exit to
+ * user space, as in KVM. Returns 0 when one took the access.
+ */
+static int okvm_kernel_pio(struct okvm_vcpu *vcpu, u16 port, u8 size,
+			   bool in, void *data)
+{
+	if (!vcpu->vm->irqchip_in_kernel)
+		return -ENOENT;
+	return okvm_pic_pio(vcpu->vm, port, size, in, data);
+}
+
+/* The same for MMIO (the IOAPIC's page). */
+static int okvm_kernel_mmio(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
+			    bool write, void *data)
+{
+	if (!vcpu->vm->irqchip_in_kernel)
+		return -ENOENT;
+	return okvm_ioapic_mmio(vcpu->vm, gpa, len, write, data);
+}
+
+/*
  * An IN, OUT, INS or OUTS the vendor intercepted. @next_rip is the address
  * after the instruction. Returns 0 with a KVM_EXIT_IO set up.
  */
@@ -228,6 +250,15 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 					   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 					   size);
 	if (!string) {
+		u64 val = vcpu->regs[OKVM_RAX];
+
+		if (!okvm_kernel_pio(vcpu, port, size, in, &val)) {
+			if (in)
+				okvm_write_reg_sized(vcpu, OKVM_RAX, false, val,
+						     size);
+			okvm_skip_insn(vcpu, next_rip - vcpu->rip);
+			return 1;
+		}
 		if (!in)
 			memcpy(vcpu->pio_data, &vcpu->regs[OKVM_RAX], size);
 		okvm_pio_exit(vcpu, port, size, in, 1);
@@ -666,6 +697,11 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			return 1;
 		}
 		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
+			if (!okvm_kernel_mmio(vcpu, gpa, op->chunk, op->write,
+					      op->data + op->done)) {
+				op->done += op->chunk;
+				continue;
+			}
 			if (op->write)
 				memcpy(&val, op->data + op->done, op->chunk);
 			okvm_mmio_exit(vcpu, gpa, op->chunk, op->write, val);

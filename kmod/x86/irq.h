@@ -81,6 +81,29 @@ void okvm_ioapic_eoi(struct okvm_vm *vm, u8 vector);
 /* pic.c */
 bool okvm_pic_output(struct okvm_vm *vm);	/* INTR asserted */
 int okvm_pic_ack(struct okvm_vm *vm);		/* INTA: the vector */
+int okvm_pic_create(struct okvm_vm *vm);
+void okvm_pic_free(struct okvm_vm *vm);
+int okvm_pic_set_irq(struct okvm_vm *vm, unsigned int pin, int source_id,
+		     int level);
+/* Port I/O at the PIC's ports: 0 when it took the access, else -ENOENT. */
+int okvm_pic_pio(struct okvm_vm *vm, u16 port, unsigned int size, bool in,
+		 void *data);
+void okvm_pic_get_state(struct okvm_vm *vm, unsigned int chip,
+			struct kvm_pic_state *state);
+void okvm_pic_set_state(struct okvm_vm *vm, unsigned int chip,
+			const struct kvm_pic_state *state);
+
+/* ioapic.c (and okvm_ioapic_eoi() above) */
+int okvm_ioapic_create(struct okvm_vm *vm);
+void okvm_ioapic_free(struct okvm_vm *vm);
+int okvm_ioapic_set_irq(struct okvm_vm *vm, unsigned int pin, int source_id,
+			int level);
+/* MMIO to the IOAPIC page: 0 when it took the access, else -ENOENT. */
+int okvm_ioapic_mmio(struct okvm_vm *vm, u64 gpa, unsigned int len,
+		     bool write, void *data);
+void okvm_ioapic_get_state(struct okvm_vm *vm, struct kvm_ioapic_state *state);
+void okvm_ioapic_set_state(struct okvm_vm *vm,
+			   const struct kvm_ioapic_state *state);
 
 /*
  * routing.c: drive GSI @gsi to @level (1 or 0) on behalf of @source_id
@@ -89,11 +112,18 @@ int okvm_pic_ack(struct okvm_vm *vm);		/* INTA: the vector */
  * as KVM_IRQ_LINE_STATUS does: >0 delivered, 0 coalesced, -1 masked.
  * Sleeps not; takes spinlocks.
  */
+/* KVM's limit on GSIs and routing entries (KVM_CAP_IRQ_ROUTING). */
+#define OKVM_MAX_IRQ_ROUTES		4096
+
 #define OKVM_IRQ_SOURCE_USER		0
 #define OKVM_IRQ_SOURCE_PIT		1
 #define OKVM_IRQ_SOURCE_RESAMPLE	2
 int okvm_set_irq(struct okvm_vm *vm, int source_id, u32 gsi, int level);
 int okvm_deliver_msi(struct okvm_vm *vm, const struct kvm_msi *msi);
+void okvm_irq_routing_vm_init(struct okvm_vm *vm);
+int okvm_irq_routing_set_default(struct okvm_vm *vm);
+int okvm_irq_routing_ioctl(struct okvm_vm *vm, void __user *argp);
+void okvm_irq_routing_free(struct okvm_vm *vm);
 
 /*
  * An ack notifier: called (any context that may take spinlocks) when the
@@ -112,6 +142,9 @@ void okvm_register_irq_ack_notifier(struct okvm_vm *vm,
 void okvm_unregister_irq_ack_notifier(struct okvm_vm *vm,
 				      struct okvm_irq_ack_notifier *ian);
 void okvm_notify_acked(struct okvm_vm *vm, u32 gsi);
+/* The GSIs routed to pin @pin of @irqchip (KVM_IRQCHIP_*) were acked. */
+void okvm_notify_acked_pin(struct okvm_vm *vm, unsigned int irqchip,
+			   unsigned int pin);
 
 /*
  * run.c: make @vcpu look at its pending events soon: wake it if it sleeps
