@@ -25,6 +25,8 @@ static void okvm_vm_free(struct okvm_vm *vm)
 {
 	unsigned int i;
 
+	/* The PIT's timer and work raise IRQs: stop them before all else. */
+	okvm_pit_free(vm);
 	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
 	okvm_mmu_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)

@@ -228,6 +228,16 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 					   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 					   size);
 	if (!string) {
+		u32 data = vcpu->regs[OKVM_RAX];
+
+		/* In-kernel devices first, as KVM's I/O bus: no exit for them. */
+		if (okvm_pit_pio(vcpu->vm, port, size, in, &data)) {
+			if (in)
+				okvm_write_reg_sized(vcpu, OKVM_RAX, false, data,
+						     size);
+			okvm_skip_insn(vcpu, next_rip - vcpu->rip);
+			return 1;
+		}
 		if (!in)
 			memcpy(vcpu->pio_data, &vcpu->regs[OKVM_RAX], size);
 		okvm_pio_exit(vcpu, port, size, in, 1);

@@ -39,6 +39,6 @@ long okvm_vm_ioctl_irqchip(struct okvm_vm *vm, unsigned int ioctl,
 	case KVM_CREATE_IRQCHIP:
 		return okvm_create_irqchip(vm);
 	default:
-		return -ENOTTY;
+		return okvm_vm_ioctl_pit(vm, ioctl, argp);
 	}
 }
