@@ -70,6 +70,11 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_INTERNAL_ERROR_DATA:	/* internal.ndata/data[] */
+	/* The in-kernel 8254 (x86/pit.c). */
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
 		return 1;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:	/* no XCR0 without XSAVE (Bochs' L1 has none) */
