@@ -80,6 +80,9 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return okvm_set_user_memory_region(vm, &mem);
 	}
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return okvm_vm_ioctl_clock(vm, ioctl, (void __user *)arg);
 	case KVM_GET_TSC_KHZ:
 		/* The VM's default rate, as KVM answers here: the host's. */
 		return tsc_khz ? tsc_khz : -EIO;
@@ -151,6 +154,7 @@ int okvm_create_vm(unsigned long type)
 	vm->creator = task_tgid_nr(current);
 	kref_init(&vm->refs);
 	mutex_init(&vm->lock);
+	okvm_clock_init(vm);
 	ret = okvm_memslots_init(vm);
 	if (ret)
 		goto free_id;

@@ -750,6 +750,36 @@ fail:
 	return -1;
 }
 
+/*
+ * KVM_CAP_ADJUST_CLOCK: the KVM_CLOCK_* flags KVM_SET_CLOCK accepts (KVM's
+ * three); KVM_SET_CLOCK sets what KVM_GET_CLOCK reads.
+ */
+static const char *check_adjust_clock(int dev, long answer)
+{
+	struct kvm_clock_data d = { .clock = 1000000000000ULL };
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = "KVM_SET_CLOCK failed";
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (answer & ~(long)(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME |
+			     KVM_CLOCK_HOST_TSC)) {
+		why = "unknown flags";
+		goto out;
+	}
+	if (okvm_ioctl(vm, KVM_SET_CLOCK, (unsigned long)&d))
+		goto out;
+	why = "KVM_GET_CLOCK failed";
+	if (okvm_ioctl(vm, KVM_GET_CLOCK, (unsigned long)&d))
+		goto out;
+	why = "KVM_GET_CLOCK does not read what KVM_SET_CLOCK set";
+	if (d.clock >= 1000000000000ULL && d.clock < 1001000000000ULL)
+		why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
 /* KVM_CAP_PIT: KVM_CREATE_PIT makes a PIT that KVM_GET_PIT reads. */
 static const char *check_pit(int dev, long answer)
 {
@@ -1010,6 +1040,7 @@ static const struct {
 	  "KVM_CAP_JOIN_MEMORY_REGIONS_WORKS", check_join_memory_regions },
 	{ KVM_CAP_INTERNAL_ERROR_DATA, "KVM_CAP_INTERNAL_ERROR_DATA",
 	  check_internal_error_data },
+	{ KVM_CAP_ADJUST_CLOCK, "KVM_CAP_ADJUST_CLOCK", check_adjust_clock },
 	{ KVM_CAP_PIT, "KVM_CAP_PIT", check_pit },
 	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", check_pit2 },
 	{ KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2", check_pit_state2 },

@@ -52,6 +52,13 @@ int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 			   unsigned int len);
 int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl);
 
+/* clock.c */
+long okvm_vm_ioctl_clock(struct okvm_vm *vm, unsigned int ioctl,
+			 void __user *argp);
+void okvm_clock_init(struct okvm_vm *vm);
+u64 okvm_clock_read(struct okvm_vm *vm);
+u32 okvm_clock_valid_flags(void);
+
 /* pit.c */
 long okvm_vm_ioctl_pit(struct okvm_vm *vm, unsigned int ioctl,
 		       void __user *argp);
