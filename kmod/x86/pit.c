@@ -500,26 +500,23 @@ static void okvm_pit_reset(struct okvm_pit *pit)
  * speaker port). The PIT raises GSI 0, so it needs the in-kernel irqchip
  * first: -ENOENT without one, as current KVM answers (KVM 6.1 still
  * created a PIT whose timer never started). -EEXIST the second time.
+ *
+ * The ack notifier is registered before vm->lock is taken, so that
+ * routing.c's locks never nest inside it; a PIT that loses the race to
+ * another creator is unregistered and freed. Neither the irqchip flag nor
+ * vm->pit is ever cleared while the VM lives, so the unlocked irqchip check
+ * cannot be outdated by the time the PIT is published.
  */
 static int okvm_create_pit(struct okvm_vm *vm, u32 flags)
 {
 	struct okvm_pit *pit;
 	int ret = 0;
 
-	mutex_lock(&vm->lock);
-	if (vm->pit) {
-		ret = -EEXIST;
-		goto out;
-	}
-	if (!vm->irqchip_in_kernel) {
-		ret = -ENOENT;
-		goto out;
-	}
+	if (!READ_ONCE(vm->irqchip_in_kernel))
+		return -ENOENT;
 	pit = kzalloc(sizeof(*pit), GFP_KERNEL_ACCOUNT);
-	if (!pit) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!pit)
+		return -ENOMEM;
 	pit->vm = vm;
 	pit->speaker = flags & KVM_PIT_SPEAKER_DUMMY;
 	mutex_init(&pit->lock);
@@ -529,17 +526,29 @@ static int okvm_create_pit(struct okvm_vm *vm, u32 flags)
 	pit->ack.gsi = 0;
 	pit->ack.acked = okvm_pit_acked;
 
+	/* The reset state arms no timer: nothing runs before it is public. */
 	mutex_lock(&pit->lock);
 	okvm_pit_reset(pit);
 	okvm_pit_set_reinject(pit, true);
 	mutex_unlock(&pit->lock);
-	/*
-	 * Port accesses of running vCPUs read it without vm->lock: publish
-	 * it initialized (pairs with smp_load_acquire() in the readers).
-	 */
-	smp_store_release(&vm->pit, pit);
-out:
+
+	mutex_lock(&vm->lock);
+	if (vm->pit)
+		ret = -EEXIST;
+	else
+		/*
+		 * Port accesses of running vCPUs read it without vm->lock:
+		 * publish it initialized (pairs with smp_load_acquire() in
+		 * the readers).
+		 */
+		smp_store_release(&vm->pit, pit);
 	mutex_unlock(&vm->lock);
+	if (ret) {
+		mutex_lock(&pit->lock);
+		okvm_pit_set_reinject(pit, false);
+		mutex_unlock(&pit->lock);
+		kfree(pit);
+	}
 	return ret;
 }
 
