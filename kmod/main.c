@@ -71,6 +71,11 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_INTERNAL_ERROR_DATA:	/* internal.ndata/data[] */
+	/* The in-kernel 8254 (x86/pit.c). */
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
 		return 1;
 	/* The in-kernel irqchip's routing and injection (x86/routing.c). */
 	case KVM_CAP_IRQ_INJECT_STATUS:	/* KVM_IRQ_LINE_STATUS */
@@ -83,6 +88,8 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_XSAVE2:
 		return boot_cpu_has(X86_FEATURE_XSAVE) ? okvm_xsave2_size() : 0;
+	case KVM_CAP_ADJUST_CLOCK:	/* KVM_GET/SET_CLOCK (x86/clock.c) */
+		return okvm_clock_valid_flags();
 	default:
 		return 0;
 	}

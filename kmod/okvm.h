@@ -143,6 +143,11 @@ struct okvm_vm {
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
+	/*
+	 * kvmclock = CLOCK_BOOTTIME + @kvmclock_offset (x86/clock.c);
+	 * written under @lock by KVM_SET_CLOCK, read with READ_ONCE().
+	 */
+	s64 kvmclock_offset;
 
 	/*
 	 * The in-kernel interrupt controllers (x86/irq.h). KVM_CREATE_IRQCHIP

@@ -26,6 +26,8 @@ static void okvm_vm_free(struct okvm_vm *vm)
 {
 	unsigned int i;
 
+	/* The PIT's timer and work raise IRQs: stop them before all else. */
+	okvm_pit_free(vm);
 	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
 	okvm_mmu_destroy(vm);
 	/*
@@ -84,6 +86,9 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return okvm_set_user_memory_region(vm, &mem);
 	}
+	case KVM_GET_CLOCK:
+	case KVM_SET_CLOCK:
+		return okvm_vm_ioctl_clock(vm, ioctl, (void __user *)arg);
 	case KVM_GET_TSC_KHZ:
 		/* The VM's default rate, as KVM answers here: the host's. */
 		return tsc_khz ? tsc_khz : -EIO;
@@ -156,6 +161,7 @@ int okvm_create_vm(unsigned long type)
 	kref_init(&vm->refs);
 	mutex_init(&vm->lock);
 	okvm_irq_routing_vm_init(vm);
+	okvm_clock_init(vm);
 	ret = okvm_memslots_init(vm);
 	if (ret)
 		goto free_id;

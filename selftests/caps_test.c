@@ -726,6 +726,141 @@ out:
 }
 
 /*
+ * A VM with an in-kernel irqchip and a PIT made by @create (KVM_CREATE_PIT
+ * or KVM_CREATE_PIT2): its fd, or -1 with *why set.
+ */
+static long pit_vm(int dev, unsigned long create, const char **why)
+{
+	struct kvm_pit_config cfg = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+
+	*why = "KVM_CREATE_VM failed";
+	if (vm < 0)
+		return -1;
+	*why = "KVM_CREATE_IRQCHIP failed";
+	if (okvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0))
+		goto fail;
+	*why = "creating the PIT failed";
+	if (okvm_ioctl(vm, create, (unsigned long)&cfg))
+		goto fail;
+	*why = NULL;
+	return vm;
+fail:
+	close(vm);
+	return -1;
+}
+
+/*
+ * KVM_CAP_ADJUST_CLOCK: the KVM_CLOCK_* flags KVM_SET_CLOCK accepts (KVM's
+ * three); KVM_SET_CLOCK sets what KVM_GET_CLOCK reads.
+ */
+static const char *check_adjust_clock(int dev, long answer)
+{
+	struct kvm_clock_data d = { .clock = 1000000000000ULL };
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = "KVM_SET_CLOCK failed";
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (answer & ~(long)(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME |
+			     KVM_CLOCK_HOST_TSC)) {
+		why = "unknown flags";
+		goto out;
+	}
+	if (okvm_ioctl(vm, KVM_SET_CLOCK, (unsigned long)&d))
+		goto out;
+	why = "KVM_GET_CLOCK failed";
+	if (okvm_ioctl(vm, KVM_GET_CLOCK, (unsigned long)&d))
+		goto out;
+	why = "KVM_GET_CLOCK does not read what KVM_SET_CLOCK set";
+	if (d.clock >= 1000000000000ULL && d.clock < 1001000000000ULL)
+		why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/* KVM_CAP_PIT: KVM_CREATE_PIT makes a PIT that KVM_GET_PIT reads. */
+static const char *check_pit(int dev, long answer)
+{
+	struct kvm_pit_state ps;
+	const char *why;
+	long vm = pit_vm(dev, KVM_CREATE_PIT, &why);
+
+	if (vm < 0)
+		return why;
+	if (okvm_ioctl(vm, KVM_GET_PIT, (unsigned long)&ps))
+		why = "KVM_GET_PIT failed";
+	else if (ps.channels[0].mode != 0xff || ps.channels[0].count != 0x10000)
+		why = "KVM_GET_PIT: not the reset state";
+	close(vm);
+	return why;
+}
+
+/* KVM_CAP_PIT2: KVM_CREATE_PIT2, once. */
+static const char *check_pit2(int dev, long answer)
+{
+	struct kvm_pit_config cfg = {};
+	const char *why;
+	long vm = pit_vm(dev, KVM_CREATE_PIT2, &why);
+
+	if (vm < 0)
+		return why;
+	if (okvm_ioctl(vm, KVM_CREATE_PIT2, (unsigned long)&cfg) != -EEXIST)
+		why = "a second KVM_CREATE_PIT2 is not EEXIST";
+	close(vm);
+	return why;
+}
+
+/* KVM_CAP_PIT_STATE2: KVM_SET_PIT2's flags come back from KVM_GET_PIT2. */
+static const char *check_pit_state2(int dev, long answer)
+{
+	struct kvm_pit_state2 ps = {};
+	const char *why;
+	long vm = pit_vm(dev, KVM_CREATE_PIT2, &why);
+
+	if (vm < 0)
+		return why;
+	why = "KVM_GET_PIT2 failed";
+	if (okvm_ioctl(vm, KVM_GET_PIT2, (unsigned long)&ps))
+		goto out;
+	ps.flags = KVM_PIT_FLAGS_SPEAKER_DATA_ON;
+	ps.channels[1].count = 1234;
+	why = "KVM_SET_PIT2 failed";
+	if (okvm_ioctl(vm, KVM_SET_PIT2, (unsigned long)&ps))
+		goto out;
+	memset(&ps, 0, sizeof(ps));
+	why = "KVM_GET_PIT2 failed";
+	if (okvm_ioctl(vm, KVM_GET_PIT2, (unsigned long)&ps))
+		goto out;
+	why = "KVM_GET_PIT2 does not return what KVM_SET_PIT2 set";
+	if (ps.flags == KVM_PIT_FLAGS_SPEAKER_DATA_ON &&
+	    ps.channels[1].count == 1234)
+		why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/* KVM_CAP_REINJECT_CONTROL: KVM_REINJECT_CONTROL works on a PIT. */
+static const char *check_reinject_control(int dev, long answer)
+{
+	struct kvm_reinject_control rc = {};
+	const char *why;
+	long vm = pit_vm(dev, KVM_CREATE_PIT2, &why);
+
+	if (vm < 0)
+		return why;
+	if (okvm_ioctl(vm, KVM_REINJECT_CONTROL, (unsigned long)&rc))
+		why = "KVM_REINJECT_CONTROL off failed";
+	rc.pit_reinject = 1;
+	if (!why && okvm_ioctl(vm, KVM_REINJECT_CONTROL, (unsigned long)&rc))
+		why = "KVM_REINJECT_CONTROL on failed";
+	close(vm);
+	return why;
+}
+
+/*
  * KVM_CAP_DESTROY_MEMORY_REGION_WORKS: a deleted slot is gone, so its id
  * takes a new size (an existing slot cannot change size: EINVAL).
  */
@@ -1013,6 +1148,12 @@ static const struct {
 	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS",
 	  check_irq_inject_status },
 	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI", check_signal_msi },
+	{ KVM_CAP_ADJUST_CLOCK, "KVM_CAP_ADJUST_CLOCK", check_adjust_clock },
+	{ KVM_CAP_PIT, "KVM_CAP_PIT", check_pit },
+	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", check_pit2 },
+	{ KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2", check_pit_state2 },
+	{ KVM_CAP_REINJECT_CONTROL, "KVM_CAP_REINJECT_CONTROL",
+	  check_reinject_control },
 };
 
 static int find_check(long cap)

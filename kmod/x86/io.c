@@ -221,6 +221,8 @@ static int okvm_kernel_pio(struct okvm_vcpu *vcpu, u16 port, u8 size,
 {
 	if (!vcpu->vm->irqchip_in_kernel)
 		return -ENOENT;
+	if (okvm_pit_pio(vcpu->vm, port, size, in, data))
+		return 0;
 	return okvm_pic_pio(vcpu->vm, port, size, in, data);
 }
 

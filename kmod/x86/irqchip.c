@@ -164,6 +164,6 @@ long okvm_vm_ioctl_irqchip(struct okvm_vm *vm, unsigned int ioctl,
 	case KVM_SIGNAL_MSI:
 		return okvm_signal_msi(vm, argp);
 	default:
-		return -ENOTTY;
+		return okvm_vm_ioctl_pit(vm, ioctl, argp);
 	}
 }

@@ -53,6 +53,19 @@ int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 			   unsigned int len);
 int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl);
 
+/* clock.c */
+long okvm_vm_ioctl_clock(struct okvm_vm *vm, unsigned int ioctl,
+			 void __user *argp);
+void okvm_clock_init(struct okvm_vm *vm);
+u64 okvm_clock_read(struct okvm_vm *vm);
+u32 okvm_clock_valid_flags(void);
+
+/* pit.c */
+long okvm_vm_ioctl_pit(struct okvm_vm *vm, unsigned int ioctl,
+		       void __user *argp);
+bool okvm_pit_pio(struct okvm_vm *vm, u16 port, u8 size, bool in, void *data);
+void okvm_pit_free(struct okvm_vm *vm);
+
 /* regs.c */
 int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
