@@ -25,7 +25,9 @@ static void okvm_vm_free(struct okvm_vm *vm)
 {
 	unsigned int i;
 
-	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
+	/* irqfds first: their shutdown may still raise lines (eventfd.c). */
+	okvm_eventfd_free(vm);
+	/* Then the notifier, which may still kick vCPUs; then the vCPUs. */
 	okvm_mmu_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
@@ -110,6 +112,11 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		mutex_unlock(&vm->lock);
 		return ret;
 	}
+	case KVM_IOEVENTFD:
+	case KVM_IRQFD:
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return okvm_vm_ioctl_eventfd(vm, ioctl, (void __user *)arg);
 	default:
 		/* KVM's VM fd answers ENOTTY for what it does not know. */
 		return okvm_vm_ioctl_irqchip(vm, ioctl, (void __user *)arg);
@@ -157,6 +164,12 @@ int okvm_create_vm(unsigned long type)
 		okvm_memslots_free(vm);
 		goto free_id;
 	}
+	ret = okvm_eventfd_init(vm);
+	if (ret) {
+		okvm_mmu_destroy(vm);
+		okvm_memslots_free(vm);
+		goto free_id;
+	}
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
@@ -169,6 +182,7 @@ int okvm_create_vm(unsigned long type)
 
 drop_mm:
 	mmdrop(vm->mm);
+	okvm_eventfd_free(vm);
 	okvm_mmu_destroy(vm);
 	okvm_memslots_free(vm);
 free_id:

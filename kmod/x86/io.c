@@ -156,6 +156,7 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 {
 	u64 src = okvm_seg_linear(vcpu, insn->seg,
 				  okvm_addr_reg(vcpu, OKVM_RSI, insn->addr_size));
+	bool in_kernel;
 	int ret;
 
 	/*
@@ -171,7 +172,11 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 			     vcpu->id, src);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	okvm_pio_exit(vcpu, port, size, false, 1);
+	/* An ioeventfd or coalesced zone takes the element in the kernel. */
+	in_kernel = okvm_eventfd_write(vcpu->vm, true, port, size,
+				       vcpu->pio_data);
+	if (!in_kernel)
+		okvm_pio_exit(vcpu, port, size, false, 1);
 	okvm_addr_reg_add(vcpu, OKVM_RSI, insn->addr_size,
 			  okvm_string_step(vcpu, size));
 	if (insn->rep)
@@ -180,7 +185,7 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 	if (!insn->rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size))
 		okvm_skip_insn(vcpu, next_rip - vcpu->rip);
 	vcpu->pending_io = OKVM_IO_NONE;
-	return 0;
+	return in_kernel;
 }
 
 static int okvm_emulate_ins(struct okvm_vcpu *vcpu, u16 port, u8 size,
@@ -228,6 +233,15 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 					   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 					   size);
 	if (!string) {
+		/*
+		 * An OUT an ioeventfd or a coalesced zone takes completes
+		 * here, without an exit (eventfd.c).
+		 */
+		if (!in && okvm_eventfd_write(vcpu->vm, true, port, size,
+					      &vcpu->regs[OKVM_RAX])) {
+			okvm_skip_insn(vcpu, next_rip - vcpu->rip);
+			return 1;
+		}
 		if (!in)
 			memcpy(vcpu->pio_data, &vcpu->regs[OKVM_RAX], size);
 		okvm_pio_exit(vcpu, port, size, in, 1);
@@ -447,7 +461,9 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa, bool write,
 			return 1;
 		if (ret)	/* MMIO to MMIO: not emulated, as in KVM */
 			return okvm_emulation_failure(vcpu, buf, n);
-		okvm_mmio_exit(vcpu, mmio_gpa, size, true, val);
+		ret = okvm_eventfd_write(vcpu->vm, false, mmio_gpa, size, &val);
+		if (!ret)
+			okvm_mmio_exit(vcpu, mmio_gpa, size, true, val);
 		okvm_addr_reg_add(vcpu, OKVM_RSI, insn->addr_size,
 				  okvm_string_step(vcpu, size));
 		okvm_addr_reg_add(vcpu, OKVM_RDI, insn->addr_size,
@@ -457,7 +473,7 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa, bool write,
 		if (!insn->rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size))
 			okvm_skip_insn(vcpu, insn->len);
 		vcpu->pending_io = OKVM_IO_NONE;
-		return 0;
+		return ret;	/* 1: taken in the kernel (eventfd.c) */
 	}
 	/*
 	 * The source is MMIO; the data goes to ES:rDI when it arrives, and
@@ -517,7 +533,10 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 		if (ret)
 			return ret;
 		val = okvm_read_reg_sized(vcpu, OKVM_RAX, false, insn.op_size);
-		okvm_mmio_exit(vcpu, mmio_gpa, insn.op_size, true, val);
+		ret = okvm_eventfd_write(vcpu->vm, false, mmio_gpa,
+					 insn.op_size, &val);
+		if (!ret)
+			okvm_mmio_exit(vcpu, mmio_gpa, insn.op_size, true, val);
 		okvm_addr_reg_add(vcpu, OKVM_RDI, insn.addr_size,
 				  okvm_string_step(vcpu, insn.op_size));
 		if (insn.rep)
@@ -525,7 +544,7 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 		if (!insn.rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn.addr_size))
 			okvm_skip_insn(vcpu, insn.len);
 		vcpu->pending_io = OKVM_IO_NONE;
-		return 0;
+		return ret;	/* 1: taken in the kernel (eventfd.c) */
 	case OKVM_INSN_LODS:
 		addr = okvm_seg_linear(vcpu, insn.seg,
 				       okvm_addr_reg(vcpu, OKVM_RSI,
@@ -666,6 +685,13 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			return 1;
 		}
 		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
+			/* An ioeventfd or coalesced zone: no exit (eventfd.c). */
+			if (op->write &&
+			    okvm_eventfd_write(vcpu->vm, false, gpa, op->chunk,
+					       op->data + op->done)) {
+				op->done += op->chunk;
+				continue;
+			}
 			if (op->write)
 				memcpy(&val, op->data + op->done, op->chunk);
 			okvm_mmio_exit(vcpu, gpa, op->chunk, op->write, val);

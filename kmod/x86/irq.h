@@ -94,6 +94,12 @@ int okvm_pic_ack(struct okvm_vm *vm);		/* INTA: the vector */
 #define OKVM_IRQ_SOURCE_RESAMPLE	2
 int okvm_set_irq(struct okvm_vm *vm, int source_id, u32 gsi, int level);
 int okvm_deliver_msi(struct okvm_vm *vm, const struct kvm_msi *msi);
+/*
+ * routing.c: when @gsi routes to exactly one MSI, fill in @msi and return
+ * true, so that an irqfd's wake-up can deliver it in place; false for
+ * irqchip routes (and none). Any context that may take spinlocks.
+ */
+bool okvm_route_msi(struct okvm_vm *vm, u32 gsi, struct kvm_msi *msi);
 
 /*
  * An ack notifier: called (any context that may take spinlocks) when the
