@@ -98,6 +98,7 @@ struct okvm_irqfd {
 	struct eventfd_ctx *eventfd;
 	u32 gsi;
 	wait_queue_entry_t wait;
+	wait_queue_head_t *wqh;		/* the eventfd's, once hooked */
 	poll_table pt;
 	struct work_struct inject;
 	struct work_struct shutdown;
@@ -550,6 +551,7 @@ static void okvm_irqfd_queue_proc(struct file *file, wait_queue_head_t *wqh,
 {
 	struct okvm_irqfd *irqfd = container_of(pt, struct okvm_irqfd, pt);
 
+	irqfd->wqh = wqh;
 	add_wait_queue(wqh, &irqfd->wait);
 }
 
@@ -630,8 +632,16 @@ static int okvm_irqfd_assign(struct okvm_vm *vm, const struct kvm_irqfd *args)
 			goto put_resamplefd;
 	}
 
+	/*
+	 * Hook into the eventfd's wait queue before the irqfd is listed, so
+	 * that a deassign or VM release, which find it on the list, always
+	 * find it hooked. Until it is listed a wake-up may inject but not
+	 * tear it down, and no EPOLLHUP can come: the file reference taken
+	 * above keeps the eventfd open until the end.
+	 */
 	init_waitqueue_func_entry(&irqfd->wait, okvm_irqfd_wakeup);
 	init_poll_funcptr(&irqfd->pt, okvm_irqfd_queue_proc);
+	events = vfs_poll(file, &irqfd->pt);
 
 	spin_lock_irq(&efd->irqfds_lock);
 	list_for_each_entry(other, &efd->irqfds, link) {
@@ -639,24 +649,22 @@ static int okvm_irqfd_assign(struct okvm_vm *vm, const struct kvm_irqfd *args)
 			/* One eventfd drives one GSI: KVM says -EBUSY. */
 			spin_unlock_irq(&efd->irqfds_lock);
 			ret = -EBUSY;
-			goto detach;
+			goto unhook;
 		}
 	}
 	list_add_tail(&irqfd->link, &efd->irqfds);
 	spin_unlock_irq(&efd->irqfds_lock);
 
-	/*
-	 * Hook into the eventfd's wait queue; a signal that came before
-	 * is injected now, as if it came after. The file reference is kept
-	 * until here so that a close cannot pass unseen in between.
-	 */
-	events = vfs_poll(file, &irqfd->pt);
+	/* A signal that came before is injected now, as if it came after. */
 	if (events & EPOLLIN)
 		schedule_work(&irqfd->inject);
 	fput(file);
 	return 0;
 
-detach:
+unhook:
+	/* Not eventfd_ctx_remove_wait_queue(): the other irqfd owns the count. */
+	remove_wait_queue(irqfd->wqh, &irqfd->wait);
+	cancel_work_sync(&irqfd->inject);
 	if (irqfd->resampler)
 		okvm_resampler_detach(irqfd);
 put_resamplefd:
