@@ -81,6 +81,7 @@ struct okvm_resampler {
 	struct list_head irqfds;
 	struct okvm_vm *vm;
 	struct okvm_irq_ack_notifier notifier;
+	struct rcu_head rcu;
 };
 
 /*
@@ -89,8 +90,11 @@ struct okvm_resampler {
  * Lifetime: active while on okvm_eventfds.irqfds (under irqfds_lock).
  * Deactivation (deassign, EPOLLHUP, VM release) takes it off that list
  * and queues @shutdown on okvm_irqfd_wq, which unhooks @wait from the
- * eventfd, waits for @inject and frees it. The VM waits for that queue
- * before it is freed, so an irqfd never outlives its VM.
+ * eventfd, waits for @inject, leaves the resampler and frees it after an
+ * RCU grace period (the ack notifier may still be signalling
+ * @resamplefd). The VM waits for that queue before it is freed, so an
+ * irqfd's work never outlives its VM; the RCU callback touches only the
+ * irqfd and its eventfds, and module unload waits for it (rcu_barrier()).
  */
 struct okvm_irqfd {
 	struct okvm_vm *vm;
@@ -465,20 +469,31 @@ static void okvm_resampler_acked(struct okvm_irq_ack_notifier *ian)
 static void okvm_resampler_detach(struct okvm_irqfd *irqfd)
 {
 	struct okvm_eventfds *efd = irqfd->vm->eventfds;
-	struct okvm_resampler *r = irqfd->resampler, *unused = NULL;
+	struct okvm_resampler *r = irqfd->resampler;
 
+	/*
+	 * The ack notifier may be walking the list this irqfd was on: the
+	 * irqfd and the resampler are freed after a grace period.
+	 */
 	mutex_lock(&efd->resampler_lock);
 	list_del_rcu(&irqfd->resampler_link);
 	if (list_empty(&r->irqfds)) {
 		list_del(&r->link);
 		okvm_unregister_irq_ack_notifier(r->vm, &r->notifier);
 		okvm_set_irq(r->vm, OKVM_IRQ_SOURCE_RESAMPLE, r->notifier.gsi, 0);
-		unused = r;
+		kfree_rcu(r, rcu);
 	}
 	mutex_unlock(&efd->resampler_lock);
-	/* The ack notifier may be walking the list this irqfd was on. */
-	synchronize_rcu();
-	kfree(unused);
+}
+
+static void okvm_irqfd_free_rcu(struct rcu_head *rcu)
+{
+	struct okvm_irqfd *irqfd = container_of(rcu, struct okvm_irqfd, rcu);
+
+	if (irqfd->resamplefd)
+		eventfd_ctx_put(irqfd->resamplefd);
+	eventfd_ctx_put(irqfd->eventfd);
+	kfree(irqfd);
 }
 
 /* Take @irqfd off the VM's list and have it freed. Under irqfds_lock. */
@@ -501,12 +516,9 @@ static void okvm_irqfd_shutdown(struct work_struct *work)
 	 */
 	eventfd_ctx_remove_wait_queue(irqfd->eventfd, &irqfd->wait, &cnt);
 	flush_work(&irqfd->inject);
-	if (irqfd->resampler) {
+	if (irqfd->resampler)
 		okvm_resampler_detach(irqfd);
-		eventfd_ctx_put(irqfd->resamplefd);
-	}
-	eventfd_ctx_put(irqfd->eventfd);
-	kfree(irqfd);
+	call_rcu(&irqfd->rcu, okvm_irqfd_free_rcu);
 }
 
 /*
@@ -665,8 +677,10 @@ unhook:
 	/* Not eventfd_ctx_remove_wait_queue(): the other irqfd owns the count. */
 	remove_wait_queue(irqfd->wqh, &irqfd->wait);
 	cancel_work_sync(&irqfd->inject);
-	if (irqfd->resampler)
+	if (irqfd->resampler) {
 		okvm_resampler_detach(irqfd);
+		synchronize_rcu();
+	}
 put_resamplefd:
 	if (irqfd->resamplefd)
 		eventfd_ctx_put(irqfd->resamplefd);
@@ -814,5 +828,7 @@ int __init okvm_eventfd_module_init(void)
 
 void okvm_eventfd_module_exit(void)
 {
+	/* Every VM is gone; wait for the irqfds' RCU callbacks too. */
+	rcu_barrier();
 	destroy_workqueue(okvm_irqfd_wq);
 }
