@@ -30,10 +30,10 @@ MODULE_PARM_DESC(devname,
 
 /*
  * The mmap of a vCPU fd, as KVM lays it out on x86: page 0 is struct kvm_run,
- * page KVM_PIO_PAGE_OFFSET holds the data of port I/O exits. okvm has no
- * coalesced MMIO ring, so the page KVM keeps for it is absent.
+ * page KVM_PIO_PAGE_OFFSET holds the data of port I/O exits, page
+ * KVM_COALESCED_MMIO_PAGE_OFFSET the VM's coalesced MMIO ring (eventfd.c).
  */
-#define OKVM_VCPU_MMAP_PAGES	(KVM_PIO_PAGE_OFFSET + 1)
+#define OKVM_VCPU_MMAP_PAGES	(KVM_COALESCED_MMIO_PAGE_OFFSET + 1)
 
 /*
  * KVM_CHECK_EXTENSION, on the system fd (@vm NULL) and on a VM fd. A
@@ -83,6 +83,13 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return 1;
 	case KVM_CAP_IRQ_ROUTING:	/* the most entries of a table */
 		return OKVM_MAX_IRQ_ROUTES;
+	case KVM_CAP_IOEVENTFD:			/* eventfd.c */
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
+	case KVM_CAP_COALESCED_PIO:		/* 1, as KVM answers */
+		return 1;
+	case KVM_CAP_COALESCED_MMIO:		/* where the ring is mapped */
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:	/* no XCR0 without XSAVE (Bochs' L1 has none) */
 		return boot_cpu_has(X86_FEATURE_XSAVE);
@@ -173,13 +180,18 @@ static int __init okvm_init(void)
 	ret = okvm_vm_init();
 	if (ret)
 		goto hardware_exit;
-	ret = okvm_register_device();
+	ret = okvm_eventfd_module_init();
 	if (ret)
 		goto vm_exit;
+	ret = okvm_register_device();
+	if (ret)
+		goto eventfd_exit;
 	pr_info("ready on %s: /dev/%s (misc minor %d)\n", okvm_x86->name,
 		devname, okvm_dev.minor);
 	return 0;
 
+eventfd_exit:
+	okvm_eventfd_module_exit();
 vm_exit:
 	okvm_vm_exit();
 hardware_exit:
@@ -192,6 +204,7 @@ x86_exit:
 static void __exit okvm_exit(void)
 {
 	misc_deregister(&okvm_dev);
+	okvm_eventfd_module_exit();
 	okvm_vm_exit();
 	okvm_hardware_exit();
 	okvm_x86_exit();

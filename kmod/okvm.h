@@ -32,6 +32,7 @@ struct okvm_pic;
 struct okvm_ioapic;
 struct okvm_pit;
 struct okvm_irq_routing;
+struct okvm_eventfds;
 
 /*
  * Memory slots a VM may have (KVM_CAP_NR_MEMSLOTS). KVM allows 32764; okvm
@@ -169,6 +170,8 @@ struct okvm_vm {
 	struct mutex irq_lock;		/* serializes table updates */
 	spinlock_t irq_ack_lock;	/* guards irq_ack_notifiers */
 	struct hlist_head irq_ack_notifiers;
+	/* ioeventfds, irqfds and the coalesced ring (eventfd.c); own locks */
+	struct okvm_eventfds *eventfds;
 };
 
 /* General registers, in the order of the ModRM encoding and struct kvm_regs. */
@@ -364,5 +367,16 @@ void okvm_hardware_exit(void);
 
 /* main.c */
 long okvm_check_extension(struct okvm_vm *vm, long cap);
+
+/* eventfd.c */
+int okvm_eventfd_init(struct okvm_vm *vm);
+void okvm_eventfd_free(struct okvm_vm *vm);
+long okvm_vm_ioctl_eventfd(struct okvm_vm *vm, unsigned int ioctl,
+			   void __user *argp);
+bool okvm_eventfd_write(struct okvm_vm *vm, bool pio, u64 addr,
+			unsigned int len, const void *data);
+struct page *okvm_coalesced_ring_page(struct okvm_vm *vm);
+int okvm_eventfd_module_init(void);
+void okvm_eventfd_module_exit(void);
 
 #endif /* OKVM_H */

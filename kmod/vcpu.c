@@ -37,6 +37,10 @@ static vm_fault_t okvm_vcpu_fault(struct vm_fault *vmf)
 	case KVM_PIO_PAGE_OFFSET:
 		page = vcpu->pio_data;
 		break;
+	case KVM_COALESCED_MMIO_PAGE_OFFSET:
+		vmf->page = okvm_coalesced_ring_page(vcpu->vm);
+		get_page(vmf->page);
+		return 0;
 	default:
 		return VM_FAULT_SIGBUS;
 	}

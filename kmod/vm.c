@@ -26,9 +26,11 @@ static void okvm_vm_free(struct okvm_vm *vm)
 {
 	unsigned int i;
 
-	/* The PIT's timer and work raise IRQs: stop them before all else. */
+	/* irqfds first: their shutdown may still raise lines (eventfd.c). */
+	okvm_eventfd_free(vm);
+	/* The PIT's timer and work raise IRQs: stop them next. */
 	okvm_pit_free(vm);
-	/* First the notifier, which may still kick vCPUs; then the vCPUs. */
+	/* Then the notifier, which may still kick vCPUs; then the vCPUs. */
 	okvm_mmu_destroy(vm);
 	/*
 	 * The chips before the vCPUs: the IOAPIC's delayed redelivery may
@@ -121,6 +123,11 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		mutex_unlock(&vm->lock);
 		return ret;
 	}
+	case KVM_IOEVENTFD:
+	case KVM_IRQFD:
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return okvm_vm_ioctl_eventfd(vm, ioctl, (void __user *)arg);
 	default:
 		/* KVM's VM fd answers ENOTTY for what it does not know. */
 		return okvm_vm_ioctl_irqchip(vm, ioctl, (void __user *)arg);
@@ -170,6 +177,12 @@ int okvm_create_vm(unsigned long type)
 		okvm_memslots_free(vm);
 		goto free_id;
 	}
+	ret = okvm_eventfd_init(vm);
+	if (ret) {
+		okvm_mmu_destroy(vm);
+		okvm_memslots_free(vm);
+		goto free_id;
+	}
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 
@@ -182,6 +195,7 @@ int okvm_create_vm(unsigned long type)
 
 drop_mm:
 	mmdrop(vm->mm);
+	okvm_eventfd_free(vm);
 	okvm_mmu_destroy(vm);
 	okvm_memslots_free(vm);
 free_id:

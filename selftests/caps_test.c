@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1107,6 +1108,102 @@ static const char *check_signal_msi(int dev, long answer)
 	return why;
 }
 
+/* Real-mode code: mov $0x5a, %al; out %al, $0x80; hlt. */
+static const unsigned char out_then_hlt[] = { 0xb0, 0x5a, 0xe6, 0x80, 0xf4 };
+
+/*
+ * An ioeventfd of length @len on port 0x80 takes the guest's OUT: the
+ * eventfd counts it and the next exit is the HLT after it.
+ */
+static const char *check_pio_doorbell(int dev, unsigned int len)
+{
+	struct kvm_ioeventfd io = {
+		.addr = 0x80, .len = len, .flags = KVM_IOEVENTFD_FLAG_PIO,
+	};
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	uint64_t count = 0;
+
+	io.fd = eventfd(0, EFD_NONBLOCK);
+	if (why)
+		goto out;
+	memcpy(g.mem + GUEST_CODE, out_then_hlt, sizeof(out_then_hlt));
+	why = "KVM_IOEVENTFD failed";
+	if (okvm_ioctl(g.v.vm, KVM_IOEVENTFD, (unsigned long)&io))
+		goto out;
+	why = "the OUT to the ioeventfd's port exited";
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) ||
+	    g.v.run->exit_reason != KVM_EXIT_HLT)
+		goto out;
+	why = "the eventfd was not signalled";
+	if (read(io.fd, &count, 8) != 8 || count != 1)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	close(io.fd);
+	return why;
+}
+
+/* KVM_CAP_IOEVENTFD: KVM_IOEVENTFD with a length. */
+static const char *check_ioeventfd(int dev, long answer)
+{
+	return check_pio_doorbell(dev, 1);
+}
+
+/* KVM_CAP_IOEVENTFD_NO_LENGTH, _ANY_LENGTH: length 0 takes any write. */
+static const char *check_ioeventfd_any_length(int dev, long answer)
+{
+	return check_pio_doorbell(dev, 0);
+}
+
+/*
+ * KVM_CAP_COALESCED_MMIO / _PIO: the ring is mapped at the page the
+ * capability names (always KVM_COALESCED_MMIO_PAGE_OFFSET on x86) and a
+ * write to a port zone lands in it instead of exiting.
+ */
+static const char *check_coalesced(int dev, long answer)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = 0x80, .size = 1, .pio = 1 };
+	struct kvm_coalesced_mmio_zone zm = { .addr = 0xd0000, .size = 0x1000 };
+	struct kvm_coalesced_mmio_ring *ring;
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+
+	if (why)
+		goto out;
+	why = "the ring is not inside the vCPU mmap";
+	if (g.v.run_size < (KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * 4096)
+		goto out;
+	ring = (void *)((char *)g.v.run + KVM_COALESCED_MMIO_PAGE_OFFSET * 4096);
+	memcpy(g.mem + GUEST_CODE, out_then_hlt, sizeof(out_then_hlt));
+	why = "KVM_REGISTER_COALESCED_MMIO failed";
+	if (okvm_ioctl(g.v.vm, KVM_REGISTER_COALESCED_MMIO, (unsigned long)&z) ||
+	    okvm_ioctl(g.v.vm, KVM_REGISTER_COALESCED_MMIO, (unsigned long)&zm))
+		goto out;
+	why = "the OUT to a coalesced port exited";
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) ||
+	    g.v.run->exit_reason != KVM_EXIT_HLT)
+		goto out;
+	why = "the OUT is not in the ring";
+	if (ring->first != 0 || ring->last != 1 ||
+	    ring->coalesced_mmio[0].phys_addr != 0x80 ||
+	    ring->coalesced_mmio[0].data[0] != 0x5a ||
+	    !ring->coalesced_mmio[0].pio)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+static const char *check_coalesced_mmio(int dev, long answer)
+{
+	if (answer != KVM_COALESCED_MMIO_PAGE_OFFSET)
+		return "not KVM_COALESCED_MMIO_PAGE_OFFSET";
+	return check_coalesced(dev, answer);
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -1154,6 +1251,14 @@ static const struct {
 	{ KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2", check_pit_state2 },
 	{ KVM_CAP_REINJECT_CONTROL, "KVM_CAP_REINJECT_CONTROL",
 	  check_reinject_control },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", check_ioeventfd },
+	{ KVM_CAP_IOEVENTFD_NO_LENGTH, "KVM_CAP_IOEVENTFD_NO_LENGTH",
+	  check_ioeventfd_any_length },
+	{ KVM_CAP_IOEVENTFD_ANY_LENGTH, "KVM_CAP_IOEVENTFD_ANY_LENGTH",
+	  check_ioeventfd_any_length },
+	{ KVM_CAP_COALESCED_MMIO, "KVM_CAP_COALESCED_MMIO",
+	  check_coalesced_mmio },
+	{ KVM_CAP_COALESCED_PIO, "KVM_CAP_COALESCED_PIO", check_coalesced },
 };
 
 static int find_check(long cap)

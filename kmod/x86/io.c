@@ -157,6 +157,7 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 {
 	u64 src = okvm_seg_linear(vcpu, insn->seg,
 				  okvm_addr_reg(vcpu, OKVM_RSI, insn->addr_size));
+	bool in_kernel;
 	int ret;
 
 	/*
@@ -172,7 +173,11 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 			     vcpu->id, src);
 		return okvm_emulation_failure(vcpu, NULL, 0);
 	}
-	okvm_pio_exit(vcpu, port, size, false, 1);
+	/* An ioeventfd or coalesced zone takes the element in the kernel. */
+	in_kernel = okvm_eventfd_write(vcpu->vm, true, port, size,
+				       vcpu->pio_data);
+	if (!in_kernel)
+		okvm_pio_exit(vcpu, port, size, false, 1);
 	okvm_addr_reg_add(vcpu, OKVM_RSI, insn->addr_size,
 			  okvm_string_step(vcpu, size));
 	if (insn->rep)
@@ -181,7 +186,7 @@ static int okvm_emulate_outs(struct okvm_vcpu *vcpu, u16 port, u8 size,
 	if (!insn->rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size))
 		okvm_skip_insn(vcpu, next_rip - vcpu->rip);
 	vcpu->pending_io = OKVM_IO_NONE;
-	return 0;
+	return in_kernel;
 }
 
 static int okvm_emulate_ins(struct okvm_vcpu *vcpu, u16 port, u8 size,
@@ -254,7 +259,14 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 	if (!string) {
 		u64 val = vcpu->regs[OKVM_RAX];
 
-		if (!okvm_kernel_pio(vcpu, port, size, in, &val)) {
+		/*
+		 * An OUT an ioeventfd or a coalesced zone takes completes
+		 * here, without an exit (eventfd.c), and so does any access
+		 * to the in-kernel chips' ports.
+		 */
+		if ((!in && okvm_eventfd_write(vcpu->vm, true, port, size,
+					       &vcpu->regs[OKVM_RAX])) ||
+		    !okvm_kernel_pio(vcpu, port, size, in, &val)) {
 			if (in)
 				okvm_write_reg_sized(vcpu, OKVM_RAX, false, val,
 						     size);
@@ -480,7 +492,9 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa, bool write,
 			return 1;
 		if (ret)	/* MMIO to MMIO: not emulated, as in KVM */
 			return okvm_emulation_failure(vcpu, buf, n);
-		okvm_mmio_exit(vcpu, mmio_gpa, size, true, val);
+		ret = okvm_eventfd_write(vcpu->vm, false, mmio_gpa, size, &val);
+		if (!ret)
+			okvm_mmio_exit(vcpu, mmio_gpa, size, true, val);
 		okvm_addr_reg_add(vcpu, OKVM_RSI, insn->addr_size,
 				  okvm_string_step(vcpu, size));
 		okvm_addr_reg_add(vcpu, OKVM_RDI, insn->addr_size,
@@ -490,7 +504,7 @@ static int okvm_emulate_movs(struct okvm_vcpu *vcpu, u64 gpa, bool write,
 		if (!insn->rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size))
 			okvm_skip_insn(vcpu, insn->len);
 		vcpu->pending_io = OKVM_IO_NONE;
-		return 0;
+		return ret;	/* 1: taken in the kernel (eventfd.c) */
 	}
 	/*
 	 * The source is MMIO; the data goes to ES:rDI when it arrives, and
@@ -550,7 +564,10 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 		if (ret)
 			return ret;
 		val = okvm_read_reg_sized(vcpu, OKVM_RAX, false, insn.op_size);
-		okvm_mmio_exit(vcpu, mmio_gpa, insn.op_size, true, val);
+		ret = okvm_eventfd_write(vcpu->vm, false, mmio_gpa,
+					 insn.op_size, &val);
+		if (!ret)
+			okvm_mmio_exit(vcpu, mmio_gpa, insn.op_size, true, val);
 		okvm_addr_reg_add(vcpu, OKVM_RDI, insn.addr_size,
 				  okvm_string_step(vcpu, insn.op_size));
 		if (insn.rep)
@@ -558,7 +575,7 @@ int okvm_emulate_mmio(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 		if (!insn.rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn.addr_size))
 			okvm_skip_insn(vcpu, insn.len);
 		vcpu->pending_io = OKVM_IO_NONE;
-		return 0;
+		return ret;	/* 1: taken in the kernel (eventfd.c) */
 	case OKVM_INSN_LODS:
 		addr = okvm_seg_linear(vcpu, insn.seg,
 				       okvm_addr_reg(vcpu, OKVM_RSI,
@@ -699,7 +716,14 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			return 1;
 		}
 		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
-			if (!okvm_kernel_mmio(vcpu, gpa, op->chunk, op->write,
+			/*
+			 * An ioeventfd or coalesced zone (eventfd.c), or an
+			 * in-kernel chip's page: no exit.
+			 */
+			if ((op->write &&
+			     okvm_eventfd_write(vcpu->vm, false, gpa, op->chunk,
+						op->data + op->done)) ||
+			    !okvm_kernel_mmio(vcpu, gpa, op->chunk, op->write,
 					      op->data + op->done)) {
 				op->done += op->chunk;
 				continue;

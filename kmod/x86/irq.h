@@ -124,6 +124,12 @@ void okvm_irq_routing_vm_init(struct okvm_vm *vm);
 int okvm_irq_routing_set_default(struct okvm_vm *vm);
 int okvm_irq_routing_ioctl(struct okvm_vm *vm, void __user *argp);
 void okvm_irq_routing_free(struct okvm_vm *vm);
+/*
+ * routing.c: when @gsi routes to exactly one MSI, fill in @msi and return
+ * true, so that an irqfd's wake-up can deliver it in place; false for
+ * irqchip routes (and none). Any context that may take spinlocks.
+ */
+bool okvm_route_msi(struct okvm_vm *vm, u32 gsi, struct kvm_msi *msi);
 
 /*
  * An ack notifier: called (any context that may take spinlocks) when the

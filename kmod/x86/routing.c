@@ -260,6 +260,34 @@ int okvm_deliver_msi(struct okvm_vm *vm, const struct kvm_msi *msi)
 	return okvm_apic_deliver(vm, NULL, &irq);
 }
 
+/*
+ * An irqfd's wake-up delivers an MSI in place, without a work item, when
+ * its GSI routes to an MSI and nothing else (eventfd.c). rcu_read_lock()
+ * nests in any context, hard interrupts included.
+ */
+bool okvm_route_msi(struct okvm_vm *vm, u32 gsi, struct kvm_msi *msi)
+{
+	const struct okvm_irq_route *e;
+	struct okvm_irq_routing *rt;
+	bool found = false;
+
+	rcu_read_lock();
+	rt = rcu_dereference(vm->irq_routing);
+	if (rt && gsi < rt->nr_gsis) {
+		gsi = array_index_nospec(gsi, rt->nr_gsis);
+		hlist_for_each_entry_rcu(e, &rt->map[gsi], link) {
+			if (e->type != KVM_IRQ_ROUTING_MSI) {
+				found = false;
+				break;
+			}
+			*msi = e->msi;
+			found = true;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
+
 /* Pass @level to one route of a GSI. */
 static int okvm_route_set(struct okvm_vm *vm, const struct okvm_irq_route *e,
 			  int source_id, int level)

@@ -17,6 +17,10 @@
  *                   (a nested page fault and a host page allocation)
  *   hlt_roundtrip   guest HLT without an in-kernel irqchip -> KVM_EXIT_HLT
  *                   -> KVM_RUN again
+ *   ioeventfd_pio   the OUT of out_roundtrip with an ioeventfd on its port:
+ *                   signalled in the kernel, no exit; one op is one OUT
+ *                   (the guest syncs with the host every CPUID_CHUNK)
+ *   ioeventfd_mmio  the write of mmio_roundtrip with an ioeventfd on it
  *
  * Each case runs in a child process of its own, so that a hypervisor that
  * cannot run it (a failed ioctl ends the child through kvm_die()) costs that
@@ -39,6 +43,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/eventfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -163,6 +168,24 @@ static void guest_cpuid_loop(void)
 	}
 }
 
+/* The doorbell writes of the ioeventfd cases, a sync every chunk. */
+static void guest_doorbell_loop(uint64_t mmio)
+{
+	volatile uint32_t *p = (volatile uint32_t *)MMIO_GPA;
+	int i;
+
+	for (;;) {
+		if (mmio)
+			for (i = 0; i < CPUID_CHUNK; i++)
+				*p = 0;
+		else
+			for (i = 0; i < CPUID_CHUNK; i++)
+				asm volatile("outb %%al, %0"
+					     : : "i"(BENCH_PORT), "a"(0));
+		GUEST_SYNC(CPUID_CHUNK);
+	}
+}
+
 /* One byte per page of [base, base + pages * 4 KiB), a sync every chunk. */
 static void guest_touch(uint64_t base, uint64_t pages)
 {
@@ -272,6 +295,49 @@ static void bench_cpuid(struct bench_clock *c)
 	kvm_vm_free(vm);
 }
 
+/*
+ * The writes of out_roundtrip and mmio_roundtrip, each taken by an
+ * ioeventfd in the kernel: their cost next to those cases' is what an
+ * ioeventfd saves a device model.
+ */
+static void bench_doorbell(struct bench_clock *c, bool mmio)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, 0, guest_doorbell_loop);
+	struct kvm_ioeventfd io = {
+		.addr = mmio ? MMIO_GPA : BENCH_PORT,
+		.len = mmio ? 4 : 1,
+		.flags = mmio ? 0 : KVM_IOEVENTFD_FLAG_PIO,
+		.fd = eventfd(0, EFD_NONBLOCK),
+	};
+	uint64_t count = 0;
+
+	kvm_ioctl(vm->fd, KVM_IOEVENTFD, &io);
+	vcpu_args_set(vcpu, 1, (uint64_t)mmio);
+	run_to_sync(vcpu);
+	clock_start(c);
+	while (clock_tick(c, run_to_sync(vcpu)))
+		;
+	/* Every doorbell reached the eventfd, none exited. */
+	errno = 0;
+	KVM_ASSERT(read(io.fd, &count, 8) == 8 && count == c->ops + CPUID_CHUNK,
+		   "eventfd count %llu for %llu writes",
+		   (unsigned long long)count,
+		   (unsigned long long)(c->ops + CPUID_CHUNK));
+	close(io.fd);
+	kvm_vm_free(vm);
+}
+
+static void bench_ioeventfd_pio(struct bench_clock *c)
+{
+	bench_doorbell(c, false);
+}
+
+static void bench_ioeventfd_mmio(struct bench_clock *c)
+{
+	bench_doorbell(c, true);
+}
+
 static void bench_first_touch(struct bench_clock *c)
 {
 	uint64_t size = (uint64_t)touch_mib << 20;
@@ -334,6 +400,8 @@ static const struct bench_case {
 	{ "mmio_roundtrip", bench_mmio },
 	{ "first_touch", bench_first_touch },
 	{ "hlt_roundtrip", bench_hlt },
+	{ "ioeventfd_pio", bench_ioeventfd_pio },
+	{ "ioeventfd_mmio", bench_ioeventfd_mmio },
 };
 
 #ifndef ARRAY_SIZE
