@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <asm/processor-flags.h>
 
+#include "lapic.h"
 #include "ops.h"
 #include "paging.h"
 #include "x86.h"
@@ -666,6 +667,12 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			return 1;
 		}
 		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
+			/* The xAPIC page never leaves the kernel (lapic.c). */
+			if (okvm_lapic_mmio(vcpu, gpa, op->chunk, op->write,
+					    op->data + op->done)) {
+				op->done += op->chunk;
+				continue;
+			}
 			if (op->write)
 				memcpy(&val, op->data + op->done, op->chunk);
 			okvm_mmio_exit(vcpu, gpa, op->chunk, op->write, val);
