@@ -280,6 +280,8 @@ void okvm_lapic_set_tsc_deadline(struct okvm_vcpu *vcpu, u64 data)
 		return;
 	}
 	ns = mul_u64_u32_div(data - now, NSEC_PER_MSEC, tsc_khz);
+	/* A deadline centuries away must not wrap the hrtimer's ktime. */
+	ns = min_t(u64, ns, KTIME_MAX / 2);
 	hrtimer_start(&l->timer, ktime_add_ns(ktime_get(), ns),
 		      HRTIMER_MODE_ABS_HARD);
 }
