@@ -141,6 +141,51 @@ static void guest_self_ipi(void)
 	GUEST_DONE();
 }
 
+/*
+ * Logical destinations (SDM Vol. 3 10.6.2.2): flat model, then cluster
+ * model, each naming this APIC by its LDR; an MDA that names no APIC
+ * delivers nothing.
+ */
+static void guest_logical_ipi(void)
+{
+	guest_apic_enable();
+	apic_write(APIC_LDR, 0x02000000);		/* flat: bit 1 */
+	apic_write(APIC_ICR2, 0x02000000);
+	apic_write(APIC_ICR, (1U << 11) | IPI_VEC);	/* logical */
+	asm volatile("sti; nop; cli");
+	apic_write(APIC_ICR2, 0x04000000);		/* nobody */
+	apic_write(APIC_ICR, (1U << 11) | IPI_VEC);
+	asm volatile("sti; nop; cli");
+	GUEST_SYNC(irq_count);
+	apic_write(APIC_DFR, 0x0fffffff);		/* cluster model */
+	apic_write(APIC_LDR, 0x31000000);		/* cluster 3, bit 0 */
+	apic_write(APIC_ICR2, 0x33000000);
+	apic_write(APIC_ICR, (1U << 11) | IPI_VEC);
+	asm volatile("sti; nop; cli");
+	apic_write(APIC_ICR2, 0x21000000);		/* cluster 2: nobody */
+	apic_write(APIC_ICR, (1U << 11) | IPI_VEC);
+	asm volatile("sti; nop; cli");
+	GUEST_SYNC(irq_count);
+	GUEST_DONE();
+}
+
+static volatile uint64_t nmi_count;
+
+static void nmi_handler(struct ex_regs *regs)
+{
+	nmi_count++;
+}
+
+/* An NMI IPI to self (delivery mode 100b) reaches vector 2, IF or not. */
+static void guest_nmi_ipi(void)
+{
+	guest_apic_enable();
+	apic_write(APIC_ICR, (1U << 18) | (4U << 8));
+	asm volatile("nop");
+	GUEST_SYNC(nmi_count);
+	GUEST_DONE();
+}
+
 static struct kvm_vm *irqchip_guest(void *code, struct kvm_vcpu **vcpu)
 {
 	struct kvm_vm *vm = vm_create_guest(0);
@@ -304,6 +349,30 @@ TEST(self_ipi)
 	struct ucall uc;
 
 	ASSERT_SYNC(vcpu, &uc, 10);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+TEST(logical_destinations)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_guest(guest_logical_ipi, &vcpu);
+	struct ucall uc;
+
+	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_SYNC(vcpu, &uc, 2);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+TEST(nmi_ipi)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_guest(guest_nmi_ipi, &vcpu);
+	struct ucall uc;
+
+	vm_install_exception_handler(vm, 2, nmi_handler);
+	ASSERT_SYNC(vcpu, &uc, 1);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	kvm_vm_free(vm);
 }
