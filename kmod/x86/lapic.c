@@ -138,6 +138,17 @@ static bool lapic_hw_enabled(struct okvm_lapic *l)
 	return READ_ONCE(l->vcpu->apic_base) & MSR_IA32_APICBASE_ENABLE;
 }
 
+static bool lapic_x2apic(struct okvm_lapic *l)
+{
+	return READ_ONCE(l->vcpu->apic_base) & X2APIC_ENABLE;
+}
+
+/* The fixed LDR of x2APIC mode: cluster and bit from the ID (10.12.10.2). */
+static u32 lapic_x2apic_ldr(u32 id)
+{
+	return (id >> 4) << 16 | BIT(id & 0xf);
+}
+
 static bool lapic_sw_enabled(struct okvm_lapic *l)
 {
 	return lapic_get(l, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
@@ -361,10 +372,8 @@ void okvm_lapic_set_cr8(struct okvm_vcpu *vcpu, unsigned long cr8)
 static bool lapic_match(struct okvm_lapic *l, struct okvm_vcpu *src,
 			const struct okvm_apic_irq *irq)
 {
-	u32 id = lapic_get(l, APIC_ID) >> 24;
-	u32 ldr = lapic_get(l, APIC_LDR) >> 24;
-	u32 dest = irq->dest & 0xff;
 	bool self = src && src->lapic == l;
+	u32 id, ldr, dest;
 
 	if (!lapic_hw_enabled(l))
 		return false;
@@ -378,6 +387,20 @@ static bool lapic_match(struct okvm_lapic *l, struct okvm_vcpu *src,
 	default:
 		break;
 	}
+	if (lapic_x2apic(l)) {
+		/* 32-bit IDs; logical: cluster 31:16, bitmap 15:0 (10.12.9). */
+		id = lapic_get(l, APIC_ID);
+		ldr = lapic_get(l, APIC_LDR);
+		dest = irq->dest;
+		if (dest == 0xffffffff)
+			return true;
+		if (!irq->dest_logical)
+			return dest == id;
+		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
+	}
+	id = lapic_get(l, APIC_ID) >> 24;
+	ldr = lapic_get(l, APIC_LDR) >> 24;
+	dest = irq->dest & 0xff;
 	if (!irq->dest_logical)
 		return dest == 0xff || dest == id;
 	if (dest == 0xff)
@@ -477,7 +500,7 @@ bool okvm_lapic_accepts_pic(struct okvm_vcpu *vcpu)
 }
 
 /* A write to the ICR's low half sends the IPI (10.6.1). */
-static void lapic_send_ipi(struct okvm_lapic *l, u32 low)
+static void lapic_send_ipi(struct okvm_lapic *l, u32 low, u32 dest)
 {
 	struct okvm_apic_irq irq = {
 		.vector = low & 0xff,
@@ -486,7 +509,7 @@ static void lapic_send_ipi(struct okvm_lapic *l, u32 low)
 		.assert = low & BIT(14),
 		.level_trigger = low & BIT(15),
 		.shorthand = (low >> 18) & 3,
-		.dest = lapic_get(l, APIC_ICR2) >> 24,
+		.dest = dest,
 	};
 
 	okvm_apic_deliver(l->vcpu->vm, l->vcpu, &irq);
@@ -585,7 +608,7 @@ static void lapic_write(struct okvm_lapic *l, unsigned int off, u32 val)
 		break;
 	case APIC_ICR:
 		lapic_set(l, APIC_ICR, val & ~LAPIC_ICR_BUSY);
-		lapic_send_ipi(l, val);
+		lapic_send_ipi(l, val, lapic_get(l, APIC_ICR2) >> 24);
 		break;
 	case APIC_ICR2:
 		lapic_set(l, APIC_ICR2, val & 0xff000000);
@@ -624,6 +647,12 @@ bool okvm_lapic_mmio(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
 	if (!l || !(base & MSR_IA32_APICBASE_ENABLE) ||
 	    (gpa & PAGE_MASK) != (base & MSR_IA32_APICBASE_BASE))
 		return false;
+	/* In x2APIC mode the page reads as all ones and ignores writes (KVM). */
+	if (base & X2APIC_ENABLE) {
+		if (!write)
+			memset(data, 0xff, len);
+		return true;
+	}
 	if (write) {
 		/* Only aligned 32-bit stores reach a register (10.4.1). */
 		if (len == 4 && !(off & 0xf)) {
@@ -641,25 +670,144 @@ bool okvm_lapic_mmio(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
 
 /*
  * IA32_APIC_BASE (10.4.4): a guest write can move the page and turn the
- * APIC off or on; turning it off resets it (10.4.3). x2APIC mode is not
- * offered: setting EXTD is refused.
+ * APIC off or on; turning it off resets it (10.4.3). EXTD (x2APIC mode)
+ * needs the guest's CPUID.1:ECX[21] and EN; the guest may not go from
+ * x2APIC to xAPIC mode, nor from disabled to x2APIC (10.12.5, Figure
+ * 10-27); KVM_SET_MSRS may, as in KVM.
  */
 int okvm_lapic_set_base(struct okvm_vcpu *vcpu, u64 data, bool host)
 {
+	const u64 en = MSR_IA32_APICBASE_ENABLE, extd = X2APIC_ENABLE;
 	struct okvm_lapic *l = vcpu->lapic;
 	u64 old = vcpu->apic_base;
+	u64 allowed = MSR_IA32_APICBASE_BSP | en | GENMASK_ULL(51, 12);
 
-	if (data & ~(MSR_IA32_APICBASE_BSP | MSR_IA32_APICBASE_ENABLE |
-		     GENMASK_ULL(51, 12)))
+	if (okvm_guest_has(vcpu, 1, CPUID_ECX, 21))
+		allowed |= extd;
+	if (data & ~allowed)
 		return 1;
-	if (data & ~(MSR_IA32_APICBASE_BSP | MSR_IA32_APICBASE_ENABLE |
+	if (data & ~(MSR_IA32_APICBASE_BSP | en | extd |
 		     GENMASK_ULL(okvm_guest_maxphyaddr(vcpu) - 1, 12)) && !host)
 		return 1;
+	if ((data & (en | extd)) == extd)
+		return 1;
+	if (!host && (old & (en | extd)) == (en | extd) &&
+	    (data & (en | extd)) == en)
+		return 1;
+	if (!host && !(old & en) && (data & (en | extd)) == (en | extd))
+		return 1;
 	WRITE_ONCE(vcpu->apic_base, data);
-	if ((old & MSR_IA32_APICBASE_ENABLE) &&
-	    !(data & MSR_IA32_APICBASE_ENABLE))
-		lapic_reset(l, true);
+	if ((old & en) && !(data & en)) {
+		lapic_reset(l, false);
+	} else if (!(old & extd) && (data & extd)) {
+		/* Entering x2APIC mode: the ID and LDR follow (10.12.5.1). */
+		spin_lock_irq(&l->lock);
+		lapic_set(l, APIC_ID, vcpu->id);
+		lapic_set(l, APIC_LDR, lapic_x2apic_ldr(vcpu->id));
+		spin_unlock_irq(&l->lock);
+	} else if ((old & extd) && !(data & extd)) {
+		spin_lock_irq(&l->lock);
+		lapic_set(l, APIC_ID, vcpu->id << 24);
+		lapic_set(l, APIC_LDR, 0);
+		spin_unlock_irq(&l->lock);
+	}
 	return 0;
+}
+
+/*
+ * x2APIC MSRs 0x800-0x8ff (10.12.1.2, Table 10-6): register at offset
+ * (msr - 0x800) << 4; #GP outside x2APIC mode, on registers x2APIC does
+ * not have, on reads of write-only and writes of read-only ones, and on
+ * reserved bits 63:32 (all but the ICR). Returns 1 for #GP.
+ */
+int okvm_lapic_x2apic_rdmsr(struct okvm_vcpu *vcpu, u32 msr, u64 *data)
+{
+	struct okvm_lapic *l = vcpu->lapic;
+	unsigned int off = (msr - APIC_BASE_MSR) << 4;
+
+	if (!l || !lapic_x2apic(l))
+		return 1;
+	switch (off) {
+	case APIC_ICR:
+		*data = lapic_read(l, APIC_ICR) |
+			(u64)lapic_get(l, APIC_ICR2) << 32;
+		return 0;
+	case APIC_ID:
+	case APIC_LVR:
+	case APIC_TASKPRI:
+	case APIC_PROCPRI:
+	case APIC_LDR:
+	case APIC_SPIV:
+	case APIC_ISR ... APIC_ISR + 0x70:
+	case APIC_TMR ... APIC_TMR + 0x70:
+	case APIC_IRR ... APIC_IRR + 0x70:
+	case APIC_ESR:
+	case APIC_LVTT:
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+	case APIC_LVT0:
+	case APIC_LVT1:
+	case APIC_LVTERR:
+	case APIC_TMICT:
+	case APIC_TMCCT:
+	case APIC_TDCR:
+		if (off & 0xf)
+			return 1;
+		*data = lapic_read(l, off);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+int okvm_lapic_x2apic_wrmsr(struct okvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	struct okvm_lapic *l = vcpu->lapic;
+	unsigned int off = (msr - APIC_BASE_MSR) << 4;
+
+	if (!l || !lapic_x2apic(l))
+		return 1;
+	if (off == APIC_ICR) {
+		/* One write: destination in bits 63:32 (10.12.9). */
+		spin_lock_irq(&l->lock);
+		lapic_set(l, APIC_ICR2, data >> 32);
+		lapic_set(l, APIC_ICR, (u32)data & ~LAPIC_ICR_BUSY);
+		spin_unlock_irq(&l->lock);
+		lapic_send_ipi(l, (u32)data, data >> 32);
+		return 0;
+	}
+	if (data >> 32)
+		return 1;
+	switch (off) {
+	case APIC_EOI:
+		if (data)
+			return 1;
+		lapic_eoi(l);
+		return 0;
+	case APIC_SELF_IPI:
+		/* A fixed, edge-triggered IPI to self (10.12.11). */
+		lapic_send_ipi(l, (data & 0xff) | (OKVM_APIC_DEST_SELF << 18),
+			       0);
+		return 0;
+	case APIC_ESR:
+		if (data)
+			return 1;
+		fallthrough;
+	case APIC_TASKPRI:
+	case APIC_SPIV:
+	case APIC_LVTT:
+	case APIC_LVTTHMR:
+	case APIC_LVTPC:
+	case APIC_LVT0:
+	case APIC_LVT1:
+	case APIC_LVTERR:
+	case APIC_TMICT:
+	case APIC_TDCR:
+		lapic_write(l, off, data);
+		return 0;
+	default:
+		return 1;
+	}
 }
 
 int okvm_lapic_pending_vector(struct okvm_vcpu *vcpu)
@@ -859,6 +1007,9 @@ long okvm_lapic_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		memcpy(s->regs, l->regs, sizeof(s->regs));
 		spin_unlock_irq(&l->lock);
 		*(u32 *)(s->regs + APIC_TMCCT) = lapic_timer_current(l);
+		/* KVM's format without KVM_CAP_X2APIC_API: the ID in 31:24. */
+		if (lapic_x2apic(l))
+			*(u32 *)(s->regs + APIC_ID) <<= 24;
 		if (copy_to_user(argp, s, sizeof(*s)))
 			ret = -EFAULT;
 		kfree(s);
@@ -867,6 +1018,11 @@ long okvm_lapic_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		s = memdup_user(argp, sizeof(*s));
 		if (IS_ERR(s))
 			return PTR_ERR(s);
+		/* x2APIC mode: ID from 31:24, and the LDR it fixes (KVM). */
+		if (lapic_x2apic(l)) {
+			*(u32 *)(s->regs + APIC_ID) >>= 24;
+			*(u32 *)(s->regs + APIC_LDR) = lapic_x2apic_ldr(vcpu->id);
+		}
 		lapic_set_state(l, s);
 		kfree(s);
 		return 0;

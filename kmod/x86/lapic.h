@@ -16,6 +16,9 @@ bool okvm_lapic_mmio(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
 		     bool write, void *data);
 /* IA32_APIC_BASE writes; 1 for #GP (or a refused KVM_SET_MSRS). */
 int okvm_lapic_set_base(struct okvm_vcpu *vcpu, u64 data, bool host);
+/* x2APIC MSRs 0x800-0x8ff; 1 for #GP. */
+int okvm_lapic_x2apic_rdmsr(struct okvm_vcpu *vcpu, u32 msr, u64 *data);
+int okvm_lapic_x2apic_wrmsr(struct okvm_vcpu *vcpu, u32 msr, u64 data);
 /* IA32_TSC_DEADLINE. */
 u64 okvm_lapic_get_tsc_deadline(struct okvm_vcpu *vcpu);
 void okvm_lapic_set_tsc_deadline(struct okvm_vcpu *vcpu, u64 data);

@@ -14,6 +14,7 @@
 #include <linux/kvm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 
@@ -187,6 +188,8 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
 		return 0;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return okvm_lapic_x2apic_rdmsr(vcpu, index, data);
 	case MSR_IA32_TSC_DEADLINE:
 		/* Only with the in-kernel local APIC's timer (lapic.c). */
 		if (!vcpu->lapic)
@@ -246,6 +249,8 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		if ((s64)(data << 16) >> 16 != (s64)data)
 			return 1;
 		break;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return okvm_lapic_x2apic_wrmsr(vcpu, index, data);
 	case MSR_IA32_TSC_DEADLINE:
 		if (!vcpu->lapic)
 			return 1;

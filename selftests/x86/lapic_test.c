@@ -186,6 +186,54 @@ static void guest_nmi_ipi(void)
 	GUEST_DONE();
 }
 
+static inline uint64_t guest_rdmsr(uint32_t msr)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static volatile uint64_t x2_irqs, gp_count;
+
+static void x2apic_irq_handler(struct ex_regs *regs)
+{
+	x2_irqs++;
+	guest_wrmsr(0x80b, 0);			/* EOI */
+}
+
+static void skip_gp(struct ex_regs *regs)
+{
+	gp_count++;
+	regs->rip += 2;				/* rdmsr, wrmsr */
+}
+
+/* x2APIC mode (SDM Vol. 3 10.12): MSR access, fixed ID/LDR, self-IPIs. */
+static void guest_x2apic(void)
+{
+	uint64_t base = guest_rdmsr(0x1b);
+
+	guest_wrmsr(0x1b, base | (1U << 10));
+	GUEST_ASSERT_EQ(guest_rdmsr(0x802), 0);		/* ID */
+	GUEST_ASSERT_EQ(guest_rdmsr(0x80d), 1);		/* LDR */
+	guest_wrmsr(0x80f, 0x1ff);			/* SVR */
+	guest_wrmsr(0x83f, IPI_VEC);			/* SELF IPI */
+	asm volatile("sti; nop; cli");
+	guest_wrmsr(0x830, IPI_VEC);			/* ICR, dest 0 */
+	asm volatile("sti; nop; cli");
+	guest_wrmsr(0x83e, 0xb);			/* TDCR */
+	guest_wrmsr(0x832, TIMER_VEC);			/* LVTT */
+	guest_wrmsr(0x838, 1000000);			/* TMICT */
+	while (x2_irqs < 3)
+		asm volatile("sti; hlt; cli");
+	GUEST_SYNC(x2_irqs);
+	guest_rdmsr(0x80b);		/* EOI is write-only: #GP */
+	guest_wrmsr(0x802, 5);		/* ID is read-only: #GP */
+	guest_wrmsr(0x1b, base);	/* x2APIC to xAPIC: #GP */
+	GUEST_SYNC(gp_count);
+	GUEST_DONE();
+}
+
 static struct kvm_vm *irqchip_guest(void *code, struct kvm_vcpu **vcpu)
 {
 	struct kvm_vm *vm = vm_create_guest(0);
@@ -373,6 +421,25 @@ TEST(nmi_ipi)
 
 	vm_install_exception_handler(vm, 2, nmi_handler);
 	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+TEST(x2apic)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_guest(guest_x2apic, &vcpu);
+	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid(vm);
+	struct ucall uc;
+
+	/* Offered in CPUID by KVM and okvm, host or not. */
+	ASSERT_NE(0, kvm_cpuid_entry(cpuid, 1, 0)->ecx & (1U << 21));
+	free(cpuid);
+	vm_install_exception_handler(vm, TIMER_VEC, x2apic_irq_handler);
+	vm_install_exception_handler(vm, IPI_VEC, x2apic_irq_handler);
+	vm_install_exception_handler(vm, GP_VECTOR, skip_gp);
+	ASSERT_SYNC(vcpu, &uc, 3);
+	ASSERT_SYNC(vcpu, &uc, 3);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	kvm_vm_free(vm);
 }
