@@ -7,9 +7,11 @@
  * per 16 bytes, offsets as in <asm/apicdef.h>), which is also the layout of
  * struct kvm_lapic_state, so KVM_GET/SET_LAPIC copy it. The guest reaches
  * it through MMIO at IA32_APIC_BASE (io.c hands every access inside that
- * page here before any exit to user space). Other CPUs only ever set bits
- * in IRR/TMR and post INIT, SIPI and NMI events; everything else is written
- * by the vCPU's own thread.
+ * page here before any exit to user space) in xAPIC mode, and through
+ * MSRs 0x800-0x8ff in x2APIC mode (10.12), where the same page holds the
+ * 32-bit ID, the fixed LDR and the ICR's destination in ICR2. Other CPUs
+ * only ever set bits in IRR/TMR and post INIT, SIPI and NMI events;
+ * everything else is written by the vCPU's own thread.
  *
  * The APIC timer runs on an hrtimer: one-shot and periodic count the
  * initial count down at KVM's APIC bus rate of 1 GHz divided by TDCR, and

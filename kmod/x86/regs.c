@@ -245,6 +245,19 @@ static bool okvm_cr0_valid(unsigned long cr0)
 	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
 }
 
+/*
+ * With a local APIC, IA32_APIC_BASE may also have EXTD (x2APIC mode) when
+ * the guest's CPUID offers x2APIC, together with EN (lapic.c).
+ */
+static bool okvm_apic_base_x2apic_valid(struct okvm_vcpu *vcpu, u64 base)
+{
+	u64 en_extd = BIT_ULL(10) | BIT_ULL(11);
+
+	return vcpu->lapic && okvm_guest_has(vcpu, 1, CPUID_ECX, 21) &&
+	       (base & en_extd) == en_extd &&
+	       !(base & ~(BIT_ULL(8) | en_extd | GENMASK_ULL(51, 12)));
+}
+
 /* The checks KVM_SET_SREGS makes before touching anything. */
 static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
@@ -259,7 +272,8 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	/* Reserved EFER bits: EINVAL, as KVM since 6.11 (6.1 left it to VMRUN). */
 	if (s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
 		return false;
-	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)))
+	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)) &&
+	    !okvm_apic_base_x2apic_valid(vcpu, s->apic_base))
 		return false;
 	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);
 }

@@ -430,6 +430,7 @@ TEST(x2apic)
 	struct kvm_vcpu *vcpu;
 	struct kvm_vm *vm = irqchip_guest(guest_x2apic, &vcpu);
 	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid(vm);
+	struct kvm_sregs sregs;
 	struct ucall uc;
 
 	/* Offered in CPUID by KVM and okvm, host or not. */
@@ -439,6 +440,10 @@ TEST(x2apic)
 	vm_install_exception_handler(vm, IPI_VEC, x2apic_irq_handler);
 	vm_install_exception_handler(vm, GP_VECTOR, skip_gp);
 	ASSERT_SYNC(vcpu, &uc, 3);
+	/* KVM_GET/SET_SREGS carry IA32_APIC_BASE with EXTD. */
+	vcpu_sregs_get(vcpu, &sregs);
+	EXPECT_NE(0, sregs.apic_base & (1U << 10));
+	vcpu_sregs_set(vcpu, &sregs);
 	ASSERT_SYNC(vcpu, &uc, 3);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	kvm_vm_free(vm);
