@@ -65,6 +65,7 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_IMMEDIATE_EXIT:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_TSC_DEADLINE_TIMER:	/* with KVM_CREATE_IRQCHIP (lapic.c) */
 	/* What KVM's generic code has always done, and okvm does too. */
 	case KVM_CAP_HLT:		/* HLT exits with KVM_EXIT_HLT */
 	case KVM_CAP_USER_NMI:		/* KVM_NMI */

@@ -21,6 +21,8 @@
 #include <asm/tsc.h>
 
 #include "okvm.h"
+#include "x86/irq.h"
+#include "x86/lapic.h"
 #include "x86/ops.h"
 #include "x86/x86.h"
 
@@ -127,8 +129,23 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_vcpu_get_cpuid2(vcpu, argp);
 	case KVM_SET_SIGNAL_MASK:
 		return okvm_vcpu_set_signal_mask(vcpu, argp);
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		/* KVM: EINVAL without an in-kernel local APIC. */
+		if (!vcpu->lapic)
+			return -EINVAL;
+		return okvm_lapic_vcpu_ioctl(vcpu, ioctl, argp);
+	case KVM_GET_MP_STATE:
+	case KVM_SET_MP_STATE:
+		if (vcpu->lapic)
+			return okvm_lapic_vcpu_ioctl(vcpu, ioctl, argp);
+		break;
 	case KVM_INTERRUPT: {
 		struct kvm_interrupt irq;
+
+		/* The in-kernel PIC is the source of ExtINTs then (KVM). */
+		if (vcpu->vm->irqchip_in_kernel)
+			return -ENXIO;
 
 		/* Without an in-kernel irqchip: queue it, one at a time. */
 		if (copy_from_user(&irq, argp, sizeof(irq)))
@@ -189,6 +206,7 @@ static const struct file_operations okvm_vcpu_fops = {
 
 void okvm_vcpu_free(struct okvm_vcpu *vcpu)
 {
+	okvm_lapic_free(vcpu);
 	okvm_x86->vcpu_free(vcpu);
 	if (vcpu->fpu.fpstate)
 		fpu_free_guest_fpstate(&vcpu->fpu);
@@ -228,7 +246,8 @@ static struct okvm_vcpu *okvm_vcpu_alloc(struct okvm_vm *vm, unsigned int id)
 	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run || !vcpu->pio_data ||
 	    !fpu_alloc_guest_fpstate(&vcpu->fpu) ||
-	    okvm_x86->vcpu_create(vcpu)) {
+	    okvm_x86->vcpu_create(vcpu) ||
+	    (vm->irqchip_in_kernel && okvm_lapic_create(vcpu))) {
 		okvm_vcpu_free(vcpu);
 		return NULL;
 	}

@@ -858,6 +858,57 @@ static const char *check_reinject_control(int dev, long answer)
 	if (!why && okvm_ioctl(vm, KVM_REINJECT_CONTROL, (unsigned long)&rc))
 		why = "KVM_REINJECT_CONTROL on failed";
 	close(vm);
+ * KVM_CAP_TSC_DEADLINE_TIMER: with an in-kernel local APIC and the CPUID
+ * bit (1:ECX[24]) set by the VMM, a timer in TSC-deadline mode keeps the
+ * deadline written to IA32_TSC_DEADLINE (SDM Vol. 3 10.5.4.1).
+ */
+static const char *check_tsc_deadline_timer(int dev, long answer)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[1];
+	} cpuid = { .c.nent = 1, .e[0] = { .function = 1, .ecx = 1U << 24 } };
+	struct {
+		struct kvm_msrs m;
+		struct kvm_msr_entry e[1];
+	} msrs = { .m.nmsrs = 1, .e[0] = { .index = 0x6e0 } };
+	const uint64_t deadline = 1ULL << 62;
+	struct kvm_lapic_state *st = calloc(1, sizeof(*st));
+	int vm = -1, vcpu = -1;
+	const char *why;
+	uint32_t lvtt = 0x40 | (2U << 17);	/* TSC-deadline, vector 0x40 */
+
+	why = "KVM_CREATE_VM or KVM_CREATE_IRQCHIP failed";
+	vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	if (!st || vm < 0 || okvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0))
+		goto out;
+	why = "KVM_CREATE_VCPU or KVM_SET_CPUID2 failed";
+	vcpu = okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (vcpu < 0 ||
+	    okvm_ioctl(vcpu, KVM_SET_CPUID2, (unsigned long)&cpuid))
+		goto out;
+	why = "KVM_GET/SET_LAPIC failed";
+	if (okvm_ioctl(vcpu, KVM_GET_LAPIC, (unsigned long)st))
+		goto out;
+	memcpy(st->regs + 0x320, &lvtt, 4);
+	if (okvm_ioctl(vcpu, KVM_SET_LAPIC, (unsigned long)st))
+		goto out;
+	why = "KVM_SET_MSRS of IA32_TSC_DEADLINE failed";
+	msrs.e[0].data = deadline;
+	if (okvm_ioctl(vcpu, KVM_SET_MSRS, (unsigned long)&msrs) != 1)
+		goto out;
+	why = "IA32_TSC_DEADLINE does not keep the deadline";
+	msrs.e[0].data = 0;
+	if (okvm_ioctl(vcpu, KVM_GET_MSRS, (unsigned long)&msrs) != 1 ||
+	    msrs.e[0].data != deadline)
+		goto out;
+	why = NULL;
+out:
+	if (vcpu >= 0)
+		close(vcpu);
+	if (vm >= 0)
+		close(vm);
+	free(st);
 	return why;
 }
 
@@ -1235,6 +1286,8 @@ static const struct {
 	  check_get_msr_features },
 	{ KVM_CAP_HLT, "KVM_CAP_HLT", check_hlt },
 	{ KVM_CAP_USER_NMI, "KVM_CAP_USER_NMI", check_user_nmi },
+	{ KVM_CAP_TSC_DEADLINE_TIMER, "KVM_CAP_TSC_DEADLINE_TIMER",
+	  check_tsc_deadline_timer },
 	{ KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
 	  "KVM_CAP_DESTROY_MEMORY_REGION_WORKS", check_destroy_memory_region },
 	{ KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,

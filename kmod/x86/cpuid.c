@@ -40,6 +40,18 @@
 			 BIT(17) | BIT(19) | BIT(20) | BIT(22) | BIT(23) | \
 			 BIT(25) | BIT(26) | BIT(28) | BIT(29) | BIT(30))
 #define LEAF1_ECX_HYPERVISOR	BIT(31)
+/*
+ * TSC-deadline: the in-kernel local APIC's timer has the mode whatever the
+ * host's APIC has (lapic.c); as KVM, KVM_GET_SUPPORTED_CPUID passes the
+ * host's bit on, and KVM_CAP_TSC_DEADLINE_TIMER tells the VMM it may set
+ * it in any guest's CPUID.
+ */
+#define LEAF1_ECX_TSC_DEADLINE	BIT(24)
+/*
+ * x2APIC: the in-kernel local APIC has the mode whatever the host has
+ * (lapic.c), and KVM offers it the same way, irqchip or not.
+ */
+#define LEAF1_ECX_X2APIC	BIT(21)
 #define LEAF1_ECX_OSXSAVE	BIT(27)
 #define LEAF1_EDX	(BIT(0) | BIT(1) | BIT(2) | BIT(3) | BIT(4) | \
 			 BIT(5) | BIT(6) | BIT(8) | BIT(9) | BIT(11) | BIT(13) | \
@@ -147,7 +159,8 @@ int okvm_cpuid_init(void)
 			e = okvm_cpuid_add(f, 0, false);
 			/* No APIC to name, no topology to describe. */
 			e->ebx &= 0xffff;
-			e->ecx = (e->ecx & LEAF1_ECX) | LEAF1_ECX_HYPERVISOR;
+			e->ecx = (e->ecx & (LEAF1_ECX | LEAF1_ECX_TSC_DEADLINE)) |
+				 LEAF1_ECX_HYPERVISOR | LEAF1_ECX_X2APIC;
 			if (!okvm_supported_xcr0)
 				e->ecx &= ~BIT(26);
 			e->edx &= LEAF1_EDX;

@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <asm/processor-flags.h>
 
+#include "lapic.h"
 #include "ops.h"
 #include "paging.h"
 #include "irq.h"
@@ -717,10 +718,13 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 		}
 		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
 			/*
-			 * An ioeventfd or coalesced zone (eventfd.c), or an
-			 * in-kernel chip's page: no exit.
+			 * The xAPIC page (lapic.c), an ioeventfd or coalesced
+			 * zone (eventfd.c), or an in-kernel chip's page: no
+			 * exit.
 			 */
-			if ((op->write &&
+			if (okvm_lapic_mmio(vcpu, gpa, op->chunk, op->write,
+					    op->data + op->done) ||
+			    (op->write &&
 			     okvm_eventfd_write(vcpu->vm, false, gpa, op->chunk,
 						op->data + op->done)) ||
 			    !okvm_kernel_mmio(vcpu, gpa, op->chunk, op->write,

@@ -14,9 +14,11 @@
 #include <linux/kvm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 
+#include "lapic.h"
 #include "ops.h"
 #include "x86.h"
 
@@ -186,6 +188,14 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic_base;
 		return 0;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return okvm_lapic_x2apic_rdmsr(vcpu, index, data);
+	case MSR_IA32_TSC_DEADLINE:
+		/* Only with the in-kernel local APIC's timer (lapic.c). */
+		if (!vcpu->lapic)
+			return 1;
+		*data = okvm_lapic_get_tsc_deadline(vcpu);
+		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->misc_enable;
 		return 0;
@@ -239,8 +249,17 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		if ((s64)(data << 16) >> 16 != (s64)data)
 			return 1;
 		break;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return okvm_lapic_x2apic_wrmsr(vcpu, index, data);
+	case MSR_IA32_TSC_DEADLINE:
+		if (!vcpu->lapic)
+			return 1;
+		okvm_lapic_set_tsc_deadline(vcpu, data);
+		return 0;
 	case MSR_IA32_APICBASE:
-		/* No local APIC yet: kept, as KVM keeps it without one. */
+		if (vcpu->lapic)
+			return okvm_lapic_set_base(vcpu, data, host);
+		/* Without a local APIC: kept, as KVM keeps it without one. */
 		if (data & ~(APIC_BASE_BSP | APIC_BASE_ENABLE | GENMASK_ULL(51, 12)))
 			return 1;
 		vcpu->apic_base = data;

@@ -14,6 +14,7 @@
 #include <asm/fpu/xcr.h>
 #include <asm/processor-flags.h>
 
+#include "lapic.h"
 #include "ops.h"
 #include "x86.h"
 #include "xcr0.h"
@@ -27,8 +28,12 @@
  */
 unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu)
 {
-	unsigned long tpr = okvm_x86->get_cr(vcpu, 8);
+	unsigned long tpr;
 
+	/* With a local APIC, CR8 is its TPR's bits 7:4 (lapic.c). */
+	if (vcpu->lapic)
+		return okvm_lapic_get_cr8(vcpu);
+	tpr = okvm_x86->get_cr(vcpu, 8);
 	if (tpr != vcpu->seen_tpr) {
 		vcpu->seen_tpr = tpr;
 		vcpu->cr8 = tpr;
@@ -217,6 +222,11 @@ int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val)
 
 	if (val & ~0xfULL)
 		return -EINVAL;
+	/* The local APIC re-evaluates what it holds back at the next entry. */
+	if (vcpu->lapic) {
+		okvm_lapic_set_cr8(vcpu, val);
+		return 1;
+	}
 	okvm_x86->set_cr(vcpu, 8, val);
 	okvm_sync_cr8(vcpu);
 	if (val >= old)
@@ -235,6 +245,19 @@ static bool okvm_cr0_valid(unsigned long cr0)
 	return !((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE));
 }
 
+/*
+ * With a local APIC, IA32_APIC_BASE may also have EXTD (x2APIC mode) when
+ * the guest's CPUID offers x2APIC, together with EN (lapic.c).
+ */
+static bool okvm_apic_base_x2apic_valid(struct okvm_vcpu *vcpu, u64 base)
+{
+	u64 en_extd = BIT_ULL(10) | BIT_ULL(11);
+
+	return vcpu->lapic && okvm_guest_has(vcpu, 1, CPUID_ECX, 21) &&
+	       (base & en_extd) == en_extd &&
+	       !(base & ~(BIT_ULL(8) | en_extd | GENMASK_ULL(51, 12)));
+}
+
 /* The checks KVM_SET_SREGS makes before touching anything. */
 static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
@@ -249,7 +272,8 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	/* Reserved EFER bits: EINVAL, as KVM since 6.11 (6.1 left it to VMRUN). */
 	if (s->efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
 		return false;
-	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)))
+	if (s->apic_base & ~(BIT_ULL(8) | BIT_ULL(11) | GENMASK_ULL(51, 12)) &&
+	    !okvm_apic_base_x2apic_valid(vcpu, s->apic_base))
 		return false;
 	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);
 }
@@ -276,9 +300,14 @@ static int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	okvm_x86->set_cr(vcpu, 3, s->cr3);
 	okvm_x86->set_cr(vcpu, 4, s->cr4);
 	okvm_x86->set_efer(vcpu, s->efer);
-	okvm_sync_cr8(vcpu);
-	vcpu->cr8 = s->cr8 & 0xf;
-	vcpu->apic_base = s->apic_base;
+	if (vcpu->lapic) {
+		okvm_lapic_set_base(vcpu, s->apic_base, true);
+		okvm_lapic_set_cr8(vcpu, s->cr8);
+	} else {
+		okvm_sync_cr8(vcpu);
+		vcpu->cr8 = s->cr8 & 0xf;
+		vcpu->apic_base = s->apic_base;
+	}
 
 	/* KVM queues the first pending interrupt of the bitmap, if any. */
 	vec = find_first_bit((const unsigned long *)s->interrupt_bitmap,

@@ -27,6 +27,8 @@
 #include <asm/processor-flags.h>
 #include <asm/smp.h>
 
+#include "irq.h"
+#include "lapic.h"
 #include "ops.h"
 #include "x86.h"
 #include "xcr0.h"
@@ -67,6 +69,31 @@ void okvm_request_immediate_exit(void)
 	void (*send_resched)(int cpu) = smp_ops.smp_send_reschedule;
 
 	send_resched(smp_processor_id());
+}
+
+/*
+ * Make @vcpu look at its events (irq.h). The poster made its event
+ * visible first; the full barrier orders that against the read of @mode,
+ * and pairs with the smp_mb() between publishing OKVM_IN_GUEST and
+ * reading the events in okvm_vcpu_enter_exit(): either the vCPU sees the
+ * event before it enters, or this sees it in guest mode and interrupts its
+ * CPU, which makes it exit at once (the IPI waits while interrupts are off
+ * on that CPU, and VMRUN/VM entry take it as an exit). A sleeper is woken.
+ */
+void okvm_vcpu_kick(struct okvm_vcpu *vcpu)
+{
+	void (*send_resched)(int cpu) = smp_ops.smp_send_reschedule;
+	int cpu, me;
+
+	/* The event before @mode: pairs with okvm_vcpu_enter_exit()'s. */
+	smp_mb();
+	okvm_lapic_wake(vcpu);
+	me = get_cpu();
+	cpu = READ_ONCE(vcpu->cpu);
+	if (READ_ONCE(vcpu->mode) == OKVM_IN_GUEST && cpu != me &&
+	    cpu >= 0 && cpu_online(cpu))
+		send_resched(cpu);
+	put_cpu();
 }
 
 /*
@@ -180,6 +207,47 @@ static bool okvm_ready_for_interrupt(struct okvm_vcpu *vcpu)
 	       !vcpu->exception.pending;
 }
 
+/*
+ * The local APIC's events, taken at each entry with interrupts off and
+ * after OKVM_IN_GUEST is published (okvm_vcpu_kick()): an NMI (LINT1, an
+ * NMI IPI) joins nmi_pending, which the vendor delivers when NMIs are not
+ * blocked; the highest interrupt above the PPR, or the PIC's through LINT0
+ * in ExtINT mode, is acknowledged and becomes the external interrupt of
+ * this entry when the guest can take it now (SDM Vol. 3 6.8.1, 10.8.4),
+ * and otherwise opens the interrupt window, whose exit brings the vCPU
+ * back here. Acknowledging only what is delivered at once keeps the
+ * vendors' injection the same as for KVM_INTERRUPT.
+ */
+static void okvm_inject_apic_events(struct okvm_vcpu *vcpu)
+{
+	struct okvm_vm *vm = vcpu->vm;
+	bool pic = false;
+	int vec;
+
+	if (okvm_lapic_take_nmi(vcpu))
+		vcpu->nmi_pending = true;
+	if (vcpu->interrupt.injected)
+		return;
+	vec = okvm_lapic_pending_vector(vcpu);
+	if (vec < 0)
+		pic = okvm_lapic_accepts_pic(vcpu) && okvm_pic_output(vm);
+	if (vec < 0 && !pic)
+		return;
+	if (!okvm_interrupt_allowed(vcpu) || vcpu->exception.pending) {
+		okvm_x86->enable_irq_window(vcpu);
+		return;
+	}
+	if (pic) {
+		vec = okvm_pic_ack(vm);
+		if (vec < 0)
+			return;
+	} else {
+		okvm_lapic_ack(vcpu, vec);
+	}
+	vcpu->interrupt.injected = true;
+	vcpu->interrupt.vector = vec;
+}
+
 /* What every return from KVM_RUN tells the VMM besides the exit. */
 static void okvm_post_run_state(struct okvm_vcpu *vcpu)
 {
@@ -286,6 +354,8 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	/* A context switch since the last entry saved the guest's FPU. */
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
+	if (vcpu->lapic)
+		okvm_inject_apic_events(vcpu);
 	/* KVM_RUN with request_interrupt_window: exit when it opens. */
 	if (READ_ONCE(vcpu->run->request_interrupt_window) &&
 	    !vcpu->interrupt.injected)
@@ -337,6 +407,23 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 	int ret;
 
 	for (;;) {
+		/*
+		 * With the APIC in the kernel, a vCPU that is halted or
+		 * waits for INIT/SIPI sleeps here (design.rst, "HLT").
+		 */
+		if (vcpu->lapic) {
+			okvm_lapic_accept_events(vcpu);
+			if (okvm_lapic_mp_state(vcpu) == KVM_MP_STATE_HALTED &&
+			    okvm_lapic_has_events(vcpu))
+				okvm_lapic_set_runnable(vcpu);
+			if (okvm_lapic_mp_state(vcpu) != KVM_MP_STATE_RUNNABLE) {
+				if (okvm_lapic_block(vcpu)) {
+					vcpu->run->exit_reason = KVM_EXIT_INTR;
+					return -EINTR;
+				}
+				continue;
+			}
+		}
 		ret = okvm_vcpu_enter_exit(vcpu);
 		if (ret <= 0)
 			return ret;
@@ -366,6 +453,23 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 
 	run->flags = 0;
 	/*
+	 * KVM: an AP that never saw INIT sleeps until an event arrives,
+	 * takes it, and returns -EAGAIN for the VMM to call KVM_RUN again.
+	 */
+	if (vcpu->lapic &&
+	    okvm_lapic_mp_state(vcpu) == KVM_MP_STATE_UNINITIALIZED) {
+		ret = okvm_lapic_block(vcpu);
+		okvm_lapic_accept_events(vcpu);
+		if (ret)
+			run->exit_reason = KVM_EXIT_INTR;
+		else
+			ret = -EAGAIN;
+		goto out_sigmask;
+	}
+	/* With a local APIC, CR8 is the TPR's and kvm_run's is ignored. */
+	if (vcpu->lapic)
+		goto run;
+	/*
 	 * Without a local APIC, KVM takes CR8 from kvm_run on every KVM_RUN,
 	 * before anything else, and refuses TPR values above 15 (the VMM
 	 * sees -EINVAL; kvm_set_cr8()). Like KVM_SET_SREGS' cr8, it is the
@@ -377,6 +481,7 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 	}
 	okvm_sync_cr8(vcpu);
 	vcpu->cr8 = cr8;
+run:
 	fpu_swap_kvm_fpstate(&vcpu->fpu, true);
 
 	/* Data for the IN or MMIO read of the last exit, as KVM does first. */

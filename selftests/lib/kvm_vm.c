@@ -50,6 +50,11 @@ struct kvm_vm *vm_create_bare(void)
 	return vm;
 }
 
+void vm_create_irqchip(struct kvm_vm *vm)
+{
+	kvm_ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
+}
+
 void kvm_vm_free(struct kvm_vm *vm)
 {
 	struct kvm_mem_slot *s;

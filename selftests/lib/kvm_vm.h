@@ -81,6 +81,13 @@ struct kvm_vm *vm_create_bare(void);
 void kvm_vm_free(struct kvm_vm *vm);
 
 /*
+ * KVM_CREATE_IRQCHIP: the in-kernel PIC, IOAPIC and a local APIC in every
+ * vCPU created afterwards (call it before adding vCPUs). vCPU 0 runs; the
+ * others wait for INIT and SIPI (KVM_MP_STATE_UNINITIALIZED).
+ */
+void vm_create_irqchip(struct kvm_vm *vm);
+
+/*
  * Back [gpa, gpa + size) with fresh anonymous memory (zeroed, allocated as
  * the guest touches it) in memory slot 'slot'. Returns the host address.
  */

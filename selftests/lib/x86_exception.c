@@ -28,13 +28,15 @@ asm(".pushsection .text\n"
 	".align 16\n"
 	".globl guest_exception_stubs\n"
 	"guest_exception_stubs:\n"
-	".irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31\n"
+	".set vec, 0\n"
+	".rept " XSTR(X86_IDT_VECTORS) "\n"
 	"	.align 16\n"
-	"	.if ((" XSTR(ERROR_CODE_VECTORS) " >> \\vec) & 1) == 0\n"
+	"	.if ((" XSTR(ERROR_CODE_VECTORS) " >> vec) & 1) == 0\n"
 	"	push $0\n"
 	"	.endif\n"
-	"	push $\\vec\n"
+	"	push $vec\n"
 	"	jmp guest_exception_common\n"
+	"	.set vec, vec + 1\n"
 	".endr\n"
 	"guest_exception_common:\n"
 	"	push %r15\n"
@@ -79,7 +81,7 @@ asm(".pushsection .text\n"
 extern char guest_exception_stubs[];
 
 /* Guest memory's copy of this table is the one that counts. */
-guest_exception_handler_t guest_exception_handlers[X86_EXCEPTION_VECTORS];
+guest_exception_handler_t guest_exception_handlers[X86_IDT_VECTORS];
 
 static const char *const exception_names[X86_EXCEPTION_VECTORS] = {
 	[0] = "#DE", [1] = "#DB", [2] = "NMI", [3] = "#BP", [4] = "#OF",
@@ -103,7 +105,7 @@ void guest_exception_dispatch(struct ex_regs *regs)
 	guest_exception_handler_t handler = NULL;
 	uint64_t cr2 = 0;
 
-	if (regs->vector < X86_EXCEPTION_VECTORS)
+	if (regs->vector < X86_IDT_VECTORS)
 		handler = guest_exception_handlers[regs->vector];
 	if (handler) {
 		handler(regs);
@@ -121,7 +123,7 @@ void vm_setup_idt(struct kvm_vm *vm)
 	uint64_t *idt = addr_gpa2hva(vm, IDT_GPA);
 	int v;
 
-	for (v = 0; v < X86_EXCEPTION_VECTORS; v++) {
+	for (v = 0; v < X86_IDT_VECTORS; v++) {
 		uint64_t addr = (uintptr_t)guest_exception_stubs + v * 16;
 
 		/* 64-bit interrupt gate (type 0xe), present, DPL 0, no IST */
@@ -136,9 +138,17 @@ void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 				  guest_exception_handler_t handler)
 {
 	errno = 0;
-	KVM_ASSERT(vector >= 0 && vector < X86_EXCEPTION_VECTORS,
-		   "vector %d: the IDT has %d", vector,
-		   X86_EXCEPTION_VECTORS);
+	KVM_ASSERT(vector >= 0 && vector < X86_IDT_VECTORS,
+		   "vector %d: the IDT has %d", vector, X86_IDT_VECTORS);
 	*(guest_exception_handler_t *)addr_gva2hva(vm,
 		&guest_exception_handlers[vector]) = handler;
+}
+
+void vcpu_enable_interrupt_vectors(struct kvm_vcpu *vcpu)
+{
+	struct kvm_sregs sregs;
+
+	vcpu_sregs_get(vcpu, &sregs);
+	sregs.idt.limit = X86_IDT_VECTORS * 16 - 1;
+	vcpu_sregs_set(vcpu, &sregs);
 }

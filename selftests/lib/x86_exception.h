@@ -10,7 +10,10 @@
  * the interrupted registers and may change them (e.g. skip the faulting
  * instruction) before the guest resumes with IRETQ.
  *
- * Vectors 32-255 are outside the IDT's limit: such an interrupt is a #GP
+ * The IDT has gates for all 256 vectors (one page at IDT_GPA), so that
+ * tests can install handlers for interrupts too; the guest's IDTR limit
+ * covers the 32 exception vectors unless a test widens it
+ * (vcpu_enable_interrupt_vectors()); beyond the limit an interrupt is a #GP
  * with error code vector * 8 + 2 (APM 8.4.2). Handlers run on the stack
  * of the interrupted code (no IST, no privilege change), which is why
  * guest code is built with -mno-red-zone.
@@ -23,6 +26,7 @@
 #include "kvm_vm.h"
 
 #define X86_EXCEPTION_VECTORS	32
+#define X86_IDT_VECTORS		256
 
 #define DE_VECTOR	0
 #define DB_VECTOR	1
@@ -51,6 +55,9 @@ void vm_setup_idt(struct kvm_vm *vm);
 /* handler NULL: back to reporting the exception as a failure. */
 void vm_install_exception_handler(struct kvm_vm *vm, int vector,
 				  guest_exception_handler_t handler);
+
+/* Widen the vCPU's IDTR limit to all 256 vectors. */
+void vcpu_enable_interrupt_vectors(struct kvm_vcpu *vcpu);
 
 /* "#UD" for 6, "#(vector 22)" for a reserved one. */
 const char *x86_exception_name(uint64_t vector);

@@ -15,6 +15,7 @@
 #include <asm/msr-index.h>
 
 #include "svm.h"
+#include "../lapic.h"
 #include "../x86.h"
 
 /* Opcode bytes of the intercepted instructions (AMD APM Vol. 3). */
@@ -79,7 +80,10 @@ static int svm_exit_cpuid(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/* Without an in-kernel irqchip HLT is the VMM's business, as in KVM. */
+/*
+ * Without an in-kernel irqchip HLT is the VMM's business, as in KVM; with
+ * one, the vCPU sleeps in the run loop until an event (lapic.c).
+ */
 static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	unsigned int len;
@@ -87,6 +91,8 @@ static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 	if (!svm_insn_len(vcpu, &svm_op_hlt, NULL, &len))
 		return 0;
 	okvm_skip_insn(vcpu, len);
+	if (vcpu->lapic)
+		return okvm_lapic_halt(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <asm/processor-flags.h>
 
 #include "vmx.h"
+#include "../lapic.h"
 #include "../x86.h"
 
 /* DR6 and DR7 bits software can change (SDM Vol. 3B 18.2.3, 18.2.4). */
@@ -37,10 +38,15 @@ static int vmx_exit_cpuid(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/* Without an in-kernel irqchip HLT is the VMM's business, as in KVM. */
+/*
+ * Without an in-kernel irqchip HLT is the VMM's business, as in KVM; with
+ * one, the vCPU sleeps in the run loop until an event (lapic.c).
+ */
 static int vmx_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	vmx_skip(vcpu);
+	if (vcpu->lapic)
+		return okvm_lapic_halt(vcpu);
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
