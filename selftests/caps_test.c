@@ -858,6 +858,10 @@ static const char *check_reinject_control(int dev, long answer)
 	if (!why && okvm_ioctl(vm, KVM_REINJECT_CONTROL, (unsigned long)&rc))
 		why = "KVM_REINJECT_CONTROL on failed";
 	close(vm);
+	return why;
+}
+
+/*
  * KVM_CAP_TSC_DEADLINE_TIMER: with an in-kernel local APIC and the CPUID
  * bit (1:ECX[24]) set by the VMM, a timer in TSC-deadline mode keeps the
  * deadline written to IA32_TSC_DEADLINE (SDM Vol. 3 10.5.4.1).
