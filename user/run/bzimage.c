@@ -188,8 +188,7 @@ void bzimage_zero_page(const struct bzimage *bz, const struct boot_setup *s,
 	int i;
 
 	memset(zp, 0, 4096);
-	/* the setup header as the kernel wrote it; its own length is in
-	 * the jump at 0x200 */
+	/* the setup header as the kernel wrote it (its length: the jump) */
 	if (end > HDR_END_MAX)
 		end = HDR_END_MAX;
 	memcpy(zp + HDR_SETUP_SECTS, bz->file + HDR_SETUP_SECTS,
