@@ -87,8 +87,15 @@ skip()
 # okvm without its in-kernel irqchip (issue 10) cannot boot Linux yet:
 # the boots are skipped there, the bad-input cases still run.
 skipped=0
+why=
+# A bzImage whose code is 0xff bytes: #UD with no IDT, a triple fault at
+# once where the device works; the probe, then a test of its own.
+setup=$(( ($(od -An -tu1 -j 497 -N1 vmlinuz) + 1) * 512 ))
+head -c "$setup" vmlinuz > crash
+head -c 1048576 /dev/zero | tr '\0' '\377' >> crash
 # shellcheck disable=SC2086
-./okvm run -k /nonexistent $dev < /dev/null > /dev/null 2> probe.txt
+timeout 120 ./okvm run -k crash -m 128M $dev < /dev/null > /dev/null 2> probe.txt
+probe_rc=$?
 if grep -q "no in-kernel irqchip" probe.txt; then
 	why=$(cat probe.txt)
 	for c in "poweroff with -c 2" "poweroff: date" "reboot with -c 1" "reboot: date"; do
@@ -97,6 +104,36 @@ if grep -q "no in-kernel irqchip" probe.txt; then
 else
 	check_boot poweroff 2 "powered off"
 	check_boot reboot 1 rebooted
+fi
+
+# SIGTERM stops the VM cleanly: status 143 and the reason, no hang
+if [ -z "$why" ]; then
+	# shellcheck disable=SC2086
+	./okvm run -k vmlinuz -i guest.cpio -m 128M -c 2 $dev < /dev/null \
+		> /dev/null 2> err.txt &
+	pid=$!
+	sleep 3
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	if [ "$rc" = 143 ] && grep -q "stopped by" err.txt; then
+		ok "SIGTERM: status 143, stopped cleanly"
+	else
+		sed 's/^/# /' err.txt
+		not_ok "SIGTERM: status $rc"
+	fi
+
+	# the probe's run: status 1, a register dump and the reason
+	if [ "$probe_rc" = 1 ] && grep -q "triple fault" probe.txt &&
+	   grep -q "rip" probe.txt; then
+		ok "triple fault: status 1 with a register dump"
+	else
+		sed 's/^/# /' probe.txt
+		not_ok "triple fault"
+	fi
+else
+	skip "SIGTERM" "$why"
+	skip "triple fault" "$why"
 fi
 
 head -c 4096 /dev/urandom > garbage

@@ -226,8 +226,9 @@ bool legacy_io(struct vm *vm, uint16_t port, unsigned int size, bool write,
 		if (write && vm->boot_timer &&
 		    !__atomic_exchange_n(&vm->boot_timer_done, true,
 					 __ATOMIC_RELAXED)) {
-			fprintf(stderr, "okvm run: boot timer: %.3f s from start to the guest's write to port %#x\r\n",
-				(now_ns() - vm->start_ns) / 1e9, BOOT_TIMER_PORT);
+			fprintf(stderr, "okvm run: boot timer: %.3f s from start to the guest's write to port %#x%s",
+				(now_ns() - vm->start_ns) / 1e9, BOOT_TIMER_PORT,
+				term_nl());
 		} else if (!write) {
 			data[0] = 0xff;
 		}

@@ -92,5 +92,6 @@ bool legacy_io(struct vm *vm, uint16_t port, unsigned int size, bool write,
 /* the host terminal */
 void term_raw(void);
 void term_restore(void);
+const char *term_nl(void);
 
 #endif

@@ -21,6 +21,12 @@ void term_restore(void)
 	is_raw = false;
 }
 
+/* a raw terminal needs "\r\n"; a file or pipe wants plain "\n" */
+const char *term_nl(void)
+{
+	return is_raw ? "\r\n" : "\n";
+}
+
 void term_raw(void)
 {
 	struct termios t;

@@ -110,18 +110,20 @@ static void dump_regs(struct kvm_run_vcpu *v)
 {
 	struct kvm_regs r;
 	struct kvm_sregs s;
+	const char *nl = term_nl();
 
 	if (ioctl(v->fd, KVM_GET_REGS, &r) || ioctl(v->fd, KVM_GET_SREGS, &s))
 		return;
-	fprintf(stderr,
-		"okvm run: vCPU %u: rip %016llx rsp %016llx rflags %08llx\r\n"
-		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\r\n"
-		"  rsi %016llx rdi %016llx rbp %016llx\r\n"
-		"  cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx efer %llx\r\n"
-		"  cs %04x base %llx l %u db %u\r\n",
-		v->id, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx,
-		r.rsi, r.rdi, r.rbp, s.cr0, s.cr2, s.cr3, s.cr4, s.efer,
-		s.cs.selector, s.cs.base, s.cs.l, s.cs.db);
+	fprintf(stderr, "okvm run: vCPU %u: rip %016llx rsp %016llx rflags %08llx%s",
+		v->id, r.rip, r.rsp, r.rflags, nl);
+	fprintf(stderr, "  rax %016llx rbx %016llx rcx %016llx rdx %016llx%s",
+		r.rax, r.rbx, r.rcx, r.rdx, nl);
+	fprintf(stderr, "  rsi %016llx rdi %016llx rbp %016llx%s",
+		r.rsi, r.rdi, r.rbp, nl);
+	fprintf(stderr, "  cr0 %08llx cr2 %016llx cr3 %016llx cr4 %08llx efer %llx%s",
+		s.cr0, s.cr2, s.cr3, s.cr4, s.efer, nl);
+	fprintf(stderr, "  cs %04x base %llx l %u db %u%s",
+		s.cs.selector, s.cs.base, s.cs.l, s.cs.db, nl);
 }
 
 static void handle_io(struct kvm_run_vcpu *v)
@@ -568,77 +570,90 @@ static int create_vcpus(struct vm *vm)
 	return 0;
 }
 
-static int load_guest(struct vm *vm, const struct run_opts *o)
+/* the kernel and initrd, read and checked before any VM exists */
+struct guest_image {
+	uint8_t *kernel, *initrd;
+	size_t ksize, isize;
+	struct bzimage bz;
+	uint64_t initrd_addr;
+};
+
+static void free_image(struct guest_image *img)
+{
+	free(img->kernel);
+	free(img->initrd);
+}
+
+static int read_image(struct guest_image *img, const struct run_opts *o)
+{
+	char err[256];
+
+	if (read_file("kernel", o->kernel, &img->kernel, &img->ksize)) {
+		img->kernel = NULL;
+		return RUN_EXIT_SETUP;
+	}
+	if (bzimage_parse(img->kernel, img->ksize, &img->bz, err, sizeof(err)))
+		return fail("%s: %s", o->kernel, err);
+	if (bzimage_min_mem(&img->bz) > ram_low(o->mem))
+		return fail("%s needs %llu MiB of RAM to start; raise -m", o->kernel,
+			    (unsigned long long)((bzimage_min_mem(&img->bz) + MIB - 1) >> 20));
+	if (!o->initrd)
+		return 0;
+	if (read_file("initrd", o->initrd, &img->initrd, &img->isize)) {
+		img->initrd = NULL;
+		return RUN_EXIT_SETUP;
+	}
+	img->initrd_addr = bzimage_initrd_addr(&img->bz, o->mem, img->isize,
+					       err, sizeof(err));
+	if (!img->initrd_addr)
+		return fail("%s: %s", o->initrd, err);
+	return 0;
+}
+
+static int load_guest(struct vm *vm, const struct run_opts *o,
+		      const struct guest_image *img)
 {
 	struct e820_entry e820[E820_MAX];
 	struct boot_setup bs = { 0 };
-	uint8_t *kernel = NULL, *initrd = NULL;
-	size_t ksize, isize = 0, clen;
-	struct bzimage bz;
-	char err[256];
-	int r = RUN_EXIT_SETUP, n;
+	size_t clen;
+	int n;
 
-	if (read_file("kernel", o->kernel, &kernel, &ksize))
-		return RUN_EXIT_SETUP;
-	if (bzimage_parse(kernel, ksize, &bz, err, sizeof(err))) {
-		fail("%s: %s", o->kernel, err);
-		goto out;
-	}
-	if (bzimage_min_mem(&bz) > ram_low(vm->mem_size)) {
-		fail("%s needs %llu MiB of RAM to start; raise -m", o->kernel,
-		     (unsigned long long)((bzimage_min_mem(&bz) + MIB - 1) >> 20));
-		goto out;
-	}
-	if (o->initrd) {
-		if (read_file("initrd", o->initrd, &initrd, &isize))
-			goto out;
-		bs.initrd_size = isize;
-		bs.initrd_addr = bzimage_initrd_addr(&bz, vm->mem_size, isize,
-						     err, sizeof(err));
-		if (!bs.initrd_addr) {
-			fail("%s: %s", o->initrd, err);
-			goto out;
-		}
-		memcpy(gpa(vm, bs.initrd_addr), initrd, isize);
+	if (img->initrd) {
+		bs.initrd_addr = img->initrd_addr;
+		bs.initrd_size = img->isize;
+		memcpy(gpa(vm, bs.initrd_addr), img->initrd, img->isize);
 	}
 
 	/* okvm's console first: a console= in -p comes later and wins */
 	snprintf((char *)gpa(vm, CMDLINE_ADDR), CMDLINE_MAX, "console=ttyS0%s%s",
 		 o->params ? " " : "", o->params ? o->params : "");
 	clen = strlen((char *)gpa(vm, CMDLINE_ADDR));
-	if (clen >= bz.cmdline_size || clen >= CMDLINE_MAX - 1) {
-		fail("the kernel command line is %zu bytes; this kernel takes at most %u",
-		     clen, bz.cmdline_size);
-		goto out;
-	}
+	if (clen >= img->bz.cmdline_size || clen >= CMDLINE_MAX - 1)
+		return fail("the kernel command line is %zu bytes; this kernel takes at most %u",
+			    clen, img->bz.cmdline_size);
 	bs.cmdline_addr = CMDLINE_ADDR;
 	bs.cmdline_len = clen;
 
 	n = e820_build(vm->mem_size, e820, E820_MAX);
-	if (n < 0) {
-		fail("no e820 map for %llu MiB", (unsigned long long)(vm->mem_size >> 20));
-		goto out;
-	}
+	if (n < 0)
+		return fail("no e820 map for %llu MiB",
+			    (unsigned long long)(vm->mem_size >> 20));
 	bs.e820 = e820;
 	bs.e820_entries = n;
 	bs.rsdp_addr = ACPI_RSDP_ADDR;
 	if (!acpi_build(gpa(vm, BIOS_START), KERNEL_ADDR - BIOS_START, BIOS_START,
-			vm->nr_vcpus)) {
-		fail("no room for the ACPI tables of %u vCPUs", vm->nr_vcpus);
-		goto out;
-	}
-	memcpy(gpa(vm, KERNEL_ADDR), kernel + bz.setup_size, bz.kernel_size);
-	bzimage_zero_page(&bz, &bs, gpa(vm, ZERO_PAGE_ADDR));
+			vm->nr_vcpus))
+		return fail("no room for the ACPI tables of %u vCPUs", vm->nr_vcpus);
+	memcpy(gpa(vm, KERNEL_ADDR), img->kernel + img->bz.setup_size,
+	       img->bz.kernel_size);
+	bzimage_zero_page(&img->bz, &bs, gpa(vm, ZERO_PAGE_ADDR));
 	write_boot_tables(vm);
 	/* the 64-bit entry is 0x200 past the protected-mode start */
-	r = setup_bsp(&vm->vcpus[0], KERNEL_ADDR + 0x200);
-out:
-	free(kernel);
-	free(initrd);
-	return r;
+	return setup_bsp(&vm->vcpus[0], KERNEL_ADDR + 0x200);
 }
 
-static int create_vm(struct vm *vm, const struct run_opts *o)
+static int create_vm(struct vm *vm, const struct run_opts *o,
+		     const struct guest_image *img)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
 	int r;
@@ -663,7 +678,7 @@ static int create_vm(struct vm *vm, const struct run_opts *o)
 	r = create_vcpus(vm);
 	if (r)
 		return r;
-	return load_guest(vm, o);
+	return load_guest(vm, o, img);
 }
 
 static void kick_handler(int sig)
@@ -727,6 +742,7 @@ int run_main(int argc, char **argv)
 	struct vm vm = { .dev_fd = -1, .vm_fd = -1, .stop_efd = -1 };
 	struct input in = { .vm = &vm };
 	struct sigaction sa = { .sa_handler = kick_handler };
+	struct guest_image img = { 0 };
 	struct run_opts o;
 	sigset_t set;
 	int r, sfd = -1, stop_pipe[2] = { -1, -1 };
@@ -771,7 +787,11 @@ int run_main(int argc, char **argv)
 		goto out;
 	}
 
-	r = create_vm(&vm, &o);
+	/* the user's files first: their errors before the machine's */
+	r = read_image(&img, &o);
+	if (!r)
+		r = create_vm(&vm, &o, &img);
+	free_image(&img);
 	if (r)
 		goto out;
 	fprintf(stderr, "okvm run: %s, %u vCPU%s, %llu MiB\n", vm.dev,
