@@ -123,6 +123,37 @@ if [ -z "$why" ]; then
 		not_ok "SIGTERM: status $rc"
 	fi
 
+	# Console input: a shell in the guest reads commands from okvm run's
+	# stdin, a FIFO written once the guest is up (the 8250 driver
+	# flushes the receive FIFO when the port opens, as hardware does).
+	rm -f in.fifo
+	mkfifo in.fifo
+	# shellcheck disable=SC2086
+	timeout 240 ./okvm run -k vmlinuz -i guest.cpio -m 128M $dev \
+		-p "quiet okvm.action=shell" < in.fifo > console.txt 2> err.txt &
+	pid=$!
+	exec 3> in.fifo
+	i=0
+	while [ $i -lt 200 ] && ! grep -q "okvm-guest: up" console.txt; do
+		sleep 1
+		i=$((i + 1))
+	done
+	sleep 2
+	# shellcheck disable=SC2016 # for the guest's shell to expand
+	echo 'echo "stdin $((6 * 7))"' >&3
+	sleep 2
+	echo 'poweroff -f' >&3
+	wait "$pid"
+	rc=$?
+	exec 3>&-
+	if [ "$rc" = 0 ] && grep -q "stdin 42" console.txt; then
+		ok "console input reaches the guest's shell; its poweroff ends okvm run"
+	else
+		sed 's/^/# /' err.txt
+		tail -n 10 console.txt | sed 's/^/# /'
+		not_ok "console input (status $rc)"
+	fi
+
 	# the probe's run: status 1, a register dump and the reason
 	if [ "$probe_rc" = 1 ] && grep -q "triple fault" probe.txt &&
 	   grep -q "rip" probe.txt; then
@@ -133,6 +164,7 @@ if [ -z "$why" ]; then
 	fi
 else
 	skip "SIGTERM" "$why"
+	skip "console input" "$why"
 	skip "triple fault" "$why"
 fi
 
