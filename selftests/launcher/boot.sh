@@ -154,6 +154,23 @@ if [ -z "$why" ]; then
 		not_ok "console input (status $rc)"
 	fi
 
+	# On a terminal: raw while the guest runs, Ctrl-A x quits with 3,
+	# the modes come back (pty_test.c)
+	if [ -x ./pty_test ]; then
+		# shellcheck disable=SC2086
+		./pty_test ./okvm run -k vmlinuz -i guest.cpio -m 128M $dev \
+			-p "quiet okvm.action=shell" > pty.txt 2>&1
+		while read -r verdict what; do
+			case $verdict in
+			PTY-OK) ok "terminal: $what" ;;
+			PTY-NOT-OK) not_ok "terminal: $what" ;;
+			esac
+		done < pty.txt
+		grep -q "^PTY-" pty.txt || not_ok "terminal: pty_test ran"
+	else
+		skip "terminal" "no pty_test"
+	fi
+
 	# the probe's run: status 1, a register dump and the reason
 	if [ "$probe_rc" = 1 ] && grep -q "triple fault" probe.txt &&
 	   grep -q "rip" probe.txt; then
@@ -165,6 +182,7 @@ if [ -z "$why" ]; then
 else
 	skip "SIGTERM" "$why"
 	skip "console input" "$why"
+	skip "terminal" "$why"
 	skip "triple fault" "$why"
 fi
 
