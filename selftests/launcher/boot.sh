@@ -194,6 +194,7 @@ bad_input "not a bzImage" "not a bzImage" -k garbage
 bad_input "truncated bzImage" "truncated" -k truncated
 bad_input "-c 0" "-c takes" -k vmlinuz -c 0
 bad_input "too little memory" "too small" -k vmlinuz -m 8M
+bad_input "more memory than the host" "more than this host" -k vmlinuz -m 1024G
 truncate -s 160M big
 bad_input "initrd larger than memory" "initrd" -k vmlinuz -i big -m 128M
 rm -f big

@@ -787,6 +787,18 @@ int run_main(int argc, char **argv)
 		goto out;
 	}
 
+	/*
+	 * Guest RAM is mapped MAP_NORESERVE and only touched as the guest
+	 * uses it; a size beyond the host's RAM would end in the OOM killer.
+	 */
+	if (o.mem > (uint64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE)) {
+		r = fail("-m %llu MiB is more than this host's %llu MiB of RAM",
+			 (unsigned long long)(o.mem >> 20),
+			 (unsigned long long)(((uint64_t)sysconf(_SC_PHYS_PAGES) *
+					       sysconf(_SC_PAGESIZE)) >> 20));
+		goto out;
+	}
+
 	/* the user's files first: their errors before the machine's */
 	r = read_image(&img, &o);
 	if (!r)
