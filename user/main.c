@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "img/img_main.h"
+#include "run/run_main.h"
 
 static void usage(FILE *out)
 {
 	fputs("usage: okvm COMMAND [ARGS]\n"
 	      "\n"
 	      "  img     create, inspect, check and convert disk images (okvm img --help)\n"
-	      "  run     boot a guest (not implemented yet)\n", out);
+	      "  run     boot a Linux guest (okvm run --help)\n", out);
 }
 
 int main(int argc, char **argv)
@@ -28,11 +29,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "img"))
 		return img_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "run")) {
-		fputs("okvm run: not implemented yet; only okvm img works today (okvm --help)\n",
-		      stderr);
-		return 2;
-	}
+	if (!strcmp(argv[1], "run"))
+		return run_main(argc - 1, argv + 1);
 	fprintf(stderr, "okvm: unknown command '%s' (okvm --help lists them)\n",
 		argv[1]);
 	return 2;
