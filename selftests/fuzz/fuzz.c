@@ -406,10 +406,18 @@ static void map_run(struct obj *o)
 	void *p = mmap(NULL, vcpu_mmap_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, o->fd, 0);
 
-	if (p != MAP_FAILED) {
-		o->run = p;
-		o->run_size = vcpu_mmap_size;
-	}
+	if (p == MAP_FAILED)
+		return;
+	o->run = p;
+	o->run_size = vcpu_mmap_size;
+	/*
+	 * --no run sets immediate_exit before every KVM_RUN, but in the
+	 * kvm_run of the vCPU the thread's object knew: when another thread
+	 * closed that fd and the number now names a new vCPU, it is the new
+	 * one that runs. Set it here too, before the vCPU is published.
+	 */
+	if (opt.no & GEN_NO_RUN)
+		o->run->immediate_exit = 1;
 }
 
 static void op_dup(struct worker *w)

@@ -20,7 +20,7 @@
 #    flips its static keys with every first and last VM).
 # 4. The modules are unloaded again (rmmod must succeed: nothing the
 #    fuzzer did may pin them), kernel memory measured and compared with the
-#    baseline, and the kernel log searched for splats.
+#    baseline, and the kernel log since the warm-up searched for splats, with kmemleak's report where the kernel has kmemleak.
 cd "$(dirname "$0")" || exit 1
 hv=${OKVM_HV:-unknown}
 dev=${OKVM_DEV:-/dev/okvm}
@@ -31,7 +31,12 @@ log=/tmp/fuzz-check.$$
 # Kernel memory a leak would grow, in KiB, and the same over the whole
 # machine (see "Tolerances" below). The measurement drops the page cache
 # and waits for RCU callbacks (kfree_rcu, call_rcu) to run.
-SPLAT='BUG:|WARNING:|Oops|general protection fault|soft lockup|hard LOCKUP|rcu.*(stall|self-detected)|blocked for more than|Slab cache still has objects|okvm: .*leak'
+SPLAT='BUG:|WARNING:|Oops|general protection fault|kernel BUG|KASAN|UBSAN|soft lockup|hard LOCKUP|rcu.*(stall|self-detected)|blocked for more than|Slab cache still has objects|unreferenced object|okvm: .*leak'
+
+# kmemleak, where the kernel has it (Debian's does not): its report of
+# unreferenced objects is searched with the log. Cleared before the run.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
 
 result() {	# result STATUS NAME
 	n=$((n + 1))
@@ -121,6 +126,8 @@ echo "# fuzz_check: $hv ($dev), modules: $(module_names | tr '\n' ' ')"
 [ -s "$modules" ] || { echo "not ok 1 no hypervisor modules in $modules (vmtest --no-load?)"; \
 	echo "run-tests: $hv: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
+# The boot's messages are not the fuzzer's: the log starts here.
+dmesg -c > /dev/null
 hold_start
 ./fuzz "$@" --seconds 3 --threads 2 > "$log.warmup" 2>&1
 grep '^fuzz:' "$log.warmup" | sed 's/^/# warm-up: /'
@@ -131,7 +138,9 @@ snapshot /tmp/fuzz-before
 reload
 result $? "reload"
 
-dmesg -c > /dev/null
+# Kept: a splat in the warm-up counts too.
+dmesg -c > "$log.dmesg0"
+[ -w "$kmemleak" ] && echo clear > "$kmemleak"
 # A soft lockup or RCU stall report then shows every CPU, not just one.
 echo 1 > /proc/sys/kernel/softlockup_all_cpu_backtrace 2> /dev/null
 hold_start
@@ -185,7 +194,14 @@ result $? "kernel_memory_back_to_baseline"
 [ $((a_used - b_used)) -lt 8192 ]
 result $? "used_memory_back_to_baseline"
 
-dmesg > "$log.dmesg"
+{ cat "$log.dmesg0"; dmesg; } > "$log.dmesg"
+if [ -w "$kmemleak" ]; then
+	echo scan > "$kmemleak"
+	cat "$kmemleak" >> "$log.dmesg"
+	echo "# kmemleak: $(grep -c 'unreferenced object' "$log.dmesg") unreferenced objects"
+else
+	echo "# kmemleak: not in this kernel"
+fi
 grep -E "$SPLAT" "$log.dmesg" | head -n 40 | sed 's/^/# dmesg: /'
 if grep -qE "$SPLAT" "$log.dmesg"; then
 	grep -A 40 -E "$SPLAT" "$log.dmesg" | head -n 120 | sed 's/^/# dmesg: /'
@@ -201,6 +217,6 @@ reload
 
 echo "1..$n"
 pass=$((f_pass - f_skip + n - failed)) fail=$((f_fail + failed)) skip=$f_skip
-rm -f "$log" "$log.rc" "$log.warmup" "$log.dmesg"
+rm -f "$log" "$log.rc" "$log.warmup" "$log.dmesg" "$log.dmesg0"
 echo "run-tests: $hv: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
