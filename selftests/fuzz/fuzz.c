@@ -305,7 +305,7 @@ static void region_release(uint8_t *p, size_t len)
 		p = NULL;
 	}
 	pthread_mutex_unlock(&tbl_lock);
-	/* Only if the bound above is wrong; nothing then writes here any more. */
+	/* Unreachable while the bound above holds. */
 	if (p)
 		munmap(p, len);
 }
