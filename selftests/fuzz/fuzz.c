@@ -155,6 +155,7 @@ struct obj {
 	struct kvm_run *run;
 	size_t run_size;
 	uint32_t vcpu_id;
+	bool closed;		/* op_close() closed fd; the number may be reused */
 };
 
 static struct obj *objs[MAX_OBJS];
@@ -207,6 +208,26 @@ static long fz_ioctl(struct worker *w, int id, int fd, unsigned long req,
 	return r < 0 ? -e : r;
 }
 
+/*
+ * A random ioctl number that names an ioctl creating an fd (about one
+ * VM_UNKNOWN in 4096 is KVM_CREATE_VCPU): close what it made, or the
+ * object it holds - a vCPU keeps its VM and that VM's memory slots - lives
+ * on untracked until exit.
+ */
+static void unknown_done(unsigned long cmd, long r, void *arg)
+{
+	if (cmd == KVM_CREATE_VCPU || cmd == KVM_GET_STATS_FD ||
+	    cmd == KVM_CREATE_VM) {
+		if (r >= 0)
+			close(r);
+	} else if (cmd == KVM_CREATE_DEVICE && r == 0) {
+		struct kvm_create_device *cd = arg;
+
+		if (!(cd->flags & KVM_CREATE_DEVICE_TEST))
+			close(cd->fd);
+	}
+}
+
 /* The object table: refcounted, so a closed entry's memory outlives users. */
 static struct obj *obj_get(struct worker *w, int kinds)
 {
@@ -236,6 +257,60 @@ static struct obj *obj_get(struct worker *w, int kinds)
 	return NULL;
 }
 
+/*
+ * Address space that once held guest memory only ever holds guest memory
+ * again: a dropped VM's reservations (region plus guard) go to this pool,
+ * with their pages dropped, and new VMs take theirs from it. A memory slot
+ * can outlive the fuzzer's record of its VM - a VM kept alive by an fd that
+ * a random ioctl number created, or a slot set through a closed fd number
+ * that another thread still used and that now names another VM - and the
+ * hypervisor writes through it; that must never land in the fuzzer's heap.
+ * At most MAX_VMS VMs of MAX_REGIONS regions exist at once, so the pool
+ * stays small. Protected by tbl_lock.
+ */
+#define POOL_SIZE	(4 * MAX_VMS * MAX_REGIONS)
+static struct {
+	uint8_t *p;
+	size_t len;
+} pool[POOL_SIZE];
+static int pool_n;
+
+static uint8_t *region_reserve(size_t len)
+{
+	uint8_t *p;
+	int i;
+
+	pthread_mutex_lock(&tbl_lock);
+	for (i = 0; i < pool_n; i++) {
+		if (pool[i].len == len) {
+			p = pool[i].p;
+			pool[i] = pool[--pool_n];
+			pthread_mutex_unlock(&tbl_lock);
+			return p;
+		}
+	}
+	pthread_mutex_unlock(&tbl_lock);
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void region_release(uint8_t *p, size_t len)
+{
+	mmap(p, len, PROT_NONE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	     -1, 0);
+	pthread_mutex_lock(&tbl_lock);
+	if (pool_n < POOL_SIZE) {
+		pool[pool_n].p = p;
+		pool[pool_n++].len = len;
+		p = NULL;
+	}
+	pthread_mutex_unlock(&tbl_lock);
+	/* Unreachable while the bound above holds. */
+	if (p)
+		munmap(p, len);
+}
+
 static void vm_put(struct vmst *vm)
 {
 	int i;
@@ -249,7 +324,7 @@ static void vm_put(struct vmst *vm)
 		return;
 	for (i = 0; i < MAX_REGIONS; i++)
 		if (vm->reg[i].hva)
-			munmap(vm->reg[i].hva, vm->reg[i].size + REGION_GUARD);
+			region_release(vm->reg[i].hva, vm->reg[i].size + REGION_GUARD);
 	pthread_rwlock_destroy(&vm->mem);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
@@ -320,6 +395,7 @@ static void op_close(struct worker *w)
 	pthread_mutex_unlock(&tbl_lock);
 	if (!o)
 		return;
+	__atomic_store_n(&o->closed, true, __ATOMIC_RELAXED);
 	w->doing = "close";
 	close(o->fd);
 	w->doing = NULL;
@@ -332,10 +408,18 @@ static void map_run(struct obj *o)
 	void *p = mmap(NULL, vcpu_mmap_size, PROT_READ | PROT_WRITE,
 		       MAP_SHARED, o->fd, 0);
 
-	if (p != MAP_FAILED) {
-		o->run = p;
-		o->run_size = vcpu_mmap_size;
-	}
+	if (p == MAP_FAILED)
+		return;
+	o->run = p;
+	o->run_size = vcpu_mmap_size;
+	/*
+	 * --no run sets immediate_exit before every KVM_RUN, but in the
+	 * kvm_run of the vCPU the thread's object knew: when another thread
+	 * closed that fd and the number now names a new vCPU, it is the new
+	 * one that runs. Set it here too, before the vCPU is published.
+	 */
+	if (opt.no & GEN_NO_RUN)
+		o->run->immediate_exit = 1;
 }
 
 static void op_dup(struct worker *w)
@@ -740,8 +824,13 @@ static void op_run(struct worker *w, struct obj *o)
 	/*
 	 * --no run: KVM_RUN still runs its entry path (signal mask, the
 	 * completion of a pending exit, kvm_run's inputs) but returns before
-	 * the guest would run.
+	 * the guest would run. Not through a closed fd: its number may name
+	 * a vCPU created a moment ago, whose kvm_run map_run() has not set
+	 * yet (seen once in about 40,000 runs: a fresh vCPU's reset state
+	 * ran). The race of close() with KVM_RUN stays.
 	 */
+	if ((opt.no & GEN_NO_RUN) && __atomic_load_n(&o->closed, __ATOMIC_RELAXED))
+		return;
 	run->immediate_exit = (opt.no & GEN_NO_RUN) || one_in(&w->rng, 32);
 	if (one_in(&w->rng, 64))
 		run->cr8 = rnd(&w->rng, 32);
@@ -862,12 +951,9 @@ static void op_sys(struct worker *w, struct obj *o)
 
 			rg->size = i ? (64 << 10) << rnd(r, 5) : G_MEM_SIZE;
 			rg->gpa = i ? 0x10000000 + (i - 1) * 0x400000ULL : 0;
-			rg->hva = mmap(NULL, rg->size + REGION_GUARD, PROT_NONE,
-				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-			if (rg->hva == MAP_FAILED) {
-				rg->hva = NULL;
+			rg->hva = region_reserve(rg->size + REGION_GUARD);
+			if (!rg->hva)
 				continue;
-			}
 			if (mmap(rg->hva, rg->size, PROT_READ | PROT_WRITE,
 				 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED)
 				rg->mapped = true;
@@ -900,7 +986,8 @@ static void op_sys(struct worker *w, struct obj *o)
 		    _IOC_NR(cmd) == _IOC_NR(KVM_CREATE_VM))
 			return;
 		rnd_fill(r, w->big, 4096);
-		fz_ioctl(w, I_SYS_UNKNOWN, o->fd, cmd, (unsigned long)w->big);
+		unknown_done(cmd, fz_ioctl(w, I_SYS_UNKNOWN, o->fd, cmd,
+					   (unsigned long)w->big), w->big);
 	}
 }
 
@@ -995,9 +1082,17 @@ static void op_hostmem(struct worker *w, struct obj *o)
 	switch (op) {
 	case 0:
 	case 1:
+		/*
+		 * The whole region or [off, off + len), one draw for both:
+		 * with two, "from off, the region's size" could zero memory
+		 * past the guard (it zeroed the worker's malloc arena).
+		 */
+		if (one_in(r, 4)) {
+			off = 0;
+			len = rg->size;
+		}
 		w->doing = "madvise";
-		madvise(rg->hva + (one_in(r, 4) ? 0 : off),
-			one_in(r, 4) ? rg->size : len, MADV_DONTNEED);
+		madvise(rg->hva + off, len, MADV_DONTNEED);
 		count(st.madvises, 1);
 		break;
 	case 2:		/* "munmap": a PROT_NONE mapping replaces it */
@@ -1185,6 +1280,7 @@ static void op_vm(struct worker *w, struct obj *o)
 			return;
 		rnd_fill(r, w->big, 4096);
 		fd = fz_ioctl(w, I_VM_UNKNOWN, o->fd, cmd, (unsigned long)w->big);
+		unknown_done(cmd, fd, w->big);
 	}
 }
 
@@ -1456,7 +1552,8 @@ static void op_vcpu(struct worker *w, struct obj *o)
 		if (_IOC_NR(cmd) == _IOC_NR(KVM_SET_SIGNAL_MASK))
 			return;
 		rnd_fill(r, big, 4096);
-		fz_ioctl(w, I_VCPU_UNKNOWN, fd, cmd, (unsigned long)big);
+		unknown_done(cmd, fz_ioctl(w, I_VCPU_UNKNOWN, fd, cmd,
+					   (unsigned long)big), big);
 	}
 }
 

@@ -20,7 +20,7 @@
 #    flips its static keys with every first and last VM).
 # 4. The modules are unloaded again (rmmod must succeed: nothing the
 #    fuzzer did may pin them), kernel memory measured and compared with the
-#    baseline, and the kernel log searched for splats.
+#    baseline, and the kernel log since the warm-up searched for splats, with kmemleak's report where the kernel has kmemleak.
 cd "$(dirname "$0")" || exit 1
 hv=${OKVM_HV:-unknown}
 dev=${OKVM_DEV:-/dev/okvm}
@@ -31,7 +31,12 @@ log=/tmp/fuzz-check.$$
 # Kernel memory a leak would grow, in KiB, and the same over the whole
 # machine (see "Tolerances" below). The measurement drops the page cache
 # and waits for RCU callbacks (kfree_rcu, call_rcu) to run.
-SPLAT='BUG:|WARNING:|Oops|general protection fault|soft lockup|hard LOCKUP|rcu.*(stall|self-detected)|blocked for more than|Slab cache still has objects|okvm: .*leak'
+SPLAT='BUG:|WARNING:|Oops|general protection fault|kernel BUG|KASAN|UBSAN|soft lockup|hard LOCKUP|rcu.*(stall|self-detected)|blocked for more than|Slab cache still has objects|unreferenced object|okvm: .*leak'
+
+# kmemleak, where the kernel has it (Debian's does not): its report of
+# unreferenced objects is searched with the log. Cleared before the run.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -e /sys/kernel/debug/kmemleak ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
 
 result() {	# result STATUS NAME
 	n=$((n + 1))
@@ -63,6 +68,12 @@ snapshot() {
 	settle
 	meminfo Slab SUnreclaim VmallocUsed PageTables KernelStack Percpu \
 		MemTotal MemFree Buffers Cached > "$1"
+	# Free pages on the per-CPU lists, which MemFree leaves out: they
+	# are /proc/zoneinfo's pageset "count:" (4 KiB pages) and stay
+	# there until the CPU frees past its limit (8 MiB on kvm-amd after
+	# a minute of fuzzing, for good).
+	awk '$1 == "count:" { n += $2 } END { print n * 4 }' /proc/zoneinfo >> "$1"
+	cp /proc/meminfo "$1.meminfo"
 	if [ -r /proc/slabinfo ]; then
 		awk 'NR > 2 { print $1, $2 * $4 }' /proc/slabinfo > "$1.slab"
 	else
@@ -121,6 +132,8 @@ echo "# fuzz_check: $hv ($dev), modules: $(module_names | tr '\n' ' ')"
 [ -s "$modules" ] || { echo "not ok 1 no hypervisor modules in $modules (vmtest --no-load?)"; \
 	echo "run-tests: $hv: 0 passed, 1 failed, 0 skipped"; exit 1; }
 
+# The boot's messages are not the fuzzer's: the log starts here.
+dmesg -c > /dev/null
 hold_start
 ./fuzz "$@" --seconds 3 --threads 2 > "$log.warmup" 2>&1
 grep '^fuzz:' "$log.warmup" | sed 's/^/# warm-up: /'
@@ -131,7 +144,9 @@ snapshot /tmp/fuzz-before
 reload
 result $? "reload"
 
-dmesg -c > /dev/null
+# Kept: a splat in the warm-up counts too.
+dmesg -c > "$log.dmesg0"
+[ -w "$kmemleak" ] && echo clear > "$kmemleak"
 # A soft lockup or RCU stall report then shows every CPU, not just one.
 echo 1 > /proc/sys/kernel/softlockup_all_cpu_backtrace 2> /dev/null
 hold_start
@@ -149,12 +164,12 @@ fi
 
 unload
 result $? "rmmod_after_fuzz"
-snapshot /tmp/fuzz-after
 
 # Tolerances. The baseline is taken after a warm-up run, and both
 # snapshots with the hypervisor unloaded, so what remains is allocator
-# noise: partial slabs kept per CPU and per node, lazily freed vmalloc
-# areas, and pages on the per-CPU free lists. module_test.sh allows 1 MiB
+# noise: partial slabs kept per CPU and per node and lazily freed vmalloc
+# areas (pages on the per-CPU free lists, 15 to 45 MiB here and the
+# largest noise, are counted as free: snapshot()). module_test.sh allows 1 MiB
 # of kernel memory after five rounds of guests; the fuzzer creates many
 # more objects of many more sizes, so kernel memory (unreclaimable slab,
 # vmalloc, page tables, kernel stacks, per-CPU) may grow by 2 MiB, and
@@ -163,29 +178,60 @@ snapshot /tmp/fuzz-after
 # frees guest pages and page tables of its own (whole pages, only visible
 # in the second figure), so a leak of one page per VM shows after about
 # 2000 VMs, which the CI run reaches; longer runs catch smaller leaks.
+#
+# Memory the hypervisor freed may take a while to come back: RCU
+# callbacks and work items run late when the host starves the emulator
+# (in `make check` with the other engineers' load, "in use" was 11 and
+# 20 MiB above the baseline after 2 s, on okvm and on kvm-amd alike). A
+# leak never comes back, so the snapshot is retaken for up to about 40 s
+# until both figures are within their tolerance.
 # shellcheck disable=SC2046 # one number a word
 set -- $(cat /tmp/fuzz-before)
 b_slab=$1 b_sunr=$2 b_vmalloc=$3 b_pt=$4 b_stack=$5 b_percpu=$6
-b_used=$(($7 - $8 - $9 - ${10}))
-# shellcheck disable=SC2046
-set -- $(cat /tmp/fuzz-after)
-a_slab=$1 a_sunr=$2 a_vmalloc=$3 a_pt=$4 a_stack=$5 a_percpu=$6
-a_used=$(($7 - $8 - $9 - ${10}))
-echo "# KiB before/after: Slab $b_slab/$a_slab SUnreclaim $b_sunr/$a_sunr VmallocUsed $b_vmalloc/$a_vmalloc PageTables $b_pt/$a_pt KernelStack $b_stack/$a_stack Percpu $b_percpu/$a_percpu used $b_used/$a_used"
+b_used=$(($7 - $8 - $9 - ${10} - ${11}))
+b_pcp=${11}
 b_kern=$((b_sunr + b_vmalloc + b_pt + b_stack + b_percpu))
-a_kern=$((a_sunr + a_vmalloc + a_pt + a_stack + a_percpu))
+try=1
+while :; do
+	snapshot /tmp/fuzz-after
+	# shellcheck disable=SC2046
+	set -- $(cat /tmp/fuzz-after)
+	a_slab=$1 a_sunr=$2 a_vmalloc=$3 a_pt=$4 a_stack=$5 a_percpu=$6
+	a_used=$(($7 - $8 - $9 - ${10} - ${11}))
+	a_pcp=${11}
+	a_kern=$((a_sunr + a_vmalloc + a_pt + a_stack + a_percpu))
+	if [ $((a_kern - b_kern)) -lt 2048 ] && [ $((a_used - b_used)) -lt 8192 ] ||
+	   [ $try -ge 10 ]; then
+		break
+	fi
+	echo "# snapshot $try: kernel memory +$((a_kern - b_kern)) KiB, in use +$((a_used - b_used)) KiB; again"
+	try=$((try + 1))
+	sleep 2
+done
+echo "# KiB before/after: Slab $b_slab/$a_slab SUnreclaim $b_sunr/$a_sunr VmallocUsed $b_vmalloc/$a_vmalloc PageTables $b_pt/$a_pt KernelStack $b_stack/$a_stack Percpu $b_percpu/$a_percpu per-CPU free lists $b_pcp/$a_pcp used $b_used/$a_used"
 echo "# kernel memory $b_kern -> $a_kern KiB ($((a_kern - b_kern)) KiB), in use $b_used -> $a_used KiB ($((a_used - b_used)) KiB)"
 if [ -s /tmp/fuzz-after.slab ]; then
 	echo "# slab caches grown most (bytes):"
 	awk 'NR == FNR { b[$1] = $2; next } { d = $2 - b[$1]; if (d > 0) print d, $1 }' \
 		/tmp/fuzz-before.slab /tmp/fuzz-after.slab | sort -rn | head -n 5 | sed 's/^/#   /'
 fi
+echo "# /proc/meminfo fields moved by 1 MiB or more (KiB):"
+awk 'NR == FNR { b[$1] = $2; next }
+     { d = $2 - b[$1]; if (d >= 1024 || d <= -1024) printf "#   %s %d -> %d (%+d)\n", $1, b[$1], $2, d }' \
+	/tmp/fuzz-before.meminfo /tmp/fuzz-after.meminfo
 [ $((a_kern - b_kern)) -lt 2048 ]
 result $? "kernel_memory_back_to_baseline"
 [ $((a_used - b_used)) -lt 8192 ]
 result $? "used_memory_back_to_baseline"
 
-dmesg > "$log.dmesg"
+{ cat "$log.dmesg0"; dmesg; } > "$log.dmesg"
+if [ -w "$kmemleak" ]; then
+	echo scan > "$kmemleak"
+	cat "$kmemleak" >> "$log.dmesg"
+	echo "# kmemleak: $(grep -c 'unreferenced object' "$log.dmesg") unreferenced objects"
+else
+	echo "# kmemleak: not in this kernel"
+fi
 grep -E "$SPLAT" "$log.dmesg" | head -n 40 | sed 's/^/# dmesg: /'
 if grep -qE "$SPLAT" "$log.dmesg"; then
 	grep -A 40 -E "$SPLAT" "$log.dmesg" | head -n 120 | sed 's/^/# dmesg: /'
@@ -201,6 +247,6 @@ reload
 
 echo "1..$n"
 pass=$((f_pass - f_skip + n - failed)) fail=$((f_fail + failed)) skip=$f_skip
-rm -f "$log" "$log.rc" "$log.warmup" "$log.dmesg"
+rm -f "$log" "$log.rc" "$log.warmup" "$log.dmesg" "$log.dmesg0"
 echo "run-tests: $hv: $pass passed, $fail failed, $skip skipped"
 [ "$fail" = 0 ]
