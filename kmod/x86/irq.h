@@ -75,7 +75,10 @@ int okvm_apic_deliver(struct okvm_vm *vm, struct okvm_vcpu *src,
 /* The PIC's output reaches this vCPU (LINT0 in ExtINT mode, SDM 10.5.1). */
 bool okvm_lapic_accepts_pic(struct okvm_vcpu *vcpu);
 
-/* ioapic.c: a level-triggered @vector was EOIed on a local APIC. */
+/*
+ * ioapic.c: @vector was EOIed on a local APIC (any trigger mode: edge
+ * pins' ack notifiers hear of it too).
+ */
 void okvm_ioapic_eoi(struct okvm_vm *vm, u8 vector);
 
 /* pic.c */

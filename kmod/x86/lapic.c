@@ -107,11 +107,6 @@ static void lapic_vec_clear(struct okvm_lapic *l, unsigned int base, u8 vec)
 	*r &= ~BIT(vec & 31);
 }
 
-static bool lapic_vec_test(struct okvm_lapic *l, unsigned int base, u8 vec)
-{
-	return lapic_get(l, base + (vec >> 5) * 0x10) & BIT(vec & 31);
-}
-
 static int lapic_highest(struct okvm_lapic *l, unsigned int base)
 {
 	int i;
@@ -517,21 +512,26 @@ static void lapic_send_ipi(struct okvm_lapic *l, u32 low, u32 dest)
 	okvm_apic_deliver(l->vcpu->vm, l->vcpu, &irq);
 }
 
-/* EOI: retire the highest in-service vector (10.8.5). */
+/*
+ * EOI: retire the highest in-service vector (10.8.5). The IOAPIC hears of
+ * every EOI, not only of level-triggered vectors, whose EOI the SDM
+ * broadcasts: the PIT's reinjection and resampling irqfds wait for the
+ * guest to acknowledge edge-triggered pins too (KVM reports the EOIs of
+ * the vectors of pins with ack notifiers). Without it the PIT sent one
+ * tick, and Linux's boot-time check of the IOAPIC timer path failed.
+ */
 static void lapic_eoi(struct okvm_lapic *l)
 {
-	bool level = false;
 	int vec;
 
 	spin_lock_irq(&l->lock);
 	vec = lapic_highest(l, APIC_ISR);
 	if (vec >= 0) {
 		lapic_vec_clear(l, APIC_ISR, vec);
-		level = lapic_vec_test(l, APIC_TMR, vec);
 		lapic_update_ppr(l);
 	}
 	spin_unlock_irq(&l->lock);
-	if (level)
+	if (vec >= 0)
 		okvm_ioapic_eoi(l->vcpu->vm, vec);
 }
 
