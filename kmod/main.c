@@ -75,6 +75,7 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_KVMCLOCK_CTRL:	/* x86/clock.c */
 		return 1;
 	case KVM_CAP_XSAVE:
 	case KVM_CAP_XCRS:	/* no XCR0 without XSAVE (Bochs' L1 has none) */

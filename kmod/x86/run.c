@@ -337,6 +337,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 	int ret;
 
 	for (;;) {
+		okvm_kvmclock_before_entry(vcpu);
 		ret = okvm_vcpu_enter_exit(vcpu);
 		if (ret <= 0)
 			return ret;
