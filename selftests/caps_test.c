@@ -1003,6 +1003,36 @@ out:
 	return why;
 }
 
+/*
+ * KVM_CAP_KVMCLOCK_CTRL: EINVAL until the vCPU's pvclock page is enabled
+ * (MSR_KVM_SYSTEM_TIME_NEW bit 0, here set by the VMM), then 0.
+ */
+static const char *check_kvmclock_ctrl(int dev, long answer)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x4b564d01, .e.data = 1 };
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_KVMCLOCK_CTRL before enable is not EINVAL";
+	if (okvm_ioctl(v.fd, KVM_KVMCLOCK_CTRL, 0) != -EINVAL)
+		goto out;
+	why = "KVM_SET_MSRS of MSR_KVM_SYSTEM_TIME_NEW failed";
+	if (okvm_ioctl(v.fd, KVM_SET_MSRS, (unsigned long)&m) != 1)
+		goto out;
+	why = "KVM_KVMCLOCK_CTRL after enable failed";
+	if (okvm_ioctl(v.fd, KVM_KVMCLOCK_CTRL, 0))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -1046,6 +1076,7 @@ static const struct {
 	{ KVM_CAP_PIT_STATE2, "KVM_CAP_PIT_STATE2", check_pit_state2 },
 	{ KVM_CAP_REINJECT_CONTROL, "KVM_CAP_REINJECT_CONTROL",
 	  check_reinject_control },
+	{ KVM_CAP_KVMCLOCK_CTRL, "KVM_CAP_KVMCLOCK_CTRL", check_kvmclock_ctrl },
 };
 
 static int find_check(long cap)
