@@ -14,6 +14,7 @@
  * against the nested host's clock: the rate check is looser there.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -259,6 +260,67 @@ TEST(set_clock_moves_the_guest_clock)
 	EXPECT_LE(c, t1 + 1000000);
 	EXPECT_GT(c + 5 * NSEC, t1);
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+/* --- a move to another host CPU --------------------------------------- */
+
+static void guest_reads_forever(void)
+{
+	uint32_t v;
+	uint64_t t;
+
+	wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uintptr_t)&pvti_page | 1);
+	for (;;) {
+		t = pvclock_read(&v, NULL);
+		GUEST_SYNC_ARGS(1, t, v);
+	}
+}
+
+static void run_on(struct __test_metadata *_metadata, struct kvm_vcpu *vcpu,
+		   int cpu, uint64_t *t, uint32_t *v)
+{
+	struct ucall uc;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_SYNC(vcpu, &uc, 1);
+	*t = uc.args[1];
+	*v = uc.args[2];
+}
+
+/*
+ * The page is refilled when the vCPU runs on another host CPU (okvm has no
+ * master clock; KVM refills too without one, not with one), and the clock
+ * goes on from where it was.
+ */
+TEST(cpu_move_keeps_the_clock)
+{
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	uint64_t t0, t1, t2;
+	uint32_t v0, v1, v2;
+	cpu_set_t all;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	if (!CPU_ISSET(0, &all) || !CPU_ISSET(1, &all))
+		SKIP(return, "needs host CPUs 0 and 1");
+	vm = vm_create_guest(0);
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_reads_forever);
+	run_on(_metadata, vcpu, 0, &t0, &v0);
+	run_on(_metadata, vcpu, 1, &t1, &v1);
+	run_on(_metadata, vcpu, 0, &t2, &v2);
+	TH_LOG("versions %u %u %u", v0, v1, v2);
+	EXPECT_LE(t0, t1);
+	EXPECT_LE(t1, t2);
+	EXPECT_GT(t0 + NSEC, t2);
+	if (okvm_dev_is_okvm()) {
+		EXPECT_NE(v0, v1);
+		EXPECT_NE(v1, v2);
+	}
+	sched_setaffinity(0, sizeof(all), &all);
 	kvm_vm_free(vm);
 }
 
