@@ -144,21 +144,21 @@ void okvm_kvmclock_request_all(struct okvm_vm *vm)
  * NSEC_PER_SEC / hz, with mul in [2^31, 2^32) for precision, so shift is
  * the smallest with hz * 2^shift > NSEC_PER_SEC.
  */
+static u64 okvm_tsc_shifted(u64 hz, int shift)
+{
+	return shift >= 0 ? hz << shift : hz >> -shift;
+}
+
 static void okvm_tsc_scale(u64 hz, s8 *shift, u32 *mul)
 {
-	s8 s = 0;
-	u64 scaled = hz;
+	int s = 0;
 
-	while (scaled <= NSEC_PER_SEC) {
+	while (okvm_tsc_shifted(hz, s) <= NSEC_PER_SEC)
 		s++;
-		scaled = hz << s;
-	}
-	while ((hz >> (1 - s)) > NSEC_PER_SEC) {
+	while (okvm_tsc_shifted(hz, s - 1) > NSEC_PER_SEC)
 		s--;
-		scaled = hz >> -s;
-	}
 	*shift = s;
-	*mul = div64_u64((u64)NSEC_PER_SEC << 32, scaled);
+	*mul = div64_u64((u64)NSEC_PER_SEC << 32, okvm_tsc_shifted(hz, s));
 }
 
 /*
