@@ -227,10 +227,13 @@ static void okvm_kvmclock_update(struct okvm_vcpu *vcpu)
 void okvm_kvmclock_before_entry(struct okvm_vcpu *vcpu)
 {
 	int cpu = raw_smp_processor_id();
+	bool asked;
 
-	if (!test_and_clear_bit(OKVM_KVMCLOCK_REQ_UPDATE,
-				&vcpu->kvmclock_requests) &&
-	    cpu == vcpu->kvmclock_cpu)
+	/* Test before the locked clear: most entries have nothing to do. */
+	asked = test_bit(OKVM_KVMCLOCK_REQ_UPDATE, &vcpu->kvmclock_requests) &&
+		test_and_clear_bit(OKVM_KVMCLOCK_REQ_UPDATE,
+				   &vcpu->kvmclock_requests);
+	if (!asked && cpu == vcpu->kvmclock_cpu)
 		return;
 	vcpu->kvmclock_cpu = cpu;
 	if (vcpu->kvmclock_msr & OKVM_KVMCLOCK_ENABLE)
