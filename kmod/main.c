@@ -77,6 +77,7 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_PIT2:
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
+	case KVM_CAP_KVMCLOCK_CTRL:	/* x86/clock.c */
 		return 1;
 	/* The in-kernel irqchip's routing and injection (x86/routing.c). */
 	case KVM_CAP_IRQ_INJECT_STATUS:	/* KVM_IRQ_LINE_STATUS */

@@ -149,6 +149,11 @@ struct okvm_vm {
 	 * written under @lock by KVM_SET_CLOCK, read with READ_ONCE().
 	 */
 	s64 kvmclock_offset;
+	/*
+	 * MSR_KVM_WALL_CLOCK(_NEW) as last written by any vCPU, for reads
+	 * back (x86/clock.c); WRITE_ONCE()/READ_ONCE(), as in KVM no lock.
+	 */
+	u64 wall_clock_msr;
 
 	/*
 	 * The in-kernel interrupt controllers (x86/irq.h). KVM_CREATE_IRQCHIP
@@ -310,6 +315,17 @@ struct okvm_vcpu {
 	u64 hwcr;
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
+	/*
+	 * kvmclock (x86/clock.c): MSR_KVM_SYSTEM_TIME(_NEW) as written, the
+	 * host CPU of the last fill of its page, and a KVM_KVMCLOCK_CTRL
+	 * waiting for the next fill, under @mutex. @kvmclock_requests is
+	 * set with set_bit() from other threads too (KVM_SET_CLOCK) and
+	 * tested and cleared by the run loop.
+	 */
+	u64 kvmclock_msr;
+	int kvmclock_cpu;
+	bool kvmclock_stop_request;
+	unsigned long kvmclock_requests;
 
 	sigset_t sigset;
 	bool sigset_active;

@@ -173,6 +173,8 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return tsc_khz ? tsc_khz : -EIO;
 	case KVM_SET_TSC_KHZ:
 		return okvm_set_tsc_khz((unsigned long)argp);
+	case KVM_KVMCLOCK_CTRL:
+		return okvm_vcpu_kvmclock_ctrl(vcpu);
 	default:
 		break;
 	}

@@ -1259,6 +1259,36 @@ static const char *check_coalesced_mmio(int dev, long answer)
 	return check_coalesced(dev, answer);
 }
 
+/*
+ * KVM_CAP_KVMCLOCK_CTRL: EINVAL until the vCPU's pvclock page is enabled
+ * (MSR_KVM_SYSTEM_TIME_NEW bit 0, here set by the VMM), then 0.
+ */
+static const char *check_kvmclock_ctrl(int dev, long answer)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x4b564d01, .e.data = 1 };
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_KVMCLOCK_CTRL before enable is not EINVAL";
+	if (okvm_ioctl(v.fd, KVM_KVMCLOCK_CTRL, 0) != -EINVAL)
+		goto out;
+	why = "KVM_SET_MSRS of MSR_KVM_SYSTEM_TIME_NEW failed";
+	if (okvm_ioctl(v.fd, KVM_SET_MSRS, (unsigned long)&m) != 1)
+		goto out;
+	why = "KVM_KVMCLOCK_CTRL after enable failed";
+	if (okvm_ioctl(v.fd, KVM_KVMCLOCK_CTRL, 0))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -1302,6 +1332,7 @@ static const struct {
 	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS",
 	  check_irq_inject_status },
 	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI", check_signal_msi },
+	{ KVM_CAP_KVMCLOCK_CTRL, "KVM_CAP_KVMCLOCK_CTRL", check_kvmclock_ctrl },
 	{ KVM_CAP_ADJUST_CLOCK, "KVM_CAP_ADJUST_CLOCK", check_adjust_clock },
 	{ KVM_CAP_PIT, "KVM_CAP_PIT", check_pit },
 	{ KVM_CAP_PIT2, "KVM_CAP_PIT2", check_pit2 },

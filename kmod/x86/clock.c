@@ -12,9 +12,20 @@
  */
 #include <linux/kvm.h>
 #include <linux/ktime.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
+#include <asm/pvclock-abi.h>
+#include <asm/tsc.h>
 
+#include "ops.h"
 #include "x86.h"
+
+/* Bit 0 of MSR_KVM_SYSTEM_TIME(_NEW) enables the per-vCPU page. */
+#define OKVM_KVMCLOCK_ENABLE	BIT_ULL(0)
+/* vcpu->kvmclock_requests: refill the page before the next entry. */
+#define OKVM_KVMCLOCK_REQ_UPDATE	0
 
 /* The flags KVM_CAP_ADJUST_CLOCK reports and KVM_SET_CLOCK accepts. */
 #define OKVM_CLOCK_VALID_FLAGS	(KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | \
@@ -70,6 +81,7 @@ static int okvm_set_clock(struct okvm_vm *vm, void __user *argp)
 	mutex_lock(&vm->lock);
 	WRITE_ONCE(vm->kvmclock_offset, data.clock - ktime_get_boottime_ns());
 	mutex_unlock(&vm->lock);
+	okvm_kvmclock_request_all(vm);
 	return 0;
 }
 
@@ -84,4 +96,213 @@ long okvm_vm_ioctl_clock(struct okvm_vm *vm, unsigned int ioctl,
 	default:
 		return -ENOTTY;
 	}
+}
+
+/*
+ * The guest-visible kvmclock (KVM's Documentation/virt/kvm/x86/msr.rst):
+ * a per-vCPU struct pvclock_vcpu_time_info at the GPA the guest writes to
+ * MSR_KVM_SYSTEM_TIME(_NEW) with bit 0 set, and a struct
+ * pvclock_wall_clock written once at each write of MSR_KVM_WALL_CLOCK(_NEW).
+ *
+ * The guest computes the VM's clock as
+ *	system_time + ((rdtsc() - tsc_timestamp) scaled by shift) * mul >> 32
+ * so the page holds one (clock, guest TSC) pair taken together and the TSC
+ * rate. It must be refilled whenever that pair stops describing the guest's
+ * TSC: when the TSC offset changes (an IA32_TSC write), when the VM's clock
+ * is set (KVM_SET_CLOCK), and, since okvm has no master clock and so does
+ * not assume the host CPUs' TSCs agree, when the vCPU moves to another host
+ * CPU. Without a master clock KVM leaves PVCLOCK_TSC_STABLE_BIT clear, and
+ * so does okvm: each vCPU's page is computed separately and the guest must
+ * not assume they agree either.
+ */
+
+bool okvm_is_kvmclock_msr(u32 index)
+{
+	return index == MSR_KVM_WALL_CLOCK || index == MSR_KVM_SYSTEM_TIME ||
+	       index == MSR_KVM_WALL_CLOCK_NEW ||
+	       index == MSR_KVM_SYSTEM_TIME_NEW;
+}
+
+/* The refill happens in the run loop (run.c), before the next entry. */
+void okvm_kvmclock_request(struct okvm_vcpu *vcpu)
+{
+	set_bit(OKVM_KVMCLOCK_REQ_UPDATE, &vcpu->kvmclock_requests);
+}
+
+void okvm_kvmclock_request_all(struct okvm_vm *vm)
+{
+	/* Pairs with the release that publishes vcpus[] (vcpu.c). */
+	unsigned int i, n = smp_load_acquire(&vm->nr_vcpus);
+
+	for (i = 0; i < n; i++)
+		okvm_kvmclock_request(READ_ONCE(vm->vcpus[i]));
+}
+
+/*
+ * mul and shift such that ns = (delta << shift) * mul >> 32 (a negative
+ * shift shifts right) for a TSC running at @hz: mul / 2^32 * 2^shift =
+ * NSEC_PER_SEC / hz, with mul in [2^31, 2^32) for precision, so shift is
+ * the smallest with hz * 2^shift > NSEC_PER_SEC.
+ */
+static u64 okvm_tsc_shifted(u64 hz, int shift)
+{
+	return shift >= 0 ? hz << shift : hz >> -shift;
+}
+
+static void okvm_tsc_scale(u64 hz, s8 *shift, u32 *mul)
+{
+	int s = 0;
+
+	while (okvm_tsc_shifted(hz, s) <= NSEC_PER_SEC)
+		s++;
+	while (okvm_tsc_shifted(hz, s - 1) > NSEC_PER_SEC)
+		s--;
+	*shift = s;
+	*mul = div64_u64((u64)NSEC_PER_SEC << 32, okvm_tsc_shifted(hz, s));
+}
+
+/*
+ * Fill the vCPU's pvclock page. The version is odd while the contents
+ * change and even once they are consistent, counted on from what the page
+ * holds (another vCPU may read it, as KVM notes); PVCLOCK_GUEST_STOPPED,
+ * once set, stays until the guest clears it. A GPA outside guest memory or
+ * a structure crossing a page is left alone, as KVM's cache refuses it.
+ */
+static void okvm_kvmclock_update(struct okvm_vcpu *vcpu)
+{
+	struct okvm_vm *vm = vcpu->vm;
+	u64 gpa = vcpu->kvmclock_msr & ~OKVM_KVMCLOCK_ENABLE;
+	struct pvclock_vcpu_time_info pv = {};
+	u64 guest_tsc, tsc_offset, host_tsc, now;
+	unsigned long irqflags;
+	u32 version;
+	u8 flags;
+
+	if (offset_in_page(gpa) + sizeof(pv) > PAGE_SIZE || !tsc_khz)
+		return;
+	if (okvm_read_guest(vm, gpa + offsetof(typeof(pv), version), &version,
+			    sizeof(version)) ||
+	    okvm_read_guest(vm, gpa + offsetof(typeof(pv), flags), &flags,
+			    sizeof(flags)))
+		return;
+
+	/* The guest's TSC is the host's plus the vendor's offset. */
+	if (okvm_x86->get_msr(vcpu, MSR_IA32_TSC, &guest_tsc))
+		return;
+	tsc_offset = guest_tsc - rdtsc();
+
+	/* One clock reading and one TSC reading, as close as they can be. */
+	local_irq_save(irqflags);
+	now = ktime_get_boottime_ns();
+	host_tsc = rdtsc();
+	local_irq_restore(irqflags);
+
+	pv.tsc_timestamp = host_tsc + tsc_offset;
+	pv.system_time = now + READ_ONCE(vm->kvmclock_offset);
+	okvm_tsc_scale((u64)tsc_khz * 1000, &pv.tsc_shift,
+		       &pv.tsc_to_system_mul);
+	pv.flags = flags & PVCLOCK_GUEST_STOPPED;
+	if (vcpu->kvmclock_stop_request) {
+		pv.flags |= PVCLOCK_GUEST_STOPPED;
+		vcpu->kvmclock_stop_request = false;
+	}
+
+	/*
+	 * Odd version first, then the data, then the even version: each
+	 * write is a copy to user memory, which x86 keeps in program order.
+	 */
+	pv.version = (version + 1) | 1;
+	if (okvm_write_guest(vm, gpa, &pv.version, sizeof(pv.version)))
+		return;
+	if (okvm_write_guest(vm, gpa, &pv, sizeof(pv)))
+		return;
+	pv.version++;
+	okvm_write_guest(vm, gpa, &pv.version, sizeof(pv.version));
+}
+
+/*
+ * Before each entry (run.c): refill the page when something asked for it
+ * or the vCPU is about to run on another host CPU than at the last fill.
+ */
+void okvm_kvmclock_before_entry(struct okvm_vcpu *vcpu)
+{
+	int cpu = raw_smp_processor_id();
+	bool asked;
+
+	/* Test before the locked clear: most entries have nothing to do. */
+	asked = test_bit(OKVM_KVMCLOCK_REQ_UPDATE, &vcpu->kvmclock_requests) &&
+		test_and_clear_bit(OKVM_KVMCLOCK_REQ_UPDATE,
+				   &vcpu->kvmclock_requests);
+	if (!asked && cpu == vcpu->kvmclock_cpu)
+		return;
+	vcpu->kvmclock_cpu = cpu;
+	if (vcpu->kvmclock_msr & OKVM_KVMCLOCK_ENABLE)
+		okvm_kvmclock_update(vcpu);
+}
+
+/*
+ * The wall clock: the host's real time at which the VM's clock read 0,
+ * so that the guest adds its kvmclock to get the time of day. The version
+ * protocol is the per-vCPU page's; KVM makes a first, odd version from
+ * whatever the memory held.
+ */
+static void okvm_write_wall_clock(struct okvm_vm *vm, u64 gpa)
+{
+	struct pvclock_wall_clock wc;
+	u64 boot_ns;
+	u32 version;
+
+	if (okvm_read_guest(vm, gpa, &version, sizeof(version)))
+		return;
+	version = (version + 1) | 1;
+	if (okvm_write_guest(vm, gpa, &version, sizeof(version)))
+		return;
+	boot_ns = ktime_get_real_ns() - okvm_clock_read(vm);
+	wc.version = version;
+	/* 32-bit seconds, as KVM: they wrap in 2106. */
+	wc.sec = (u32)div_u64_rem(boot_ns, NSEC_PER_SEC, &wc.nsec);
+	if (okvm_write_guest(vm, gpa, &wc, sizeof(wc)))
+		return;
+	version++;
+	okvm_write_guest(vm, gpa, &version, sizeof(version));
+}
+
+int okvm_kvmclock_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	if (index == MSR_KVM_WALL_CLOCK || index == MSR_KVM_WALL_CLOCK_NEW)
+		*data = READ_ONCE(vcpu->vm->wall_clock_msr);
+	else
+		*data = vcpu->kvmclock_msr;
+	return 0;
+}
+
+/*
+ * KVM accepts any value from the guest and the VMM alike and keeps it for
+ * reads back; a bad GPA only means that nothing is written there. The old
+ * and new MSRs share their values, as in KVM.
+ */
+int okvm_kvmclock_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
+{
+	if (index == MSR_KVM_WALL_CLOCK || index == MSR_KVM_WALL_CLOCK_NEW) {
+		WRITE_ONCE(vcpu->vm->wall_clock_msr, data);
+		okvm_write_wall_clock(vcpu->vm, data);
+		return 0;
+	}
+	vcpu->kvmclock_msr = data;
+	okvm_kvmclock_request(vcpu);
+	return 0;
+}
+
+/*
+ * KVM_KVMCLOCK_CTRL: the VMM paused the guest; the next fill of the page
+ * sets PVCLOCK_GUEST_STOPPED so that the guest's watchdogs do not take the
+ * pause for a lockup. EINVAL while the page is not enabled, as KVM.
+ */
+long okvm_vcpu_kvmclock_ctrl(struct okvm_vcpu *vcpu)
+{
+	if (!(vcpu->kvmclock_msr & OKVM_KVMCLOCK_ENABLE))
+		return -EINVAL;
+	vcpu->kvmclock_stop_request = true;
+	okvm_kvmclock_request(vcpu);
+	return 0;
 }

@@ -16,6 +16,7 @@
 #include <linux/uaccess.h>
 #include <linux/vmalloc.h>
 #include <asm/fpu/types.h>
+#include <asm/kvm_para.h>
 #include <asm/processor.h>
 #include <asm/processor-flags.h>
 
@@ -236,6 +237,28 @@ int okvm_cpuid_init(void)
 		default:	/* brand string, cache and TLB descriptions */
 			break;
 		}
+	}
+
+	/*
+	 * KVM's paravirtual leaves (KVM's Documentation/virt/kvm/x86/cpuid.rst):
+	 * the "KVMKVMKVM" signature with the last leaf, then the features:
+	 * both kvmclock MSR pairs (clock.c). Not the kvmclock stable bit:
+	 * without a master clock the vCPUs' pages need not agree.
+	 */
+	e = okvm_cpuid_add(KVM_CPUID_SIGNATURE, 0, false);
+	if (e) {
+		e->eax = KVM_CPUID_FEATURES;
+		memcpy(&e->ebx, "KVMK", 4);
+		memcpy(&e->ecx, "VMKV", 4);
+		memcpy(&e->edx, "M\0\0\0", 4);
+	}
+	e = okvm_cpuid_add(KVM_CPUID_FEATURES, 0, false);
+	if (e) {
+		e->eax = BIT(KVM_FEATURE_CLOCKSOURCE) |
+			 BIT(KVM_FEATURE_CLOCKSOURCE2);
+		e->ebx = 0;
+		e->ecx = 0;
+		e->edx = 0;
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/apicdef.h>
+#include <asm/kvm_para.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
 
@@ -40,6 +41,9 @@ static const u32 okvm_msrs_to_save[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
+	/* KVM's paravirtual MSRs (clock.c), first of its emulated list. */
+	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
+	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 	MSR_TSC_AUX,	/* last: listed only where the host has it */
 };
 
@@ -94,6 +98,8 @@ void okvm_msr_reset(struct okvm_vcpu *vcpu)
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->hwcr = 0;
 	vcpu->tsc_aux = 0;
+	vcpu->kvmclock_msr = 0;
+	vcpu->kvmclock_cpu = -1;
 }
 
 /*
@@ -225,6 +231,8 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->tsc_aux;
 		return 0;
 	}
+	if (okvm_is_kvmclock_msr(index))
+		return okvm_kvmclock_get_msr(vcpu, index, data);
 	return okvm_get_msr(vcpu, index, data);
 }
 
@@ -269,6 +277,15 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		return 0;
 	case MSR_TSC_AUX:
 		return okvm_set_tsc_aux(vcpu, data, host);
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_WALL_CLOCK_NEW:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		return okvm_kvmclock_set_msr(vcpu, index, data);
+	case MSR_IA32_TSC:
+		/* A new TSC offset: the kvmclock page's TSC reading is stale. */
+		okvm_kvmclock_request(vcpu);
+		break;
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:
 		/* Writes are ignored, as on CPUs where they are ignored. */

@@ -424,6 +424,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 				continue;
 			}
 		}
+		okvm_kvmclock_before_entry(vcpu);
 		ret = okvm_vcpu_enter_exit(vcpu);
 		if (ret <= 0)
 			return ret;

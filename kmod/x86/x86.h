@@ -59,6 +59,13 @@ long okvm_vm_ioctl_clock(struct okvm_vm *vm, unsigned int ioctl,
 void okvm_clock_init(struct okvm_vm *vm);
 u64 okvm_clock_read(struct okvm_vm *vm);
 u32 okvm_clock_valid_flags(void);
+bool okvm_is_kvmclock_msr(u32 index);
+int okvm_kvmclock_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data);
+int okvm_kvmclock_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data);
+void okvm_kvmclock_request(struct okvm_vcpu *vcpu);
+void okvm_kvmclock_request_all(struct okvm_vm *vm);
+void okvm_kvmclock_before_entry(struct okvm_vcpu *vcpu);
+long okvm_vcpu_kvmclock_ctrl(struct okvm_vcpu *vcpu);
 
 /* pit.c */
 long okvm_vm_ioctl_pit(struct okvm_vm *vm, unsigned int ioctl,
