@@ -72,6 +72,8 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_INTERNAL_ERROR_DATA:	/* internal.ndata/data[] */
+	/* LAPICs, IOAPIC and PICs (x86/irqchip.c and the chips' files). */
+	case KVM_CAP_IRQCHIP:
 	/* The in-kernel 8254 (x86/pit.c). */
 	case KVM_CAP_PIT:
 	case KVM_CAP_PIT2:

@@ -1163,6 +1163,34 @@ static const char *check_signal_msi(int dev, long answer)
 	return why;
 }
 
+/*
+ * KVM_CAP_IRQCHIP: KVM_CREATE_IRQCHIP works once, and a vCPU created after
+ * it has a local APIC (KVM_GET_LAPIC) whose ID is the vCPU's.
+ */
+static const char *check_irqchip(int dev, long answer)
+{
+	struct kvm_lapic_state lapic;
+	const char *why = NULL;
+	long vm = vm_with_irqchip(dev), vcpu;
+
+	if (vm < 0)
+		return "KVM_CREATE_IRQCHIP failed";
+	if (okvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0) != -EEXIST)
+		why = "a second KVM_CREATE_IRQCHIP was not refused with EEXIST";
+	vcpu = okvm_ioctl(vm, KVM_CREATE_VCPU, 3);
+	if (!why && vcpu < 0)
+		why = "KVM_CREATE_VCPU failed";
+	if (!why && okvm_ioctl(vcpu, KVM_GET_LAPIC, (unsigned long)&lapic))
+		why = "the vCPU has no local APIC (KVM_GET_LAPIC failed)";
+	/* The xAPIC ID register (offset 0x20) holds the ID in bits 31:24. */
+	if (!why && *(uint32_t *)&lapic.regs[0x20] >> 24 != 3)
+		why = "the local APIC's ID is not the vCPU's";
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	return why;
+}
+
 /* Real-mode code: mov $0x5a, %al; out %al, $0x80; hlt. */
 static const unsigned char out_then_hlt[] = { 0xb0, 0x5a, 0xe6, 0x80, 0xf4 };
 
@@ -1332,6 +1360,7 @@ static const struct {
 	{ KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS",
 	  check_irq_inject_status },
 	{ KVM_CAP_SIGNAL_MSI, "KVM_CAP_SIGNAL_MSI", check_signal_msi },
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", check_irqchip },
 	{ KVM_CAP_KVMCLOCK_CTRL, "KVM_CAP_KVMCLOCK_CTRL", check_kvmclock_ctrl },
 	{ KVM_CAP_ADJUST_CLOCK, "KVM_CAP_ADJUST_CLOCK", check_adjust_clock },
 	{ KVM_CAP_PIT, "KVM_CAP_PIT", check_pit },

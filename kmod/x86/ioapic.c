@@ -173,7 +173,7 @@ static u32 okvm_ioapic_read_indirect(struct okvm_ioapic *ioapic)
 static void okvm_ioapic_write_indirect(struct okvm_ioapic *ioapic, u32 val)
 {
 	u32 sel = ioapic->s.ioregsel, index;
-	u64 *rte, keep;
+	u64 *rte, keep, was_masked;
 
 	switch (sel) {
 	case OKVM_IOAPICVER:
@@ -188,6 +188,7 @@ static void okvm_ioapic_write_indirect(struct okvm_ioapic *ioapic, u32 val)
 		return;
 	index = array_index_nospec(index, OKVM_IOAPIC_PINS);
 	rte = &ioapic->s.redirtbl[index].bits;
+	was_masked = *rte & OKVM_RTE_MASK;
 	/* Delivery status and Remote IRR are read-only. */
 	keep = *rte & (OKVM_RTE_DELIVS | OKVM_RTE_REMOTE_IRR);
 	if (sel & 1)
@@ -202,6 +203,8 @@ static void okvm_ioapic_write_indirect(struct okvm_ioapic *ioapic, u32 val)
 	 */
 	if (!(*rte & OKVM_RTE_LEVEL))
 		*rte &= ~OKVM_RTE_REMOTE_IRR;
+	if (was_masked && !(*rte & OKVM_RTE_MASK))
+		okvm_notify_unmasked_pin(ioapic->vm, KVM_IRQCHIP_IOAPIC, index);
 	/* A level pin still asserted that the guest unmasks is delivered. */
 	if ((*rte & OKVM_RTE_LEVEL) && (ioapic->s.irr & BIT(index)) &&
 	    !(*rte & (OKVM_RTE_MASK | OKVM_RTE_REMOTE_IRR)))

@@ -144,6 +144,14 @@ struct okvm_irq_ack_notifier {
 	struct hlist_node link;
 	u32 gsi;
 	void (*acked)(struct okvm_irq_ack_notifier *ian);
+	/*
+	 * Optional: the guest unmasked an IOAPIC pin or PIC input of @gsi.
+	 * A tick raised while the line was masked is never acknowledged,
+	 * and the PIT would wait for that ack forever; KVM's PIT restarts
+	 * its reinjection on unmask (its mask notifier), and okvm's here.
+	 * Called with a chip's lock held: no sleeping, no chip locks.
+	 */
+	void (*unmasked)(struct okvm_irq_ack_notifier *ian);
 };
 
 void okvm_register_irq_ack_notifier(struct okvm_vm *vm,
@@ -151,6 +159,8 @@ void okvm_register_irq_ack_notifier(struct okvm_vm *vm,
 void okvm_unregister_irq_ack_notifier(struct okvm_vm *vm,
 				      struct okvm_irq_ack_notifier *ian);
 void okvm_notify_acked(struct okvm_vm *vm, u32 gsi);
+void okvm_notify_unmasked_pin(struct okvm_vm *vm, unsigned int irqchip,
+			      unsigned int pin);
 /* The GSIs routed to pin @pin of @irqchip (KVM_IRQCHIP_*) were acked. */
 void okvm_notify_acked_pin(struct okvm_vm *vm, unsigned int irqchip,
 			   unsigned int pin);

@@ -323,7 +323,8 @@ static const unsigned int okvm_lapic_lvts[] = {
 
 /*
  * Power-on or INIT state (10.4.7.1, 10.4.7.3): everything cleared, LVTs
- * masked, DFR all ones, SVR 0xff (software disabled). INIT keeps the ID.
+ * masked (but the BSP's LINT0, below), DFR all ones, SVR 0xff (software
+ * disabled). INIT keeps the ID.
  */
 static void lapic_reset(struct okvm_lapic *l, bool init)
 {
@@ -339,6 +340,13 @@ static void lapic_reset(struct okvm_lapic *l, bool init)
 	lapic_set(l, APIC_SPIV, 0xff);
 	for (i = 0; i < ARRAY_SIZE(okvm_lapic_lvts); i++)
 		lapic_set(l, okvm_lapic_lvts[i], LAPIC_LVT_MASKED);
+	/*
+	 * KVM leaves the BSP's LINT0 in ExtINT mode, unmasked, as a BIOS
+	 * sets up virtual-wire mode (MP spec 3.6.2.2), so that the PIC
+	 * reaches the boot CPU before the guest touches its APIC.
+	 */
+	if (l->vcpu->id == 0)
+		lapic_set(l, APIC_LVT0, OKVM_APIC_DM_EXTINT << 8);
 	l->period_ns = 0;
 	l->tsc_deadline = 0;
 	spin_unlock_irq(&l->lock);

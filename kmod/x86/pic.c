@@ -41,6 +41,7 @@ struct okvm_pic {
 	bool output;		/* INTR */
 	bool wakeup;		/* INTR rose: kick the vCPUs that take it */
 	u16 acked;		/* inputs whose ISR bit was cleared */
+	u16 unmasked;		/* inputs whose IMR bit was cleared */
 	struct okvm_vm *vm;
 };
 
@@ -68,18 +69,21 @@ static void okvm_pic_unlock(struct okvm_pic *pic, unsigned long flags)
 	__releases(&pic->lock)
 {
 	bool wakeup = pic->wakeup;
-	u16 acked = pic->acked;
-	unsigned int irq;
+	u16 acked = pic->acked, unmasked = pic->unmasked;
+	unsigned int irq, chip;
 
 	pic->wakeup = false;
 	pic->acked = 0;
+	pic->unmasked = 0;
 	spin_unlock_irqrestore(&pic->lock, flags);
 
-	for (irq = 0; irq < OKVM_PIC_PINS; irq++)
+	for (irq = 0; irq < OKVM_PIC_PINS; irq++) {
+		chip = irq < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
 		if (acked & BIT(irq))
-			okvm_notify_acked_pin(pic->vm, irq < 8 ?
-					      KVM_IRQCHIP_PIC_MASTER :
-					      KVM_IRQCHIP_PIC_SLAVE, irq);
+			okvm_notify_acked_pin(pic->vm, chip, irq);
+		if (unmasked & BIT(irq))
+			okvm_notify_unmasked_pin(pic->vm, chip, irq);
+	}
 	if (wakeup)
 		okvm_pic_kick(pic->vm);
 }
@@ -362,6 +366,8 @@ static void okvm_pic_write(struct okvm_pic *pic, struct kvm_pic_state *s,
 	}
 	switch (s->init_state) {
 	case 0:		/* OCW1: the mask */
+		pic->unmasked |= (u16)(s->imr & ~val) <<
+				 (okvm_pic_is_slave(pic, s) ? 8 : 0);
 		s->imr = val;
 		okvm_pic_update(pic);
 		break;

@@ -467,6 +467,21 @@ static void okvm_pit_acked(struct okvm_irq_ack_notifier *ian)
 		queue_work(system_highpri_wq, &pit->expired);
 }
 
+/*
+ * The guest unmasked IRQ 0: forget the ticks it could not take, and the
+ * ack of a tick raised into the masked line, which will never come (KVM's
+ * PIT does the same from its mask notifier). Linux masks IRQ 0 and resets
+ * the PIC while it sets up the IOAPIC; without this its check of the
+ * timer's IOAPIC path saw no tick and the boot panicked.
+ */
+static void okvm_pit_unmasked(struct okvm_irq_ack_notifier *ian)
+{
+	struct okvm_pit *pit = container_of(ian, struct okvm_pit, ack);
+
+	atomic_set(&pit->pending, 0);
+	atomic_set(&pit->irq_ack, 1);
+}
+
 /* Called with pit->lock held. */
 static void okvm_pit_set_reinject(struct okvm_pit *pit, bool reinject)
 {
@@ -525,6 +540,7 @@ static int okvm_create_pit(struct okvm_vm *vm, u32 flags)
 	pit->timer.function = okvm_pit_timer_fn;
 	pit->ack.gsi = 0;
 	pit->ack.acked = okvm_pit_acked;
+	pit->ack.unmasked = okvm_pit_unmasked;
 
 	/* The reset state arms no timer: nothing runs before it is public. */
 	mutex_lock(&pit->lock);

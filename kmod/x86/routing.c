@@ -356,21 +356,45 @@ void okvm_notify_acked(struct okvm_vm *vm, u32 gsi)
 	rcu_read_unlock();
 }
 
-void okvm_notify_acked_pin(struct okvm_vm *vm, unsigned int irqchip,
-			   unsigned int pin)
+/* The GSI an irqchip pin is routed from, or -1. */
+static int okvm_pin_gsi(struct okvm_vm *vm, unsigned int irqchip,
+			unsigned int pin)
 {
 	struct okvm_irq_routing *rt;
 	int gsi = -1;
 
 	if (irqchip >= OKVM_NR_IRQCHIPS || pin >= OKVM_IRQCHIP_PINS)
-		return;
+		return -1;
 	rcu_read_lock();
 	rt = rcu_dereference(vm->irq_routing);
 	if (rt)
 		gsi = rt->chip[irqchip][pin];
 	rcu_read_unlock();
+	return gsi;
+}
+
+void okvm_notify_acked_pin(struct okvm_vm *vm, unsigned int irqchip,
+			   unsigned int pin)
+{
+	int gsi = okvm_pin_gsi(vm, irqchip, pin);
+
 	if (gsi >= 0)
 		okvm_notify_acked(vm, gsi);
+}
+
+void okvm_notify_unmasked_pin(struct okvm_vm *vm, unsigned int irqchip,
+			      unsigned int pin)
+{
+	struct okvm_irq_ack_notifier *ian;
+	int gsi = okvm_pin_gsi(vm, irqchip, pin);
+
+	if (gsi < 0)
+		return;
+	rcu_read_lock();
+	hlist_for_each_entry_rcu(ian, &vm->irq_ack_notifiers, link)
+		if (ian->gsi == gsi && ian->unmasked)
+			ian->unmasked(ian);
+	rcu_read_unlock();
 }
 
 /* At KVM_CREATE_VM: no table (no irqchip) and no notifiers. */
