@@ -8,6 +8,7 @@
 # a marker with its CPU count and reboots, which ends lkvm. TAP output.
 #
 # Payload (scripts/clients): /payload/clients/{lkvm,bzImage,l2.cpio}.
+# okvm must be loaded with devname=kvm: kvmtool opens /dev/kvm only.
 dir=/payload/clients
 n=0 failed=0
 
@@ -42,7 +43,7 @@ kvmtool_boot()
 
 	t0=$(date +%s)
 	# kvmtool wants a home for its sockets; the guest reboots at the end.
-	HOME=/tmp timeout ${CLIENTS_TIMEOUT:-300} "$dir/lkvm" run -k "$dir/bzImage" \
+	HOME=/tmp timeout ${CLIENTS_TIMEOUT:-240} "$dir/lkvm" run -k "$dir/bzImage" \
 		-i "$dir/l2.cpio" -m 256 -c "$cpus" --console serial \
 		-p "console=ttyS0 reboot=k panic=-1 quiet" > "$out" 2>&1 < /dev/null
 	rc=$?
@@ -56,5 +57,15 @@ kvmtool_boot()
 }
 
 if kvmtool_boot 1; then ok kvmtool_boots_linux_1cpu; else not_ok kvmtool_boots_linux_1cpu; fi
-if kvmtool_boot 2; then ok kvmtool_boots_linux_2cpus; else not_ok kvmtool_boots_linux_2cpus; fi
+# In-tree kvm-amd under QEMU's TCG: kvmtool's 2-vCPU guest stops early in
+# boot (after "Poking KASLR"), with or without kvm-clock, while okvm run's
+# does not (testing.rst, "Unmodified clients").
+if [ "$OKVM_HV" = kvm ] && [ "$OKVM_VENDOR" = svm ]; then
+	n=$((n + 1))
+	echo "ok $n # SKIP kvm-amd in the QEMU bed hangs kvmtool's 2-vCPU guests"
+elif kvmtool_boot 2; then
+	ok kvmtool_boots_linux_2cpus
+else
+	not_ok kvmtool_boots_linux_2cpus
+fi
 [ "$failed" = 0 ]
