@@ -276,7 +276,7 @@ cli check_bad_repair 1 "leaks or all" img check -r some base-data.qcow2
 cli info_bad_output 1 "human or json" img info --output=xml base-data.qcow2
 cli key_file_missing 1 "No such file" img info --key-file nokey base-data.qcow2
 cli unknown_verb 1 "unknown command" img frobnicate
-cli run_not_implemented 2 "not implemented" run
+cli run_without_kernel 2 "give one with -k KERNEL" run
 
 echo "1..$n"
 exit $fail
