@@ -646,17 +646,18 @@ static void guest_pic(void)
 	GUEST_ASSERT_EQ(0, inb(0x20));
 	GUEST_ASSERT_EQ(0, inb(0x20));	/* the selection sticks */
 	/*
-	 * Poll: the highest request, taken as by an INTA (KVM does not set
-	 * the 8259A's bit 7 for "there was one").
+	 * Poll: the highest request, taken as by an INTA. The 8259A's bit 7
+	 * ("there was one") is left out: KVM 6.1 (and okvm) do not set it,
+	 * KVM 6.12 does.
 	 */
 	outb(0x20, 0x0c);
-	GUEST_ASSERT_EQ(0x02, inb(0x20));
+	GUEST_ASSERT_EQ(0x02, inb(0x20) & 0x7f);
 	outb(0xa0, 0x0c);
-	GUEST_ASSERT_EQ(0x01, inb(0xa0));
+	GUEST_ASSERT_EQ(0x01, inb(0xa0) & 0x7f);
 	outb(0x20, 0x0c);
-	GUEST_ASSERT_EQ(0x03, inb(0x20));
+	GUEST_ASSERT_EQ(0x03, inb(0x20) & 0x7f);
 	outb(0x20, 0x0c);
-	GUEST_ASSERT_EQ(0x07, inb(0x20));	/* nothing left */
+	GUEST_ASSERT_EQ(0x07, inb(0x20) & 0x7f);	/* nothing left */
 	outb(0x20, 0x0a);
 	GUEST_ASSERT_EQ(0, inb(0x20));
 	GUEST_SYNC(2);		/* host puts bits 3 and 5 in service */
