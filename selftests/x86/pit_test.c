@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "okvm_fixture.h"
@@ -397,6 +398,70 @@ static void guest_pit_irq(void)
 		asm volatile("hlt");
 	asm volatile("cli");
 	GUEST_DONE();
+}
+
+/*
+ * A tick lost to a masked line: channel 0 runs while IRQ 0's IOAPIC pin
+ * is masked (the edge is dropped, and never acknowledged), then the guest
+ * unmasks the pin. With reinjection on, the PIT must start ticking again
+ * on the unmask, as KVM's does from its mask notifier (Linux's boot does
+ * this before it checks the timer).
+ */
+#define IOAPIC_SEL	0xfec00000UL
+#define IOAPIC_WIN	0xfec00010UL
+
+static void guest_ioapic_write(uint32_t reg, uint32_t val)
+{
+	*(volatile uint32_t *)IOAPIC_SEL = reg;
+	*(volatile uint32_t *)IOAPIC_WIN = val;
+}
+
+static void guest_apic_tick(struct ex_regs *regs)
+{
+	ticks++;
+	*(volatile uint32_t *)0xfee000b0UL = 0;	/* LAPIC EOI */
+}
+
+static void guest_pit_lost_tick(void)
+{
+	*(volatile uint32_t *)APIC_SVR = 0x1ff;
+	*(volatile uint32_t *)APIC_LVT0 = 0x10700;	/* PIC off: masked */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+	guest_ioapic_write(0x11, 0);			/* to APIC 0 */
+	guest_ioapic_write(0x10, 0x10000 | PIT_IRQ_VECTOR);	/* masked */
+	outb(0x43, 0x34);
+	outb(0x40, 1193 & 0xff);
+	outb(0x40, 1193 >> 8);
+	GUEST_SYNC(1);			/* the host lets ticks go by */
+	guest_ioapic_write(0x10, PIT_IRQ_VECTOR);	/* unmask, edge */
+	asm volatile("sti");
+	while (ticks < 20)
+		asm volatile("hlt");
+	asm volatile("cli");
+	GUEST_DONE();
+}
+
+TEST(ticks_resume_after_unmask)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_PIC_MASTER };
+	struct kvm_vm *vm = pit_vm(KVM_PIT_SPEAKER_DUMMY);
+	struct kvm_vcpu *vcpu;
+	struct ucall uc;
+
+	if (vm_ioctl(vm, KVM_GET_IRQCHIP, (unsigned long)&chip) == -ENOTTY) {
+		kvm_vm_free(vm);
+		SKIP(return, "no in-kernel PIC");
+	}
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_pit_lost_tick);
+	vm_install_exception_handler(vm, PIT_IRQ_VECTOR, guest_apic_tick);
+	ASSERT_UCALL(vcpu, &uc, UCALL_SYNC);
+	usleep(20000);
+	/* A stalled PIT leaves the guest halted: alarm() ends the wait. */
+	alarm(20);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	alarm(0);
+	kvm_vm_free(vm);
 }
 
 TEST(channel0_interrupts_guest)
