@@ -91,6 +91,8 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_IOEVENTFD_NO_LENGTH:
 	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 	case KVM_CAP_COALESCED_PIO:		/* 1, as KVM answers */
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:		/* resampler on the EOI */
 		return 1;
 	case KVM_CAP_COALESCED_MMIO:		/* where the ring is mapped */
 		return KVM_COALESCED_MMIO_PAGE_OFFSET;

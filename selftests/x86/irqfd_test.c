@@ -3,8 +3,8 @@
  * irqfd_test - KVM_IRQFD: KVM's errnos (no in-kernel irqchip, bad fds,
  * bad flags, an eventfd already in use), its lifecycle (deassign, the
  * eventfd closed under an active irqfd, the VM closed with irqfds
- * attached) and, once the IOAPIC and local APIC are merged, an interrupt
- * from an eventfd write reaching a guest handler.
+ * attached); an interrupt from an eventfd write reaching a guest handler,
+ * and a level-triggered line resampled on the guest's EOI.
  */
 #include <fcntl.h>
 #include <string.h>
@@ -156,9 +156,7 @@ TEST(close_vm_with_irqfds_attached)
 
 /*
  * End to end: an irqfd on GSI 10 with the IOAPIC pin routed to vector
- * 24 of the boot CPU. NEEDS THE MERGE of the local APIC, IOAPIC and
- * routing (issue 10 items 1-3): without them okvm has no KVM_GET_LAPIC,
- * and the test skips there.
+ * 24 of the boot CPU.
  */
 #define IOAPIC_GPA	0xfec00000ULL
 #define LAPIC_GPA	0xfee00000ULL
@@ -219,16 +217,105 @@ TEST(interrupt_reaches_guest_handler)
 
 	kvm_ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
 	vcpu = vm_vcpu_add_guest(vm, 0, guest_irqfd);
-	if (!have_lapic(vcpu)) {
-		kvm_vm_free(vm);
-		SKIP(return, "needs the in-kernel local APIC and IOAPIC (merge)");
-	}
+	ASSERT_TRUE(have_lapic(vcpu));
 	vm_install_exception_handler(vm, IRQ_VECTOR, guest_irq_handler);
 	e = new_efd();
 	ASSERT_EQ(0, irqfd(vm, e, IRQ_GSI, 0, 0));
 	ASSERT_SYNC(vcpu, &uc, 1);
 	ASSERT_EQ(8, write(e, &one, 8));
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	close(e);
+	kvm_vm_free(vm);
+}
+
+/*
+ * A level-triggered line behind a resampling irqfd: the write asserts
+ * GSI 11, the IOAPIC delivers it once and sets Remote IRR (IOAPIC
+ * datasheet, 3.2.4), the line stays asserted while the guest handles it,
+ * and the guest's EOI both de-asserts it and signals the resample eventfd,
+ * so that a device model can look again. Without the resampler the EOI
+ * would find the line still high and deliver it a second time.
+ */
+#define LEVEL_GSI	11
+#define LEVEL_VECTOR	25
+
+static volatile uint32_t level_irqs;
+
+static void guest_level_handler(struct ex_regs *regs)
+{
+	level_irqs++;
+	/* no EOI here: the guest sends it later, when the host has looked */
+}
+
+static void guest_level(void)
+{
+	asm volatile("outb %0, $0x21; outb %0, $0xa1" : : "a"((uint8_t)0xff));
+	*(volatile uint32_t *)(LAPIC_GPA + 0xf0) = 0x1ff;
+	/* fixed, physical, level (bit 15), active high, to APIC 0 */
+	ioapic_write(0x10 + 2 * LEVEL_GSI + 1, 0);
+	ioapic_write(0x10 + 2 * LEVEL_GSI, LEVEL_VECTOR | (1u << 15));
+	GUEST_SYNC(1);
+	asm volatile("sti; hlt; cli");
+	GUEST_ASSERT_EQ(1, level_irqs);
+	GUEST_SYNC(2);			/* in service, not yet EOIed */
+	*(volatile uint32_t *)(LAPIC_GPA + 0xb0) = 0;
+	/* an open window: a line left high would be delivered again here */
+	asm volatile("sti; nop; nop; nop; nop; cli");
+	GUEST_ASSERT_EQ(1, level_irqs);
+	GUEST_SYNC(3);
+	asm volatile("sti; hlt; cli");
+	GUEST_ASSERT_EQ(2, level_irqs);
+	*(volatile uint32_t *)(LAPIC_GPA + 0xb0) = 0;
+	GUEST_DONE();
+}
+
+static int remote_irr(struct kvm_vm *vm, unsigned int pin)
+{
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+
+	if (okvm_ioctl(vm->fd, KVM_GET_IRQCHIP, (unsigned long)&chip))
+		return -1;
+	return chip.chip.ioapic.redirtbl[pin].fields.remote_irr;
+}
+
+/* the resample eventfd's count, 0 when it was not signalled */
+static uint64_t resampled(int r)
+{
+	uint64_t v = 0;
+
+	if (read(r, &v, 8) != 8)
+		return 0;
+	return v;
+}
+
+TEST(level_interrupt_resampled_on_eoi)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu;
+	struct ucall uc;
+	uint64_t one = 1;
+	int e, r;
+
+	kvm_ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_level);
+	vm_install_exception_handler(vm, LEVEL_VECTOR, guest_level_handler);
+	e = new_efd();
+	r = new_efd();
+	ASSERT_EQ(0, irqfd(vm, e, LEVEL_GSI, KVM_IRQFD_FLAG_RESAMPLE, r));
+	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_EQ(8, write(e, &one, 8));
+	ASSERT_SYNC(vcpu, &uc, 2);
+	EXPECT_EQ(1, remote_irr(vm, LEVEL_GSI));
+	EXPECT_EQ(0, resampled(r));
+	ASSERT_SYNC(vcpu, &uc, 3);
+	EXPECT_EQ(0, remote_irr(vm, LEVEL_GSI));
+	EXPECT_EQ(1, resampled(r));
+	/* the device model asserts the line again */
+	ASSERT_EQ(8, write(e, &one, 8));
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	EXPECT_EQ(1, resampled(r));
+	EXPECT_EQ(0, remote_irr(vm, LEVEL_GSI));
+	close(r);
 	close(e);
 	kvm_vm_free(vm);
 }
