@@ -85,6 +85,8 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_IRQ_INJECT_STATUS:	/* KVM_IRQ_LINE_STATUS */
 	case KVM_CAP_SIGNAL_MSI:
 		return 1;
+	case KVM_CAP_MCE:		/* banks a vCPU may have (x86/mce.c) */
+		return OKVM_MAX_MCE_BANKS;
 	case KVM_CAP_IRQ_ROUTING:	/* the most entries of a table */
 		return OKVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_IOEVENTFD:			/* eventfd.c */
@@ -126,6 +128,8 @@ static long okvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return OKVM_VCPU_MMAP_PAGES * PAGE_SIZE;
 	case KVM_GET_SUPPORTED_CPUID:
 		return okvm_dev_get_supported_cpuid((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED:
+		return okvm_mce_get_cap_supported((u64 __user *)arg);
 	case KVM_GET_MSR_INDEX_LIST:
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
 	case KVM_GET_MSRS:

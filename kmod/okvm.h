@@ -228,6 +228,23 @@ enum okvm_pending_io {
  * registers, segments, most MSRs) lives in the VMCB/VMCS and is reached
  * through okvm_x86_ops.
  */
+/* The guest's machine-check registers (x86/mce.c); under vcpu->mutex. */
+#define OKVM_MAX_MCE_BANKS	32	/* KVM_MAX_MCE_BANKS */
+struct okvm_mce {
+	u64 mcg_cap, mcg_status, mcg_ctl;
+	u64 banks[4 * OKVM_MAX_MCE_BANKS];	/* CTL, STATUS, ADDR, MISC */
+};
+
+/* The guest's MTRRs (x86/mtrr.c); the vCPU thread's alone. */
+#define OKVM_NR_VAR_MTRR	8
+struct okvm_mtrr {
+	u64 def_type;
+	u64 fixed[11];
+	struct {
+		u64 base, mask;
+	} var[OKVM_NR_VAR_MTRR];
+};
+
 struct okvm_vcpu {
 	struct okvm_vm *vm;
 	unsigned int id;
@@ -313,6 +330,10 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
+	struct okvm_mtrr mtrr;		/* x86/mtrr.c */
+	struct okvm_mce mce;		/* x86/mce.c */
+	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
+	bool shutdown_pending;
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*

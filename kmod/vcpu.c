@@ -131,6 +131,7 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_vcpu_set_signal_mask(vcpu, argp);
 	case KVM_GET_LAPIC:
 	case KVM_SET_LAPIC:
+	case KVM_SET_VAPIC_ADDR:
 		/* KVM: EINVAL without an in-kernel local APIC. */
 		if (!vcpu->lapic)
 			return -EINVAL;
@@ -175,6 +176,9 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_set_tsc_khz((unsigned long)argp);
 	case KVM_KVMCLOCK_CTRL:
 		return okvm_vcpu_kvmclock_ctrl(vcpu);
+	case KVM_X86_SETUP_MCE:
+	case KVM_X86_SET_MCE:
+		return okvm_mce_vcpu_ioctl(vcpu, ioctl, argp);
 	default:
 		break;
 	}
@@ -228,6 +232,7 @@ static void okvm_vcpu_reset(struct okvm_vcpu *vcpu)
 {
 	okvm_x86->vcpu_reset(vcpu, false);
 	okvm_msr_reset(vcpu);
+	okvm_mce_vcpu_init(vcpu);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;
 	vcpu->cpu = -1;

@@ -80,6 +80,7 @@ struct okvm_lapic {
 	u8 sipi_vector;
 	u32 mp_state;
 	wait_queue_head_t wq;		/* the vCPU sleeps here (HLT, INIT) */
+	u64 vapic_addr;			/* KVM_SET_VAPIC_ADDR; vCPU thread */
 };
 
 static u32 lapic_get(struct okvm_lapic *l, unsigned int off)
@@ -371,6 +372,58 @@ unsigned long okvm_lapic_get_cr8(struct okvm_vcpu *vcpu)
 void okvm_lapic_set_cr8(struct okvm_vcpu *vcpu, unsigned long cr8)
 {
 	lapic_set_tpr(vcpu->lapic, (cr8 & 0xf) << 4);
+}
+
+/*
+ * KVM_SET_VAPIC_ADDR: QEMU's TPR-patching option ROM (kvmvapic) rewrites
+ * a guest's TPR accesses into accesses to a word of guest memory, which
+ * KVM keeps in step with the local APIC around every entry: before it,
+ * the TPR, the highest in-service class (bits 15:12) and the highest
+ * requested vector (31:24); after the exit, the TPR the guest wrote back
+ * in byte 0. QEMU sets the address to 0 at every APIC reset, and okvm's
+ * answers follow KVM's: EINVAL for an address outside guest memory.
+ */
+static int lapic_set_vapic_addr(struct okvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_vapic_addr va;
+	u32 word;
+
+	if (copy_from_user(&va, argp, sizeof(va)))
+		return -EFAULT;
+	if (va.vapic_addr &&
+	    okvm_read_guest(vcpu->vm, va.vapic_addr, &word, sizeof(word)))
+		return -EINVAL;
+	vcpu->lapic->vapic_addr = va.vapic_addr;
+	return 0;
+}
+
+void okvm_lapic_sync_to_vapic(struct okvm_vcpu *vcpu)
+{
+	struct okvm_lapic *l = vcpu->lapic;
+	int irr, isr;
+	u32 word;
+
+	if (!l || !l->vapic_addr)
+		return;
+	spin_lock_irq(&l->lock);
+	irr = max(lapic_highest(l, APIC_IRR), 0);
+	isr = max(lapic_highest(l, APIC_ISR), 0);
+	word = (lapic_get(l, APIC_TASKPRI) & 0xff) | ((isr & 0xf0) << 8) |
+	       (irr << 24);
+	spin_unlock_irq(&l->lock);
+	/* a slot removed under it: nothing to keep in step until it is back */
+	okvm_write_guest(vcpu->vm, l->vapic_addr, &word, sizeof(word));
+}
+
+void okvm_lapic_sync_from_vapic(struct okvm_vcpu *vcpu)
+{
+	struct okvm_lapic *l = vcpu->lapic;
+	u32 word;
+
+	if (!l || !l->vapic_addr ||
+	    okvm_read_guest(vcpu->vm, l->vapic_addr, &word, sizeof(word)))
+		return;
+	lapic_set_tpr(l, word & 0xff);
 }
 
 /* Whether @l is a destination of @irq from @src (10.6.2). */
@@ -1036,6 +1089,8 @@ long okvm_lapic_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		lapic_set_state(l, s);
 		kfree(s);
 		return 0;
+	case KVM_SET_VAPIC_ADDR:
+		return lapic_set_vapic_addr(vcpu, argp);
 	default:
 		return -ENOTTY;
 	}

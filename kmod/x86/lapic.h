@@ -37,8 +37,14 @@ void okvm_lapic_set_runnable(struct okvm_vcpu *vcpu);
 int okvm_lapic_halt(struct okvm_vcpu *vcpu);
 int okvm_lapic_block(struct okvm_vcpu *vcpu);
 void okvm_lapic_wake(struct okvm_vcpu *vcpu);
+/* KVM_SET_VAPIC_ADDR's TPR word, around each entry. */
+void okvm_lapic_sync_to_vapic(struct okvm_vcpu *vcpu);
+void okvm_lapic_sync_from_vapic(struct okvm_vcpu *vcpu);
 
-/* KVM_GET/SET_LAPIC, KVM_GET/SET_MP_STATE with an in-kernel irqchip. */
+/*
+ * KVM_GET/SET_LAPIC, KVM_GET/SET_MP_STATE, KVM_SET_VAPIC_ADDR with an
+ * in-kernel irqchip.
+ */
 long okvm_lapic_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			   void __user *argp);
 

@@ -209,7 +209,13 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_IA32_PLATFORM_ID:
 	case MSR_AMD64_SYSCFG:
 	case MSR_VM_CR:
-		/* No microcode, no platform, no SYSCFG features, SVM not offered. */
+	case MSR_AMD64_NB_CFG:
+		/*
+		 * No microcode, no platform, no SYSCFG features, SVM not
+		 * offered, no northbridge (Linux reads NB_CFG on AMD
+		 * families 10h-16h to set its extended config bit; KVM reads
+		 * 0 and drops the write).
+		 */
 		*data = 0;
 		return 0;
 	case MSR_K7_HWCR:
@@ -233,12 +239,20 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 	}
 	if (okvm_is_kvmclock_msr(index))
 		return okvm_kvmclock_get_msr(vcpu, index, data);
+	if (okvm_is_mtrr_msr(index))
+		return okvm_mtrr_get_msr(vcpu, index, data);
+	if (okvm_is_mce_msr(index))
+		return okvm_mce_get_msr(vcpu, index, data, host);
 	return okvm_get_msr(vcpu, index, data);
 }
 
 static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 			bool host)
 {
+	if (okvm_is_mtrr_msr(index))
+		return okvm_mtrr_set_msr(vcpu, index, data);
+	if (okvm_is_mce_msr(index))
+		return okvm_mce_set_msr(vcpu, index, data, host);
 	switch (index) {
 	case MSR_EFER:
 		return okvm_set_efer(vcpu, data, host);
@@ -288,6 +302,7 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		break;
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:
+	case MSR_AMD64_NB_CFG:
 		/* Writes are ignored, as on CPUs where they are ignored. */
 		return 0;
 	case MSR_K7_HWCR:

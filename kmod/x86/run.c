@@ -424,8 +424,16 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 				continue;
 			}
 		}
+		if (vcpu->shutdown_pending) {
+			/* KVM_X86_SET_MCE's shutdown (mce.c), as KVM reports it */
+			vcpu->shutdown_pending = false;
+			vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+			return 0;
+		}
 		okvm_kvmclock_before_entry(vcpu);
+		okvm_lapic_sync_to_vapic(vcpu);
 		ret = okvm_vcpu_enter_exit(vcpu);
+		okvm_lapic_sync_from_vapic(vcpu);
 		if (ret <= 0)
 			return ret;
 		if (READ_ONCE(vcpu->run->request_interrupt_window) &&

@@ -99,6 +99,20 @@ bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
 bool okvm_guest_is_intel(struct okvm_vcpu *vcpu);
 unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu);
 
+/* mce.c */
+void okvm_mce_vcpu_init(struct okvm_vcpu *vcpu);
+bool okvm_is_mce_msr(u32 msr);
+int okvm_mce_get_msr(struct okvm_vcpu *vcpu, u32 msr, u64 *data, bool host);
+int okvm_mce_set_msr(struct okvm_vcpu *vcpu, u32 msr, u64 data, bool host);
+long okvm_mce_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
+			 void __user *argp);
+long okvm_mce_get_cap_supported(u64 __user *argp);
+
+/* mtrr.c */
+bool okvm_is_mtrr_msr(u32 msr);
+int okvm_mtrr_get_msr(struct okvm_vcpu *vcpu, u32 msr, u64 *data);
+int okvm_mtrr_set_msr(struct okvm_vcpu *vcpu, u32 msr, u64 data);
+
 /* msr.c */
 int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
 int okvm_emulate_wrmsr(struct okvm_vcpu *vcpu);
