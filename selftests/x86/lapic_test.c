@@ -597,10 +597,21 @@ static void sigusr1(int sig)
 {
 }
 
+static volatile int run_returned;
+
+/*
+ * Kick after 300 ms, then again every 50 ms until KVM_RUN has returned: a
+ * signal that lands while the vCPU thread is still on its way into
+ * KVM_RUN (a loaded nested bed can stall it that long) runs the handler in
+ * user space and would otherwise be lost, leaving the harness to time out.
+ */
 static void *kick_later(void *arg)
 {
 	usleep(300 * 1000);
-	pthread_kill(*(pthread_t *)arg, SIGUSR1);
+	while (!run_returned) {
+		pthread_kill(*(pthread_t *)arg, SIGUSR1);
+		usleep(50 * 1000);
+	}
 	return NULL;
 }
 
@@ -616,13 +627,18 @@ static void run_until_signal(struct __test_metadata *_metadata,
 	struct sigaction sa = { .sa_handler = sigusr1 };
 	pthread_t self = pthread_self(), t;
 	struct timespec a, b;
+	int ret, err;
 
 	sigaction(SIGUSR1, &sa, NULL);
+	run_returned = 0;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	ASSERT_EQ(0, pthread_create(&t, NULL, kick_later, &self));
 	/* Not _vcpu_run(): it retries after a signal. */
-	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_RUN, 0));
-	EXPECT_EQ(EINTR, errno);
+	ret = ioctl(vcpu->fd, KVM_RUN, 0);
+	err = errno;
+	run_returned = 1;
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EINTR, err);
 	EXPECT_EQ(KVM_EXIT_INTR, vcpu->run->exit_reason);
 	pthread_join(t, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &b);
