@@ -1388,6 +1388,45 @@ out:
 	return why;
 }
 
+/*
+ * KVM_CAP_MCE: the answer is the bank count KVM_X86_SETUP_MCE accepts at
+ * most, with MCG_CTL_P among the flags the system fd offers; the vCPU's
+ * IA32_MCG_CAP then reads back what was set (mce_test has the rest).
+ */
+static const char *check_mce(int dev, long answer)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x179 };	/* IA32_MCG_CAP */
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+	__u64 cap;
+
+	if (why)
+		goto out;
+	why = "KVM_X86_GET_MCE_CAP_SUPPORTED failed or lacks MCG_CTL_P";
+	if (okvm_ioctl(dev, KVM_X86_GET_MCE_CAP_SUPPORTED, (unsigned long)&cap) ||
+	    !(cap & (1 << 8)))
+		goto out;
+	why = "KVM_X86_SETUP_MCE refused the answer's bank count";
+	cap = (1 << 8) | answer;
+	if (okvm_ioctl(v.fd, KVM_X86_SETUP_MCE, (unsigned long)&cap))
+		goto out;
+	why = "KVM_X86_SETUP_MCE took one bank more than the answer";
+	cap = answer + 1;
+	if (okvm_ioctl(v.fd, KVM_X86_SETUP_MCE, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "IA32_MCG_CAP does not read back what KVM_X86_SETUP_MCE set";
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1 ||
+	    m.e.data != ((1 << 8) | (__u64)answer))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -1450,6 +1489,7 @@ static const struct {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", check_irqfd },
 	{ KVM_CAP_IRQFD_RESAMPLE, "KVM_CAP_IRQFD_RESAMPLE",
 	  check_irqfd_resample },
+	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
 };
 
 static int find_check(long cap)
