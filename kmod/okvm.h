@@ -407,7 +407,7 @@ void okvm_hardware_put(void);
 int okvm_hardware_init(void);
 void okvm_hardware_exit(void);
 
-/* main.c */
+/* caps.c */
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* eventfd.c */
