@@ -324,6 +324,7 @@ struct okvm_vcpu {
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */
 	unsigned int cpuid_nent;
+	bool cpuid_set;		/* a KVM_SET_CPUID(2) succeeded (regs.c, CR4) */
 	u64 guest_xcr0_mask;		/* XCR0 bits the guest CPUID allows */
 
 	u64 apic_base;
@@ -339,6 +340,7 @@ struct okvm_vcpu {
 	struct okvm_mce mce;		/* x86/mce.c */
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
 	bool shutdown_pending;
+	s64 tsc_adjust;			/* IA32_TSC_ADJUST (msr.c) */
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*
