@@ -146,6 +146,9 @@ struct okvm_vm {
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
+	/* KVM_SET/GET_NR_MMU_PAGES (mmu_pages.c); written under slots_lock */
+	unsigned long nr_mmu_pages;
+	bool mmu_pages_requested;
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
@@ -392,6 +395,12 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write);
 void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end);
 bool okvm_mmu_need_tlb_flush(struct okvm_vcpu *vcpu);
 u64 okvm_mmu_root_pa(struct okvm_vm *vm);
+
+/* mmu_pages.c */
+void okvm_mmu_pages_slots_changed(struct okvm_vm *vm,
+				  const struct okvm_memslots *slots);
+long okvm_vm_ioctl_mmu_pages(struct okvm_vm *vm, unsigned int ioctl,
+			     unsigned long arg);
 
 /* vcpu.c */
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id);
