@@ -146,6 +146,9 @@ struct okvm_vm {
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
+	/* KVM_SET/GET_NR_MMU_PAGES (mmu_pages.c); written under slots_lock */
+	unsigned long nr_mmu_pages;
+	bool mmu_pages_requested;
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
@@ -332,6 +335,7 @@ struct okvm_vcpu {
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */
 	unsigned int cpuid_nent;
+	bool cpuid_set;		/* a KVM_SET_CPUID(2) succeeded (regs.c, CR4) */
 	u64 guest_xcr0_mask;		/* XCR0 bits the guest CPUID allows */
 
 	u64 apic_base;
@@ -347,6 +351,7 @@ struct okvm_vcpu {
 	struct okvm_mce mce;		/* x86/mce.c */
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
 	bool shutdown_pending;
+	s64 tsc_adjust;			/* IA32_TSC_ADJUST (msr.c) */
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*
@@ -398,6 +403,12 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write);
 void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end);
 bool okvm_mmu_need_tlb_flush(struct okvm_vcpu *vcpu);
 u64 okvm_mmu_root_pa(struct okvm_vm *vm);
+
+/* mmu_pages.c */
+void okvm_mmu_pages_slots_changed(struct okvm_vm *vm,
+				  const struct okvm_memslots *slots);
+long okvm_vm_ioctl_mmu_pages(struct okvm_vm *vm, unsigned int ioctl,
+			     unsigned long arg);
 
 /* vcpu.c */
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id);

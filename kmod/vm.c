@@ -135,6 +135,9 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return okvm_create_vcpu(vm, arg);
 	case KVM_ENABLE_CAP:
 		return okvm_vm_enable_cap(vm, (void __user *)arg);
+	case KVM_SET_NR_MMU_PAGES:
+	case KVM_GET_NR_MMU_PAGES:
+		return okvm_vm_ioctl_mmu_pages(vm, ioctl, arg);
 	case KVM_SET_USER_MEMORY_REGION: {
 		struct kvm_userspace_memory_region mem;
 

@@ -204,6 +204,27 @@ static const char *check_enable_cap(int dev, long answer)
 	return why;
 }
 
+/*
+ * KVM_CAP_MMU_SHADOW_CACHE_CONTROL: KVM_SET_NR_MMU_PAGES takes 64 and no
+ * less, and KVM_GET_NR_MMU_PAGES reads the number back.
+ */
+static const char *check_mmu_shadow_cache_control(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (okvm_ioctl(vm, KVM_SET_NR_MMU_PAGES, 63) != -EINVAL)
+		why = "63 pages accepted";
+	else if (okvm_ioctl(vm, KVM_SET_NR_MMU_PAGES, 200))
+		why = "200 pages refused";
+	else if (okvm_ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) != 200)
+		why = "KVM_GET_NR_MMU_PAGES does not read 200 back";
+	close(vm);
+	return why;
+}
+
 /* A VM with vCPU 0 and that vCPU's kvm_run mapped. */
 struct test_vcpu {
 	int vm;
@@ -1529,6 +1550,8 @@ static const struct {
 	{ KVM_CAP_VM_TYPES, "KVM_CAP_VM_TYPES", check_vm_types },
 	{ KVM_CAP_ENABLE_CAP_VM, "KVM_CAP_ENABLE_CAP_VM", check_enable_cap_vm },
 	{ KVM_CAP_ENABLE_CAP, "KVM_CAP_ENABLE_CAP", check_enable_cap },
+	{ KVM_CAP_MMU_SHADOW_CACHE_CONTROL, "KVM_CAP_MMU_SHADOW_CACHE_CONTROL",
+	  check_mmu_shadow_cache_control },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", check_user_memory },
 	{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", check_nr_memslots },
 	{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS", check_nr_vcpus },
