@@ -88,6 +88,21 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return okvm_set_user_memory_region(vm, &mem);
 	}
+	case KVM_GET_DIRTY_LOG:
+	case KVM_CLEAR_DIRTY_LOG:
+		return okvm_vm_ioctl_dirty_log(vm, ioctl, (void __user *)arg);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		/* Like KVM: flags must be 0, unknown capabilities EINVAL. */
+		if (copy_from_user(&cap, (void __user *)arg, sizeof(cap)))
+			return -EFAULT;
+		if (cap.flags)
+			return -EINVAL;
+		if (cap.cap == KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2)
+			return okvm_vm_enable_cap_dirty_log(vm, &cap);
+		return -EINVAL;
+	}
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return okvm_vm_ioctl_clock(vm, ioctl, (void __user *)arg);
