@@ -45,6 +45,7 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	switch (cap) {
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_ENABLE_CAP_VM:	/* KVM_CAP_MAX_VCPU_ID (vm.c) */
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return OKVM_USER_MEM_SLOTS;

@@ -3,8 +3,9 @@
  * lapic_test - the in-kernel local APIC (KVM_CREATE_IRQCHIP): its errnos,
  * KVM_GET/SET_LAPIC, the APIC timer in one-shot, periodic and TSC-deadline
  * modes, HLT sleeping until the timer fires, self-IPIs, IPIs between
- * vCPUs, APs started with INIT/SIPI in real mode, and guests storming
- * interrupts while the VMM stops them with a signal.
+ * vCPUs, APs started with INIT/SIPI in real mode, guests storming
+ * interrupts while the VMM stops them with a signal, and the TPR kept in
+ * step with a word of guest memory (KVM_SET_VAPIC_ADDR).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -666,6 +667,65 @@ TEST(halt_stopped_by_signal)
 	run_until_signal(_metadata, vcpu);
 	kvm_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp);
 	EXPECT_EQ(KVM_MP_STATE_HALTED, mp.mp_state);
+	kvm_vm_free(vm);
+}
+
+/*
+ * KVM_SET_VAPIC_ADDR: the word at the address holds the TPR before every
+ * entry, and the TPR the guest stores in its byte 0 is the APIC's after
+ * the next exit (QEMU's kvmvapic ROM works this way).
+ */
+static volatile uint32_t vapic_word;
+
+static void guest_vapic(void)
+{
+	GUEST_SYNC(vapic_word & 0xff);
+	*(volatile uint8_t *)&vapic_word = 0x50;
+	GUEST_SYNC(0);
+	GUEST_DONE();
+}
+
+TEST(vapic_tpr_sync)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_guest(guest_vapic, &vcpu);
+	struct kvm_vapic_addr va = { .vapic_addr = (uintptr_t)&vapic_word };
+	struct kvm_lapic_state st;
+	struct ucall uc;
+
+	kvm_ioctl(vcpu->fd, KVM_GET_LAPIC, &st);
+	lapic_reg_set(&st, APIC_TASKPRI, 0x30);
+	/* KVM writes the word only while the APIC is software-enabled */
+	lapic_reg_set(&st, APIC_SPIV, 0x1ff);
+	kvm_ioctl(vcpu->fd, KVM_SET_LAPIC, &st);
+	kvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, &va);
+	ASSERT_SYNC(vcpu, &uc, 0x30);
+	ASSERT_SYNC(vcpu, &uc, 0);
+	kvm_ioctl(vcpu->fd, KVM_GET_LAPIC, &st);
+	EXPECT_EQ(0x50, lapic_reg(&st, APIC_TASKPRI));
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
+}
+
+TEST(vapic_addr_errnos)
+{
+	struct kvm_vm *vm = vm_create_bare();
+	struct kvm_vcpu *vcpu = vm_vcpu_add_bare(vm, 0);
+	struct kvm_vapic_addr va = { .vapic_addr = 0x1000 };
+
+	/* no in-kernel local APIC */
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR,
+				      (unsigned long)&va));
+	kvm_vm_free(vm);
+
+	vm = irqchip_guest(guest_vapic, &vcpu);
+	EXPECT_EQ(-EFAULT, okvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR, 8));
+	va.vapic_addr = 1ULL << 40;	/* no slot there */
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR,
+				      (unsigned long)&va));
+	va.vapic_addr = 0;		/* off */
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_VAPIC_ADDR,
+				(unsigned long)&va));
 	kvm_vm_free(vm);
 }
 
