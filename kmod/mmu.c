@@ -573,22 +573,49 @@ bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask)
 
 /*
  * Take the write right from every leaf of guest frames [start, end), when
- * a slot starts logging dirty pages; it may sleep. Bounded steps of 64
- * frames, rescheduling in between; then one flush.
+ * a slot starts logging dirty pages; it may sleep. One last-level table
+ * (or one absent higher-level entry, whose whole span is skipped) per
+ * step, as okvm_mmu_zap_some() walks, so a big sparse slot costs what it
+ * has mapped; rescheduling between steps; then one flush.
  */
 void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end)
 {
+	const struct okvm_spte_format *fmt = okvm_spte();
+	u64 limit = min(end, OKVM_MMU_GFN_LIMIT);
+	struct okvm_mmu *mmu = &vm->mmu;
 	bool taken = false;
+	u64 gfn = start;
 
 	might_sleep();
-	okvm_mmu_lock(vm);
-	while (start < end) {
-		unsigned int n = min_t(u64, end - start, BITS_PER_LONG);
+	spin_lock(&mmu->lock);
+	while (gfn < limit) {
+		u64 *table = mmu->root;
+		u64 span, next;
+		int level;
 
-		taken |= okvm_mmu_wrprot_mask(vm, start, n == BITS_PER_LONG ?
-					      ~0UL : GENMASK(n - 1, 0));
-		start += n;
-		cond_resched_lock(&vm->mmu.lock);
+		for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
+			u64 spte = table[okvm_spte_index(gfn, level)];
+
+			if (!(spte & fmt->present))
+				break;
+			table = okvm_spte_table(spte);
+		}
+		if (level > 1) {
+			span = okvm_spte_span(level);
+			gfn = round_down(gfn, span) + span;
+		} else {
+			next = min(limit, round_down(gfn, OKVM_SPTE_PER_TABLE) +
+					  OKVM_SPTE_PER_TABLE);
+			for (; gfn < next; gfn++) {
+				u64 *spte = &table[okvm_spte_index(gfn, 1)];
+
+				if (*spte & fmt->leaf_write) {
+					WRITE_ONCE(*spte, *spte & ~fmt->leaf_write);
+					taken = true;
+				}
+			}
+		}
+		cond_resched_lock(&mmu->lock);
 	}
 	okvm_mmu_unlock_flush(vm, taken);
 }
