@@ -61,7 +61,10 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_KVMCLOCK_CTRL:	/* x86/clock.c */
+	case KVM_CAP_READONLY_MEM:	/* writes exit as MMIO (mmu.c) */
 		return 1;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:	/* dirty_log.c */
+		return okvm_dirty_log_manual_caps();
 	/* The in-kernel irqchip's routing and injection (x86/routing.c). */
 	case KVM_CAP_IRQ_INJECT_STATUS:	/* KVM_IRQ_LINE_STATUS */
 	case KVM_CAP_SIGNAL_MSI:

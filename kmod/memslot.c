@@ -45,8 +45,8 @@ static int okvm_memslot_cmp_gfn(const void *a, const void *b)
 }
 
 /* The slot with this id in a snapshot, or NULL. */
-static const struct okvm_memslot *
-okvm_memslot_by_id(const struct okvm_memslots *slots, u16 id)
+const struct okvm_memslot *okvm_memslot_by_id(const struct okvm_memslots *slots,
+					      u16 id)
 {
 	unsigned int i;
 
@@ -82,8 +82,7 @@ static int okvm_memslot_check_region(struct okvm_vm *vm,
 	u16 as_id = mem->slot >> 16, id = mem->slot & 0xffff;
 	u64 gpa = mem->guest_phys_addr, size = mem->memory_size;
 
-	/* Dirty logging and read-only slots are not implemented yet. */
-	if (mem->flags)
+	if (mem->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
 	/* One address space: okvm has no SMM (KVM_CAP_MULTI_ADDRESS_SPACE). */
 	if (as_id || id >= OKVM_USER_MEM_SLOTS)
@@ -123,11 +122,15 @@ okvm_memslots_apply(const struct okvm_memslots *old,
 		if (!cur)
 			return ERR_PTR(-EINVAL);	/* deleting no slot */
 	} else if (cur) {
-		/* An existing slot may move; its size and HVA are fixed. */
+		/*
+		 * An existing slot may move or change KVM_MEM_LOG_DIRTY_PAGES;
+		 * its size, HVA and KVM_MEM_READONLY are fixed, as in KVM.
+		 */
 		if (cur->userspace_addr != mem->userspace_addr ||
-		    cur->npages != npages)
+		    cur->npages != npages ||
+		    (cur->flags ^ mem->flags) & KVM_MEM_READONLY)
 			return ERR_PTR(-EINVAL);
-		if (cur->base_gfn == gfn)
+		if (cur->base_gfn == gfn && cur->flags == mem->flags)
 			return NULL;
 	}
 	if (npages && okvm_memslot_overlaps(old, id, gfn, npages))
@@ -201,12 +204,14 @@ okvm_memslots_invalidate(const struct okvm_memslots *old, u16 id)
 
 /*
  * Translate a guest-physical address to the VMM's virtual address, without
- * sleeping. Returns 0 and sets *@hva; -ENOENT when no slot holds @gpa; or
- * -EAGAIN when the slot holding it is being deleted or moved (marked
- * OKVM_MEMSLOT_INVALID): the GPA is neither RAM nor MMIO until the update
- * is done, so the caller must retry rather than decide.
+ * sleeping. Returns 0 and sets *@hva and *@flags (the slot's KVM_MEM_*
+ * flags); -ENOENT when no slot holds @gpa; or -EAGAIN when the slot
+ * holding it is being deleted or moved (marked OKVM_MEMSLOT_INVALID): the
+ * GPA is neither RAM nor MMIO until the update is done, so the caller must
+ * retry rather than decide.
  */
-int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
+int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva,
+		      u32 *flags)
 {
 	const struct okvm_memslot *slot;
 	u64 gfn = gpa >> PAGE_SHIFT;
@@ -220,6 +225,7 @@ int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
 		*hva = slot->userspace_addr +
 		       ((gfn - slot->base_gfn) << PAGE_SHIFT) +
 		       offset_in_page(gpa);
+		*flags = slot->flags;
 		ret = 0;
 	}
 	rcu_read_unlock();
@@ -234,19 +240,30 @@ int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
  * being deleted or moved is waited for (the update holds slots_lock from
  * the invalid snapshot to the final one, and never waits for a vCPU), then
  * looked up again. Returns 0 and sets *@hva, -ENOENT when no slot holds
- * @gpa, or -EINTR when a fatal signal interrupted the wait (the process
- * is dying: whatever the caller makes of it, nobody sees it).
+ * @gpa, or when @write and the slot is KVM_MEM_READONLY (for a write the
+ * GPA is MMIO, as in KVM), or -EINTR when a fatal signal interrupted the
+ * wait (the process is dying: whatever the caller makes of it, nobody
+ * sees it).
  */
-int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
+int okvm_gpa_to_hva_prot(struct okvm_vm *vm, u64 gpa, bool write,
+			 unsigned long *hva)
 {
+	u32 flags;
 	int ret;
 
-	while ((ret = __okvm_gpa_to_hva(vm, gpa, hva)) == -EAGAIN) {
+	while ((ret = __okvm_gpa_to_hva(vm, gpa, hva, &flags)) == -EAGAIN) {
 		if (mutex_lock_killable(&vm->slots_lock))
 			return -EINTR;
 		mutex_unlock(&vm->slots_lock);
 	}
+	if (!ret && write && (flags & KVM_MEM_READONLY))
+		return -ENOENT;
 	return ret;
+}
+
+int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
+{
+	return okvm_gpa_to_hva_prot(vm, gpa, false, hva);
 }
 
 /*
@@ -313,6 +330,9 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 {
 	struct okvm_memslots *old, *new, *inv = NULL;
 	const struct okvm_memslot *cur;
+	struct okvm_memslot *slot = NULL;
+	u16 id = mem->slot & 0xffff;
+	unsigned int i;
 	int ret;
 
 	ret = okvm_memslot_check_region(vm, mem);
@@ -327,10 +347,19 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 		mutex_unlock(&vm->slots_lock);
 		return PTR_ERR_OR_ZERO(new);
 	}
+	cur = okvm_memslot_by_id(old, id);
+	for (i = 0; i < new->nr; i++)
+		if (new->slots[i].id == id)
+			slot = &new->slots[i];
+	/* The dirty bitmap: kept, made or none (dirty_log.c). */
+	if (slot) {
+		ret = okvm_dirty_log_prepare(vm, cur, slot);
+		if (ret)
+			goto fail;
+	}
 	ret = -ENOMEM;
 	/* A deleted or moved slot's old GPAs must leave the page tables. */
-	cur = okvm_memslot_by_id(old, mem->slot & 0xffff);
-	if (cur) {
+	if (cur && (!slot || slot->base_gfn != cur->base_gfn)) {
 		inv = okvm_memslots_invalidate(old, cur->id);
 		if (!inv)
 			goto fail;
@@ -364,6 +393,9 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	rcu_assign_pointer(vm->memslots, new);
 	if (!cur != !mem->memory_size)	/* created or deleted, not moved */
 		okvm_mmu_pages_slots_changed(vm, new);
+	/* Logging turned on for a slot with mappings: write-protect them. */
+	if (slot)
+		okvm_dirty_log_commit(vm, cur, slot);
 
 	/*
 	 * Expedited, as KVM's memslot updates are: VMMs change slots in
@@ -374,6 +406,13 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	 * looping on this ioctl can keep waiting for a grace period.
 	 */
 	synchronize_rcu_expedited();
+	/*
+	 * No fault can still mark a bitmap the slot no longer has (the fault
+	 * path marks it under RCU, dirty_log.c); GET/CLEAR_DIRTY_LOG hold
+	 * slots_lock.
+	 */
+	if (cur)
+		okvm_dirty_log_free(cur, slot);
 	mutex_unlock(&vm->slots_lock);
 	/*
 	 * A vCPU emulating an instruction may have looked the old slot's
@@ -391,6 +430,8 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 
 fail:
 	mutex_unlock(&vm->slots_lock);
+	if (slot)
+		okvm_dirty_log_free(slot, cur);
 	kvfree(inv);
 	kvfree(new);
 	return ret;
@@ -410,5 +451,11 @@ int okvm_memslots_init(struct okvm_vm *vm)
 /* The VM is unreachable: no reader is left, no grace period is needed. */
 void okvm_memslots_free(struct okvm_vm *vm)
 {
-	kvfree(rcu_dereference_protected(vm->memslots, true));
+	struct okvm_memslots *slots = rcu_dereference_protected(vm->memslots,
+								true);
+	unsigned int i;
+
+	for (i = 0; i < slots->nr; i++)
+		okvm_dirty_log_free(&slots->slots[i], NULL);
+	kvfree(slots);
 }

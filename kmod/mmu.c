@@ -18,7 +18,8 @@
  * removes it is settled with a sequence count checked under the MMU lock,
  * as in KVM (design.rst, "Guest memory").
  *
- * Only 4 KiB leaves are built, so tables are never freed before the VM is.
+ * Only 4 KiB leaves are built, so tables are never freed before the VM is,
+ * and dirty logging never has a huge mapping to split.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -401,18 +402,26 @@ static u64 *okvm_mmu_leaf(struct okvm_vcpu *vcpu, u64 gfn)
 /*
  * Map the guest page at @gpa after a second-level fault. Returns 1 when the
  * guest should simply run again (mapped, or a race to retry), 0 when no
- * memslot holds @gpa (the access is MMIO), -EFAULT when the VMM's memory
- * behind the slot cannot be had (unmapped, or written while read-only:
- * KVM answers these with -EFAULT from KVM_RUN too), or -ENOMEM.
+ * memslot holds @gpa or the access writes a KVM_MEM_READONLY slot (the
+ * access is MMIO, as KVM makes it), -EFAULT when the VMM's memory behind
+ * the slot cannot be had (unmapped, or written while read-only: KVM
+ * answers these with -EFAULT from KVM_RUN too), or -ENOMEM.
+ *
+ * A slot that logs dirty pages gets a writable leaf only for a write
+ * fault, which sets the page's bit in the same critical section
+ * (okvm_dirty_log_fault()); a read maps the page read-only so that the
+ * first write faults again (design.rst, "Dirty logging").
  */
 int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	struct okvm_mmu *mmu = &vcpu->vm->mmu;
+	u64 gfn = gpa >> PAGE_SHIFT;
 	unsigned long hva, seq;
 	bool writable = true;
 	struct page *page;
 	u64 *spte, new;
+	u32 flags;
 	int ret;
 
 	ret = okvm_mmu_topup(vcpu);
@@ -435,38 +444,180 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 	 * neither RAM nor MMIO yet; the guest faults again, and finds the
 	 * final snapshot once the update published it (memslot.c).
 	 */
-	ret = __okvm_gpa_to_hva(vcpu->vm, gpa & PAGE_MASK, &hva);
+	ret = __okvm_gpa_to_hva(vcpu->vm, gpa & PAGE_MASK, &hva, &flags);
 	if (ret)
 		return ret == -EAGAIN ? 1 : 0;
 
-	/*
-	 * Ask for a writable page whatever the access, as a write fault would
-	 * otherwise follow at once; a mapping the VMM made read-only is mapped
-	 * read-only for reads.
-	 */
-	ret = get_user_pages_fast(hva, 1, FOLL_WRITE, &page);
-	if (ret != 1 && !write) {
+	if (flags & KVM_MEM_READONLY) {
+		/* A write there is MMIO; the page is never mapped writable. */
+		if (write)
+			return 0;
 		writable = false;
 		ret = get_user_pages_fast(hva, 1, 0, &page);
+	} else {
+		/*
+		 * Ask for a writable page whatever the access, as a write
+		 * fault would otherwise follow at once; a mapping the VMM made
+		 * read-only is mapped read-only for reads.
+		 */
+		ret = get_user_pages_fast(hva, 1, FOLL_WRITE, &page);
+		if (ret != 1 && !write) {
+			writable = false;
+			ret = get_user_pages_fast(hva, 1, 0, &page);
+		}
 	}
 	if (ret != 1)
 		return -EFAULT;
 
 	spin_lock(&mmu->lock);
 	if (!mmu->invalidate_count && mmu->invalidate_seq == seq) {
-		spte = okvm_mmu_leaf(vcpu, gpa >> PAGE_SHIFT);
+		/*
+		 * The slot's flags as published now, not as looked up above:
+		 * dirty logging may have been turned on meanwhile, and its
+		 * write-protection pass (under this lock) may already be over.
+		 */
+		if (writable)
+			writable = okvm_dirty_log_fault(vcpu->vm, gfn, write);
+		spte = okvm_mmu_leaf(vcpu, gfn);
 		new = page_to_phys(page) | fmt->leaf | fmt->leaf_exec |
 		      (writable ? fmt->leaf_write : 0);
 		/*
 		 * Another vCPU may have mapped the page already. Entries change
-		 * pages only after a zap, so at most the rights grow here, and
-		 * wider rights need no TLB flush (APM 15.25.10).
+		 * pages only after a zap, so the rights only grow here: a
+		 * read fault keeps the write right another vCPU's write fault
+		 * gave meanwhile (narrowing would need a flush). Wider rights
+		 * need no TLB flush (APM 15.25.10).
 		 */
+		if ((*spte & fmt->present) &&
+		    (*spte & OKVM_SPTE_ADDR_MASK) == page_to_phys(page))
+			new |= *spte & fmt->leaf_write;
 		WRITE_ONCE(*spte, new);
 	}
 	spin_unlock(&mmu->lock);
 	put_page(page);
 	return 1;
+}
+
+/*
+ * Write-protection for dirty logging (dirty_log.c). okvm_mmu_lock() and
+ * okvm_mmu_unlock_flush() bracket one or more okvm_mmu_wrprot_mask()
+ * calls, so that clearing bits in a dirty bitmap and taking the write
+ * right from their pages is atomic with respect to the fault path, which
+ * sets a bit and gives the right under the same lock.
+ */
+void okvm_mmu_lock(struct okvm_vm *vm)
+{
+	spin_lock(&vm->mmu.lock);
+}
+
+/*
+ * With @flush (a write right was taken), make every vCPU drop the stale
+ * translations before returning: bump the TLB generation under the lock,
+ * then kick the vCPUs in guest mode (okvm_mmu_kick_vcpus()). A vCPU that
+ * kept a writable TLB entry could otherwise write the page without a
+ * fault after its bit was reported clean, and the write would be lost.
+ */
+void okvm_mmu_unlock_flush(struct okvm_vm *vm, bool flush)
+{
+	if (flush)
+		atomic64_inc(&vm->mmu.tlb_gen);
+	spin_unlock(&vm->mmu.lock);
+	if (flush)
+		okvm_mmu_kick_vcpus(vm);
+}
+
+/* The leaf for @gfn if every table above it exists, else NULL. */
+static u64 *okvm_mmu_find_leaf(struct okvm_mmu *mmu, u64 gfn)
+{
+	const struct okvm_spte_format *fmt = okvm_spte();
+	u64 *table = mmu->root;
+	int level;
+
+	if (gfn >= OKVM_MMU_GFN_LIMIT)
+		return NULL;
+	for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
+		u64 spte = table[okvm_spte_index(gfn, level)];
+
+		if (!(spte & fmt->present))
+			return NULL;
+		table = okvm_spte_table(spte);
+	}
+	return &table[okvm_spte_index(gfn, 1)];
+}
+
+/*
+ * Clear the write right (NPT's R/W bit, APM 15.25.5; EPT's bit 1, SDM
+ * 29.3.2) of the leaves for @gfn + each set bit of @mask. Only 4 KiB
+ * leaves exist (see the top of this file), so there is no huge mapping
+ * to split first. Returns true when a right was taken: the caller must
+ * flush (okvm_mmu_unlock_flush()).
+ */
+bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask)
+{
+	const struct okvm_spte_format *fmt = okvm_spte();
+	struct okvm_mmu *mmu = &vm->mmu;
+	bool taken = false;
+	unsigned int bit;
+
+	lockdep_assert_held(&mmu->lock);
+	for_each_set_bit(bit, &mask, BITS_PER_LONG) {
+		u64 *spte = okvm_mmu_find_leaf(mmu, gfn + bit);
+
+		if (spte && (*spte & fmt->leaf_write)) {
+			WRITE_ONCE(*spte, *spte & ~fmt->leaf_write);
+			taken = true;
+		}
+	}
+	return taken;
+}
+
+/*
+ * Take the write right from every leaf of guest frames [start, end), when
+ * a slot starts logging dirty pages; it may sleep. One last-level table
+ * (or one absent higher-level entry, whose whole span is skipped) per
+ * step, as okvm_mmu_zap_some() walks, so a big sparse slot costs what it
+ * has mapped; rescheduling between steps; then one flush.
+ */
+void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end)
+{
+	const struct okvm_spte_format *fmt = okvm_spte();
+	u64 limit = min(end, OKVM_MMU_GFN_LIMIT);
+	struct okvm_mmu *mmu = &vm->mmu;
+	bool taken = false;
+	u64 gfn = start;
+
+	might_sleep();
+	spin_lock(&mmu->lock);
+	while (gfn < limit) {
+		u64 *table = mmu->root;
+		u64 span, next;
+		int level;
+
+		for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
+			u64 spte = table[okvm_spte_index(gfn, level)];
+
+			if (!(spte & fmt->present))
+				break;
+			table = okvm_spte_table(spte);
+		}
+		if (level > 1) {
+			span = okvm_spte_span(level);
+			gfn = round_down(gfn, span) + span;
+		} else {
+			next = min(limit, round_down(gfn, OKVM_SPTE_PER_TABLE) +
+					  OKVM_SPTE_PER_TABLE);
+			for (; gfn < next; gfn++) {
+				u64 *spte = &table[okvm_spte_index(gfn, 1)];
+
+				if (*spte & fmt->leaf_write) {
+					WRITE_ONCE(*spte, *spte & ~fmt->leaf_write);
+					taken = true;
+				}
+			}
+		}
+		cond_resched_lock(&mmu->lock);
+	}
+	okvm_mmu_unlock_flush(vm, taken);
 }
 
 /*

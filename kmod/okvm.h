@@ -61,10 +61,18 @@ struct okvm_eventfds;
  */
 #define OKVM_MEMSLOT_INVALID	BIT(16)
 
+/*
+ * @dirty_bitmap: with KVM_MEM_LOG_DIRTY_PAGES, one bit per page of the
+ * slot (little-endian bit order, as user space reads it), followed by a
+ * second bitmap of the same size that KVM_GET/CLEAR_DIRTY_LOG use as a
+ * buffer (dirty_log.c); NULL without the flag. Every snapshot holding the
+ * slot shares it; it is freed once no published snapshot does.
+ */
 struct okvm_memslot {
 	u64 base_gfn;
 	u64 npages;
 	u64 userspace_addr;
+	unsigned long *dirty_bitmap;
 	u32 flags;
 	u16 id;
 };
@@ -149,6 +157,11 @@ struct okvm_vm {
 	/* KVM_SET/GET_NR_MMU_PAGES (mmu_pages.c); written under slots_lock */
 	unsigned long nr_mmu_pages;
 	bool mmu_pages_requested;
+	/*
+	 * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's KVM_DIRTY_LOG_* flags, set by
+	 * KVM_ENABLE_CAP under @slots_lock, read under it (dirty_log.c).
+	 */
+	u64 dirty_log_manual;
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
@@ -389,8 +402,13 @@ int okvm_memslots_init(struct okvm_vm *vm);
 void okvm_memslots_free(struct okvm_vm *vm);
 const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
 					     u64 gfn);
-int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
+int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva,
+		      u32 *flags);
 int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
+int okvm_gpa_to_hva_prot(struct okvm_vm *vm, u64 gpa, bool write,
+			 unsigned long *hva);
+const struct okvm_memslot *okvm_memslot_by_id(const struct okvm_memslots *slots,
+					      u16 id);
 int okvm_hva_read_lock(void);
 void okvm_hva_read_unlock(int idx);
 
@@ -403,6 +421,25 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write);
 void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end);
 bool okvm_mmu_need_tlb_flush(struct okvm_vcpu *vcpu);
 u64 okvm_mmu_root_pa(struct okvm_vm *vm);
+void okvm_mmu_lock(struct okvm_vm *vm);
+void okvm_mmu_unlock_flush(struct okvm_vm *vm, bool flush);
+bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask);
+void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end);
+
+/* dirty_log.c */
+int okvm_dirty_log_prepare(struct okvm_vm *vm, const struct okvm_memslot *old,
+			   struct okvm_memslot *new);
+void okvm_dirty_log_commit(struct okvm_vm *vm, const struct okvm_memslot *old,
+			   const struct okvm_memslot *new);
+void okvm_dirty_log_free(const struct okvm_memslot *slot,
+			 const struct okvm_memslot *keep);
+bool okvm_dirty_log_fault(struct okvm_vm *vm, u64 gfn, bool write);
+void okvm_mark_page_dirty(struct okvm_vm *vm, u64 gpa);
+long okvm_vm_ioctl_dirty_log(struct okvm_vm *vm, unsigned int ioctl,
+			     void __user *argp);
+int okvm_vm_enable_cap_dirty_log(struct okvm_vm *vm,
+				 const struct kvm_enable_cap *cap);
+long okvm_dirty_log_manual_caps(void);
 
 /* mmu_pages.c */
 void okvm_mmu_pages_slots_changed(struct okvm_vm *vm,

@@ -110,6 +110,8 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 		if (cap.args[0] & KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
 			WRITE_ONCE(vm->x2apic_broadcast_quirk_disabled, true);
 		return 0;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return okvm_vm_enable_cap_dirty_log(vm, &cap);
 	default:
 		return -EINVAL;
 	}
@@ -145,6 +147,9 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return okvm_set_user_memory_region(vm, &mem);
 	}
+	case KVM_GET_DIRTY_LOG:
+	case KVM_CLEAR_DIRTY_LOG:
+		return okvm_vm_ioctl_dirty_log(vm, ioctl, (void __user *)arg);
 	case KVM_GET_CLOCK:
 	case KVM_SET_CLOCK:
 		return okvm_vm_ioctl_clock(vm, ioctl, (void __user *)arg);

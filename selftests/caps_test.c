@@ -345,6 +345,155 @@ static const char *guest_expect_byte(struct test_guest *g, unsigned char want)
 	return NULL;
 }
 
+/* Copy @code to GUEST_CODE and run it to its first exit. */
+static const char *guest_run_code(struct test_guest *g, const void *code,
+				  size_t len)
+{
+	memcpy(g->mem + GUEST_CODE, code, len);
+	return okvm_ioctl(g->v.fd, KVM_RUN, 0) ? "KVM_RUN failed" : NULL;
+}
+
+/*
+ * KVM_CAP_READONLY_MEM: a KVM_MEM_READONLY slot reads as its memory, and a
+ * write there exits as KVM_EXIT_MMIO with the data, memory unchanged.
+ */
+static const char *check_readonly_mem(int dev, long answer)
+{
+	static const unsigned char code[] = {
+		0xa0, 0x00, 0x30,			/* mov al, [0x3000] */
+		0xe6, GUEST_PORT,			/* out GUEST_PORT, al */
+		0xc6, 0x06, 0x00, 0x30, 0x55,		/* mov byte [0x3000], 0x55 */
+		0xf4,					/* hlt */
+	};
+	struct kvm_userspace_memory_region r = {
+		.slot = 1, .flags = KVM_MEM_READONLY,
+		.guest_phys_addr = 0x3000, .memory_size = PAGE,
+	};
+	unsigned char *rom = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct kvm_run *run;
+	struct test_guest g;
+	const char *why;
+
+	why = guest_open(dev, &g);
+	if (why || rom == MAP_FAILED)
+		goto out;
+	run = g.v.run;
+	rom[0] = 0x77;
+	r.userspace_addr = (unsigned long)rom;
+	why = "KVM_SET_USER_MEMORY_REGION with KVM_MEM_READONLY failed";
+	if (okvm_ioctl(g.v.vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		goto out;
+	memcpy(g.mem + GUEST_CODE, code, sizeof(code));
+	why = guest_expect_byte(&g, 0x77);
+	if (why)
+		goto out;
+	why = "the write to the read-only slot did not exit as MMIO";
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) ||
+	    run->exit_reason != KVM_EXIT_MMIO || !run->mmio.is_write ||
+	    run->mmio.phys_addr != 0x3000 || run->mmio.len != 1 ||
+	    run->mmio.data[0] != 0x55)
+		goto out;
+	why = "the write changed the read-only slot's memory";
+	if (rom[0] != 0x77)
+		goto out;
+	why = "the guest did not go on to its HLT";
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) || run->exit_reason != KVM_EXIT_HLT)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	if (rom != MAP_FAILED)
+		munmap(rom, PAGE);
+	return why ? why : (rom == MAP_FAILED ? "mmap failed" : NULL);
+}
+
+static long dirty_log_word(struct test_guest *g, unsigned long *word)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = word };
+
+	*word = ~0UL;
+	return okvm_ioctl(g->v.vm, KVM_GET_DIRTY_LOG, (unsigned long)&log);
+}
+
+/*
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: the answer is the KVM_DIRTY_LOG_*
+ * flags KVM_ENABLE_CAP takes (protect-enable at least). Enabled with all
+ * of them, a slot that starts logging has every bit set if
+ * INITIALLY_SET is among them; KVM_CLEAR_DIRTY_LOG clears them, the
+ * guest's next write logs its page again, and KVM_GET_DIRTY_LOG keeps
+ * the bits.
+ */
+static const char *check_manual_dirty_log(int dev, long answer)
+{
+	static const unsigned char code[] = {
+		0xc6, 0x06, 0x00, 0x20, 0x55,	/* mov byte [GUEST_DATA], 0x55 */
+		0xf4,				/* hlt */
+	};
+	const unsigned long all = (1UL << (GUEST_MEM_SIZE / PAGE)) - 1;
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, .args[0] = answer,
+	};
+	struct kvm_userspace_memory_region r = {
+		.flags = KVM_MEM_LOG_DIRTY_PAGES, .memory_size = GUEST_MEM_SIZE,
+	};
+	struct kvm_clear_dirty_log clear = {
+		.num_pages = GUEST_MEM_SIZE / PAGE,
+	};
+	unsigned long word, mask = all;
+	struct test_guest g;
+	const char *why;
+
+	clear.dirty_bitmap = &mask;
+	if (!(answer & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) ||
+	    answer & ~(long)(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE |
+			     KVM_DIRTY_LOG_INITIALLY_SET))
+		return "the answer is not a set of KVM_DIRTY_LOG_* flags";
+	why = guest_open(dev, &g);
+	if (why)
+		goto out;
+	why = "KVM_ENABLE_CAP with the answer failed";
+	if (okvm_ioctl(g.v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	r.userspace_addr = (unsigned long)g.mem;
+	why = "turning KVM_MEM_LOG_DIRTY_PAGES on failed";
+	if (okvm_ioctl(g.v.vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&r))
+		goto out;
+	why = "the first KVM_GET_DIRTY_LOG is not as INITIALLY_SET says";
+	if (dirty_log_word(&g, &word) ||
+	    word != (answer & KVM_DIRTY_LOG_INITIALLY_SET ? all : 0))
+		goto out;
+	why = "KVM_CLEAR_DIRTY_LOG failed";
+	if (okvm_ioctl(g.v.vm, KVM_CLEAR_DIRTY_LOG, (unsigned long)&clear))
+		goto out;
+	why = "KVM_GET_DIRTY_LOG after KVM_CLEAR_DIRTY_LOG is not empty";
+	if (dirty_log_word(&g, &word) || word)
+		goto out;
+	why = guest_run_code(&g, code, sizeof(code));
+	if (why)
+		goto out;
+	why = "the guest did not reach its HLT";
+	if (g.v.run->exit_reason != KVM_EXIT_HLT)
+		goto out;
+	/*
+	 * KVM also logs a page the guest only read when the VMM's mapping
+	 * of it was writable already (here the code page): it maps such a
+	 * page writable at once. So the written page must be there, and
+	 * the rest may be.
+	 */
+	why = "the log lacks the page the guest wrote";
+	if (dirty_log_word(&g, &word) || !(word & 1UL << (GUEST_DATA / PAGE)))
+		goto out;
+	mask = word;
+	why = "KVM_GET_DIRTY_LOG cleared the log under manual protection";
+	if (dirty_log_word(&g, &word) || word != mask)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
 /*
  * KVM_CAP_SYNC_MMU: changes to the VMM's mappings reach the guest without
  * a new KVM_SET_USER_MEMORY_REGION. Writing through the same mapping would
@@ -1606,6 +1755,9 @@ static const struct {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", check_irqfd },
 	{ KVM_CAP_IRQFD_RESAMPLE, "KVM_CAP_IRQFD_RESAMPLE",
 	  check_irqfd_resample },
+	{ KVM_CAP_READONLY_MEM, "KVM_CAP_READONLY_MEM", check_readonly_mem },
+	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+	  "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", check_manual_dirty_log },
 	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
 };

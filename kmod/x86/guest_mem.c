@@ -33,7 +33,8 @@ static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
 
 		/* The slot's address stays the slot's until the copy ends. */
 		idx = okvm_hva_read_lock();
-		if (okvm_gpa_to_hva(vm, gpa, &hva)) {
+		/* A KVM_MEM_READONLY slot is not RAM for a write. */
+		if (okvm_gpa_to_hva_prot(vm, gpa, write, &hva)) {
 			okvm_hva_read_unlock(idx);
 			return -EFAULT;
 		}
@@ -41,6 +42,9 @@ static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
 			left = copy_to_user((void __user *)hva, buf, chunk);
 		else
 			left = copy_from_user(buf, (void __user *)hva, chunk);
+		/* Logged after the bytes are there (dirty_log.c). */
+		if (write && left < chunk)
+			okvm_mark_page_dirty(vm, gpa);
 		okvm_hva_read_unlock(idx);
 		if (left)
 			return -EFAULT;

@@ -716,11 +716,12 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			okvm_inject_page_fault(vcpu, linear, error_code);
 			return 1;
 		}
-		if (okvm_gpa_to_hva(vcpu->vm, gpa, &hva)) {
+		if (okvm_gpa_to_hva_prot(vcpu->vm, gpa, op->write, &hva)) {
 			/*
-			 * The xAPIC page (lapic.c), an ioeventfd or coalesced
-			 * zone (eventfd.c), or an in-kernel chip's page: no
-			 * exit.
+			 * Not RAM (a write to a KVM_MEM_READONLY slot is MMIO,
+			 * as in KVM). The xAPIC page (lapic.c), an ioeventfd
+			 * or coalesced zone (eventfd.c), or an in-kernel
+			 * chip's page: no exit.
 			 */
 			if (okvm_lapic_mmio(vcpu, gpa, op->chunk, op->write,
 					    op->data + op->done) ||
