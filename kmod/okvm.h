@@ -170,6 +170,14 @@ struct okvm_vm {
 	 * keeps its own lock inside its struct.
 	 */
 	bool irqchip_in_kernel;
+	/*
+	 * KVM_CAP_X2APIC_API's flags (vm.c): 32-bit x2APIC IDs in
+	 * struct kvm_lapic_state and MSI address_hi, and no xAPIC broadcast
+	 * quirk for x2APIC targets. Set any time, as in KVM; read with
+	 * READ_ONCE().
+	 */
+	bool x2apic_format;
+	bool x2apic_broadcast_quirk_disabled;
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
@@ -419,7 +427,9 @@ void okvm_hardware_put(void);
 int okvm_hardware_init(void);
 void okvm_hardware_exit(void);
 
-/* main.c */
+/* caps.c */
+#define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
+				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* eventfd.c */

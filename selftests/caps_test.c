@@ -1467,6 +1467,79 @@ out:
 	return why;
 }
 
+/*
+ * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
+ * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
+ * bits 7:0 set is refused (lapic_test covers the rest).
+ */
+static const char *check_x2apic_api(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X2APIC_API, .args[0] = 4 };
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .address_hi = 1 };
+	long vm = vm_with_irqchip(dev);
+	const char *why = "KVM_CREATE_IRQCHIP failed";
+
+	if (vm < 0)
+		return why;
+	why = "the answer is not USE_32BIT_IDS | DISABLE_BROADCAST_QUIRK";
+	if (answer != (KVM_X2APIC_API_USE_32BIT_IDS |
+		       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK))
+		goto out;
+	why = "an unknown flag was not EINVAL";
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with the answer failed";
+	cap.args[0] = answer;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = "an MSI with address_hi bits 7:0 set was not EINVAL";
+	if (okvm_ioctl(vm, KVM_SIGNAL_MSI, (unsigned long)&msi) != -EINVAL)
+		goto out;
+	why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_MCE: the answer is the bank count KVM_X86_SETUP_MCE accepts at
+ * most, with MCG_CTL_P among the flags the system fd offers; the vCPU's
+ * IA32_MCG_CAP then reads back what was set (mce_test has the rest).
+ */
+static const char *check_mce(int dev, long answer)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x179 };	/* IA32_MCG_CAP */
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+	__u64 cap;
+
+	if (why)
+		goto out;
+	why = "KVM_X86_GET_MCE_CAP_SUPPORTED failed or lacks MCG_CTL_P";
+	if (okvm_ioctl(dev, KVM_X86_GET_MCE_CAP_SUPPORTED, (unsigned long)&cap) ||
+	    !(cap & (1 << 8)))
+		goto out;
+	why = "KVM_X86_SETUP_MCE refused the answer's bank count";
+	cap = (1 << 8) | answer;
+	if (okvm_ioctl(v.fd, KVM_X86_SETUP_MCE, (unsigned long)&cap))
+		goto out;
+	why = "KVM_X86_SETUP_MCE took one bank more than the answer";
+	cap = answer + 1;
+	if (okvm_ioctl(v.fd, KVM_X86_SETUP_MCE, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "IA32_MCG_CAP does not read back what KVM_X86_SETUP_MCE set";
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1 ||
+	    m.e.data != ((1 << 8) | (__u64)answer))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -1533,6 +1606,8 @@ static const struct {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", check_irqfd },
 	{ KVM_CAP_IRQFD_RESAMPLE, "KVM_CAP_IRQFD_RESAMPLE",
 	  check_irqfd_resample },
+	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
+	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
 };
 
 static int find_check(long cap)
