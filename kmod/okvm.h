@@ -324,6 +324,7 @@ struct okvm_vcpu {
 		unsigned long rip;	/* of the instruction */
 		unsigned long next_rip;
 		struct okvm_insn insn;	/* for INS: where the data goes */
+		u64 dst;		/* INS: ES:rDI's linear address */
 	} pio;
 	struct okvm_insn mmio_insn;	/* the MMIO read being completed */
 	struct okvm_mmio_op {		/* a MOV-type access split in pieces */

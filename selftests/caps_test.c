@@ -206,7 +206,8 @@ static const char *check_enable_cap(int dev, long answer)
 
 /*
  * KVM_CAP_MMU_SHADOW_CACHE_CONTROL: KVM_SET_NR_MMU_PAGES takes 64 and no
- * less, and KVM_GET_NR_MMU_PAGES reads the number back.
+ * less, and KVM_GET_NR_MMU_PAGES reads the number back (KVM 6.1 and okvm;
+ * later KVM dropped the get, ENOTTY, which in-tree KVM may answer).
  */
 static const char *check_mmu_shadow_cache_control(int dev, long answer)
 {
@@ -219,7 +220,9 @@ static const char *check_mmu_shadow_cache_control(int dev, long answer)
 		why = "63 pages accepted";
 	else if (okvm_ioctl(vm, KVM_SET_NR_MMU_PAGES, 200))
 		why = "200 pages refused";
-	else if (okvm_ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) != 200)
+	else if (okvm_ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) != 200 &&
+		 (okvm_dev_is_okvm() ||
+		  okvm_ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) != -ENOTTY))
 		why = "KVM_GET_NR_MMU_PAGES does not read 200 back";
 	close(vm);
 	return why;

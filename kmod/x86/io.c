@@ -213,6 +213,7 @@ static int okvm_emulate_ins(struct okvm_vcpu *vcpu, u16 port, u8 size,
 	okvm_pio_exit(vcpu, port, size, true, count);
 	vcpu->pio.string = true;
 	vcpu->pio.insn = *insn;
+	vcpu->pio.dst = okvm_seg_linear(vcpu, OKVM_SEG_ES, rdi);
 	vcpu->pio.next_rip = next_rip;
 	vcpu->pending_io = OKVM_IO_PIO;
 	return 0;
@@ -306,12 +307,118 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 	return okvm_emulate_outs(vcpu, port, size, &insn, next_rip);
 }
 
+static void okvm_mmio_exit(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
+			   bool write, u64 data)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = len;
+	run->mmio.is_write = write;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	if (write)
+		memcpy(run->mmio.data, &data, len);
+}
+
+/*
+ * One INS element whose destination is not guest RAM (the I/O intercept
+ * comes before the memory access, so nothing checked it yet). As KVM's
+ * emulator does, the store becomes an MMIO write, to an in-kernel device
+ * or a KVM_EXIT_MMIO; one element per exit (KVM writes a batch as 8-byte
+ * pieces). Returns 1 when the kernel took
+ * it, 0 with the exit set up, or an emulation failure for an element that
+ * straddles a page, which okvm does not split.
+ */
+static int okvm_ins_mmio(struct okvm_vcpu *vcpu, u64 dst, void *data,
+			 unsigned int size)
+{
+	u32 error_code;
+	u64 gpa, val = 0;
+
+	if (offset_in_page(dst) + size > PAGE_SIZE ||
+	    okvm_gva_to_gpa(vcpu, dst, OKVM_ACC_WRITE, &gpa, &error_code)) {
+		okvm_vm_warn(vcpu->vm, "vcpu%u: INS destination %#llx is not guest RAM\n",
+			     vcpu->id, dst);
+		return okvm_emulation_failure(vcpu, NULL, 0);
+	}
+	if (okvm_lapic_mmio(vcpu, gpa, size, true, data) ||
+	    okvm_eventfd_write(vcpu->vm, false, gpa, size, data) ||
+	    !okvm_kernel_mmio(vcpu, gpa, size, true, data))
+		return 1;
+	memcpy(&val, data, size);
+	okvm_mmio_exit(vcpu, gpa, size, true, val);
+	return 0;
+}
+
+/*
+ * INS completes as KVM 6.1's emulator completes it, which runs the
+ * decoded instruction again after the exit with the registers as they are
+ * now, since the VMM may have changed rCX or rDI meanwhile: the elements
+ * go where rDI pointed when the instruction exited (the destination was
+ * decoded then), and their number is what the instruction would fetch
+ * now (rCX, the room left in the page of the current rDI, the 1024-byte
+ * batch; at least one), by which rDI and rCX then move. Elements past the
+ * exit's count are whatever the I/O page holds there, as KVM stores what
+ * its read-ahead buffer holds; never more than the batch, so never past
+ * the page. A REP INS whose rCX is now 0 ends without a store (KVM 6.1
+ * instead reports the same exit again at every KVM_RUN until rCX is not
+ * 0). The port was read first, as on the CPU; a #PF on an element ends
+ * the instruction there, with rDI and rCX counting the elements stored
+ * (the CPU's REP INS is restartable the same way, SDM Vol. 1 7.3.9.2).
+ */
+static int okvm_complete_ins(struct okvm_vcpu *vcpu)
+{
+	struct okvm_pio *pio = &vcpu->pio;
+	struct okvm_insn *insn = &pio->insn;
+	u64 count = 1, rdi, in_page, n, i;
+	int ret = 1;
+
+	if (insn->rep) {
+		count = okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size);
+		if (!count) {
+			okvm_skip_insn(vcpu, pio->next_rip - vcpu->rip);
+			return 1;
+		}
+	}
+	rdi = okvm_addr_reg(vcpu, OKVM_RDI, insn->addr_size);
+	if (vcpu->rflags & X86_EFLAGS_DF)
+		in_page = offset_in_page(rdi);
+	else
+		in_page = PAGE_SIZE - offset_in_page(rdi);
+	n = min3(count, in_page, (u64)(OKVM_PIO_BATCH_BYTES / pio->size));
+	if (!n)
+		n = 1;
+
+	for (i = 0; i < n && ret > 0; i++) {
+		void *data = vcpu->pio_data + i * pio->size;
+		u64 dst = pio->dst + i * okvm_string_step(vcpu, pio->size);
+
+		ret = okvm_write_guest_virt(vcpu, dst, data, pio->size);
+		if (ret > 0)
+			return 1;
+		if (ret) {
+			ret = okvm_ins_mmio(vcpu, dst, data, pio->size);
+			if (ret < 0)
+				return ret;
+		} else {
+			ret = 1;
+		}
+		okvm_addr_reg_add(vcpu, OKVM_RDI, insn->addr_size,
+				  okvm_string_step(vcpu, pio->size));
+		if (insn->rep)
+			okvm_addr_reg_add(vcpu, OKVM_RCX, insn->addr_size, -1);
+	}
+	/* Elements left: the guest executes INS again and exits again. */
+	if (!insn->rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size))
+		okvm_skip_insn(vcpu, pio->next_rip - vcpu->rip);
+	return ret;
+}
+
 /* The next KVM_RUN after a KVM_EXIT_IO: take IN data, move RIP on. */
 static int okvm_complete_pio(struct okvm_vcpu *vcpu)
 {
 	struct okvm_pio *pio = &vcpu->pio;
-	struct okvm_insn *insn = &pio->insn;
-	unsigned int i;
 
 	if (!pio->string) {
 		/*
@@ -330,51 +437,7 @@ static int okvm_complete_pio(struct okvm_vcpu *vcpu)
 		okvm_skip_insn(vcpu, pio->next_rip - vcpu->rip);
 		return 1;
 	}
-
-	/*
-	 * INS: store each element at ES:rDI, one step at a time. The port
-	 * was read first, as on the CPU; a #PF on an element ends the
-	 * instruction there, with rDI and rCX counting the elements stored
-	 * (the CPU's REP INS is restartable the same way, SDM Vol. 1 7.3.9.2).
-	 */
-	for (i = 0; i < pio->count; i++) {
-		u64 dst = okvm_seg_linear(vcpu, OKVM_SEG_ES,
-					  okvm_addr_reg(vcpu, OKVM_RDI,
-							insn->addr_size));
-		int ret = okvm_write_guest_virt(vcpu, dst,
-						vcpu->pio_data + i * pio->size,
-						pio->size);
-
-		if (ret > 0)
-			return 1;
-		if (ret) {
-			okvm_vm_warn(vcpu->vm, "vcpu%u: INS destination %#llx is not guest RAM\n",
-				     vcpu->id, dst);
-			return okvm_emulation_failure(vcpu, NULL, 0);
-		}
-		okvm_addr_reg_add(vcpu, OKVM_RDI, insn->addr_size,
-				  okvm_string_step(vcpu, pio->size));
-		if (insn->rep)
-			okvm_addr_reg_add(vcpu, OKVM_RCX, insn->addr_size, -1);
-	}
-	/* Elements left: the guest executes INS again and exits again. */
-	if (!insn->rep || !okvm_addr_reg(vcpu, OKVM_RCX, insn->addr_size))
-		okvm_skip_insn(vcpu, pio->next_rip - vcpu->rip);
-	return 1;
-}
-
-static void okvm_mmio_exit(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
-			   bool write, u64 data)
-{
-	struct kvm_run *run = vcpu->run;
-
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = len;
-	run->mmio.is_write = write;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	if (write)
-		memcpy(run->mmio.data, &data, len);
+	return okvm_complete_ins(vcpu);
 }
 
 /*
