@@ -20,7 +20,8 @@
 #                   in-tree kvm-amd and on okvm in one test VM boot, with
 #                   the verdict of the kvm-selftests tier;
 #                   KVM_SELFTESTS="x86_64/cpuid_test" picks tests,
-#                   KVM_SELFTESTS_ARGS="--hv vmx" passes vmtest options
+#                   KVM_SELFTESTS_HV=vmx runs on the Bochs bed,
+#                   KVM_SELFTESTS_ARGS="--kernel 6.12" passes vmtest options
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -71,6 +72,7 @@ demo: modules
 
 # okvm.ko for the default kernel, then KVM's selftests built from the
 # linux-source tarball and run on both hypervisors in one boot.
+KVM_SELFTESTS_HV ?= svm
 kvm-selftests: modules
 	selftests/kvm-6.1/build
 	scripts/vmtest --both --okvm-args devname=kvm --smp 2 --timeout 900 \
