@@ -138,6 +138,11 @@ struct okvm_vm {
 	unsigned int nr_vcpus;
 	u64 tss_addr;			/* KVM_SET_TSS_ADDR, kept for KVM's errnos */
 	bool identity_map_addr_set;	/* KVM_SET_IDENTITY_MAP_ADDR was called */
+	/*
+	 * KVM_CAP_MAX_VCPU_ID as enabled (vm.c): 0 until KVM_ENABLE_CAP or
+	 * the first KVM_CREATE_VCPU fixes it, under @lock, as in KVM.
+	 */
+	u32 max_vcpu_ids;
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
@@ -402,7 +407,7 @@ void okvm_hardware_put(void);
 int okvm_hardware_init(void);
 void okvm_hardware_exit(void);
 
-/* main.c */
+/* caps.c */
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* eventfd.c */

@@ -146,6 +146,64 @@ static const char *check_max_vcpu_id(int dev, long answer)
 	return create_vcpus(dev, answer - 1, answer - 1, answer);
 }
 
+static long enable_cap(int fd, __u32 cap, __u32 flags, __u64 arg0)
+{
+	struct kvm_enable_cap c = { .cap = cap, .flags = flags };
+
+	c.args[0] = arg0;
+	return okvm_ioctl(fd, KVM_ENABLE_CAP, (unsigned long)&c);
+}
+
+/*
+ * KVM_CAP_ENABLE_CAP_VM: the VM fd takes KVM_ENABLE_CAP; KVM_CAP_MAX_VCPU_ID
+ * is one every x86 KVM has, and an unknown capability is EINVAL.
+ */
+static const char *check_enable_cap_vm(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), fd;
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (enable_cap(vm, 0x7fffffff, 0, 0) != -EINVAL)
+		why = "an unknown capability is not EINVAL";
+	else if (enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 1))
+		why = "KVM_CAP_MAX_VCPU_ID = 1 refused";
+	else if (okvm_ioctl(vm, KVM_CREATE_VCPU, 1) != -EINVAL)
+		why = "vCPU id 1 accepted after KVM_CAP_MAX_VCPU_ID = 1";
+	fd = why ? -1 : okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (!why && fd < 0)
+		why = "vCPU id 0 refused after KVM_CAP_MAX_VCPU_ID = 1";
+	if (fd >= 0)
+		close(fd);
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_ENABLE_CAP: the vCPU fd takes KVM_ENABLE_CAP, reads its argument
+ * and refuses an unknown capability with EINVAL.
+ */
+static const char *check_enable_cap(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), fd;
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	fd = okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (fd < 0)
+		why = "KVM_CREATE_VCPU failed";
+	else if (okvm_ioctl(fd, KVM_ENABLE_CAP, 0) != -EFAULT)
+		why = "a NULL argument is not EFAULT";
+	else if (enable_cap(fd, 0x7fffffff, 0, 0) != -EINVAL)
+		why = "an unknown capability is not EINVAL";
+	if (fd >= 0)
+		close(fd);
+	close(vm);
+	return why;
+}
+
 /* A VM with vCPU 0 and that vCPU's kvm_run mapped. */
 struct test_vcpu {
 	int vm;
@@ -1435,6 +1493,8 @@ static const struct {
 	{ KVM_CAP_CHECK_EXTENSION_VM, "KVM_CAP_CHECK_EXTENSION_VM",
 	  check_extension_vm },
 	{ KVM_CAP_VM_TYPES, "KVM_CAP_VM_TYPES", check_vm_types },
+	{ KVM_CAP_ENABLE_CAP_VM, "KVM_CAP_ENABLE_CAP_VM", check_enable_cap_vm },
+	{ KVM_CAP_ENABLE_CAP, "KVM_CAP_ENABLE_CAP", check_enable_cap },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", check_user_memory },
 	{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", check_nr_memslots },
 	{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS", check_nr_vcpus },
