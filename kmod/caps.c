@@ -25,6 +25,7 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_USER_MEMORY:
 	case KVM_CAP_ENABLE_CAP_VM:	/* KVM_CAP_MAX_VCPU_ID (vm.c) */
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:	/* mmu_pages.c */
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return OKVM_USER_MEM_SLOTS;
@@ -65,6 +66,8 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_IRQ_INJECT_STATUS:	/* KVM_IRQ_LINE_STATUS */
 	case KVM_CAP_SIGNAL_MSI:
 		return 1;
+	case KVM_CAP_X2APIC_API:	/* the flags KVM_ENABLE_CAP takes (vm.c) */
+		return OKVM_X2APIC_API_FLAGS;
 	case KVM_CAP_MCE:		/* banks a vCPU may have (x86/mce.c) */
 		return OKVM_MAX_MCE_BANKS;
 	case KVM_CAP_IRQ_ROUTING:	/* the most entries of a table */

@@ -362,6 +362,8 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 				       cur->base_gfn + cur->npages);
 	}
 	rcu_assign_pointer(vm->memslots, new);
+	if (!cur != !mem->memory_size)	/* created or deleted, not moved */
+		okvm_mmu_pages_slots_changed(vm, new);
 
 	/*
 	 * Expedited, as KVM's memslot updates are: VMMs change slots in
