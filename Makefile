@@ -16,6 +16,12 @@
 #   make bench      exit costs on okvm next to in-tree kvm-amd, in one test
 #                   VM boot (not part of check: a benchmark has no verdict);
 #                   BENCH_ARGS="--kernel 6.12 --rounds 3" passes options on
+#   make kvm-selftests  KVM's own 6.1 selftests (selftests/kvm-6.1/) on
+#                   in-tree kvm-amd and on okvm in one test VM boot, with
+#                   the verdict of the kvm-selftests tier;
+#                   KVM_SELFTESTS="x86_64/cpuid_test" picks tests,
+#                   KVM_SELFTESTS_HV=vmx runs on the Bochs bed,
+#                   KVM_SELFTESTS_ARGS="--kernel 6.12" passes vmtest options
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -64,7 +70,17 @@ demo: modules
 	$(MAKE) -C selftests/launcher guest
 	scripts/demo
 
+# okvm.ko for the default kernel, then KVM's selftests built from the
+# linux-source tarball and run on both hypervisors in one boot.
+KVM_SELFTESTS_HV ?= svm
+kvm-selftests: modules
+	selftests/kvm-6.1/build
+	scripts/vmtest --both --okvm-args devname=kvm --smp 2 --timeout 900 \
+		--hv $(KVM_SELFTESTS_HV) --add build/kvm-selftests-6.1/$(KVM_SELFTESTS_HV)=/payload/kvm $(KVM_SELFTESTS_ARGS) \
+		-- kvm/run $(KVM_SELFTESTS)
+
 clean:
 	rm -rf build
 
-.PHONY: all modules selftests user checkpatch check bench fuzz demo clean
+.PHONY: all modules selftests user checkpatch check bench fuzz demo \
+	kvm-selftests clean
