@@ -6,7 +6,8 @@
  * (loops, chains longer than the queue, indexes jumping past the ring,
  * buffers outside guest memory, overflowing lengths), which must end in
  * an error and DEVICE_NEEDS_RESET, never in an access outside guest
- * memory; then random rings.
+ * memory; then random rings. And the PCI bus (user/run/pci.c) as the
+ * guest drives it through ports 0xcf8/0xcfc and BARs.
  */
 #include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 
 #include "kselftest_harness.h"
+#include "run/layout.h"
+#include "run/pci.h"
 #include "run/virtio.h"
 
 #define GBASE		0x100000ULL	/* the fake guest's RAM starts at 1 MiB */
@@ -516,6 +519,149 @@ TEST(iov_copy)
 	EXPECT_EQ(4, iov_to_buf(iov, 2, 4, out, 8));
 	EXPECT_EQ(0, memcmp(out, "cdef", 4));
 	EXPECT_EQ(0, iov_to_buf(iov, 2, 9, out, 8));
+}
+
+static uint32_t cfg_read(struct pci_bus *b, unsigned int slot,
+			 unsigned int reg, unsigned int size)
+{
+	uint8_t d[4] = { 0 };
+
+	pci_put32(d, 0x80000000u | slot << 11 | (reg & 0xfc));
+	pci_io(b, PCI_CONFIG_ADDR, 4, true, d);
+	memset(d, 0, 4);
+	pci_io(b, PCI_CONFIG_DATA + (reg & 3), size, false, d);
+	return pci_get32(d);
+}
+
+static void cfg_write(struct pci_bus *b, unsigned int slot,
+		      unsigned int reg, unsigned int size, uint32_t v)
+{
+	uint8_t d[4];
+
+	pci_put32(d, 0x80000000u | slot << 11 | (reg & 0xfc));
+	pci_io(b, PCI_CONFIG_ADDR, 4, true, d);
+	pci_put32(d, v);
+	pci_io(b, PCI_CONFIG_DATA + (reg & 3), size, true, d);
+}
+
+static int mmio_calls, cfg_calls;
+static uint64_t mmio_off;
+
+static void t_mmio(struct pci_dev *p, uint64_t off, bool write,
+		   uint8_t *data, unsigned int len)
+{
+	mmio_calls++;
+	mmio_off = off;
+}
+
+static void t_cfg(struct pci_dev *p, unsigned int off, unsigned int len)
+{
+	cfg_calls++;
+}
+
+TEST(pci_config)
+{
+	struct pci_bus *b = malloc(sizeof(*b));
+	struct pci_dev *p = malloc(sizeof(*p)), *q = malloc(sizeof(*q));
+	uint8_t d[8];
+	unsigned int c1, c2;
+
+	pci_bus_init(b);
+	/* Linux's conf1 probe: the address register reads back */
+	pci_put32(d, 0x80000000u);
+	EXPECT_TRUE(pci_io(b, PCI_CONFIG_ADDR, 4, true, d));
+	memset(d, 0, 4);
+	EXPECT_TRUE(pci_io(b, PCI_CONFIG_ADDR, 4, false, d));
+	EXPECT_EQ(0x80000000u, pci_get32(d));
+	EXPECT_FALSE(pci_io(b, 0xcf7, 1, false, d));
+	EXPECT_FALSE(pci_io(b, 0xd00, 1, false, d));
+	/* the host bridge, and nothing else yet */
+	EXPECT_EQ(0x00081b36u, cfg_read(b, 0, 0, 4));
+	EXPECT_EQ(0x0600, cfg_read(b, 0, 0x0a, 2) & 0xffff);
+	EXPECT_EQ(0xffffffffu, cfg_read(b, 1, 0, 4));
+	EXPECT_EQ(0xffffffffu, cfg_read(b, 31, 0, 4));
+
+	ASSERT_EQ(0, pci_dev_add(b, p, 0x1af4, 0x1042, 0x018000, 2, 0x8000));
+	p->mmio = t_mmio;
+	p->cfg_written = t_cfg;
+	c1 = pci_cap_add(p, 0x09, 16);
+	c2 = pci_cap_add(p, 0x11, 12);
+	EXPECT_EQ(0x40, c1);
+	EXPECT_EQ(0x50, c2);
+	EXPECT_EQ(0x10421af4u, cfg_read(b, 1, 0, 4));
+	EXPECT_EQ(0x10, cfg_read(b, 1, 0x06, 2) & 0x10);	/* cap list */
+	EXPECT_EQ(0x40, cfg_read(b, 1, 0x34, 1) & 0xff);
+	EXPECT_EQ(0x5009, cfg_read(b, 1, 0x40, 2) & 0xffff);
+	EXPECT_EQ(0x0011, cfg_read(b, 1, 0x50, 2) & 0xffff);
+	/* another function or bus: nothing */
+	pci_put32(d, 0x80000000u | 1 << 11 | 1 << 8);
+	pci_io(b, PCI_CONFIG_ADDR, 4, true, d);
+	pci_io(b, PCI_CONFIG_DATA, 4, false, d);
+	EXPECT_EQ(0xffffffffu, pci_get32(d));
+	pci_put32(d, 0x80000000u | 1 << 16 | 1 << 11);
+	pci_io(b, PCI_CONFIG_ADDR, 4, true, d);
+	pci_io(b, PCI_CONFIG_DATA, 4, false, d);
+	EXPECT_EQ(0xffffffffu, pci_get32(d));
+	/* disabled config cycles (bit 31 clear) reach nobody */
+	pci_put32(d, 1 << 11);
+	pci_io(b, PCI_CONFIG_ADDR, 4, true, d);
+	pci_io(b, PCI_CONFIG_DATA, 4, false, d);
+	EXPECT_EQ(0xffffffffu, pci_get32(d));
+
+	/* read-only: IDs; writable: command, BAR, interrupt line */
+	cfg_write(b, 1, 0, 4, 0);
+	EXPECT_EQ(0x10421af4u, cfg_read(b, 1, 0, 4));
+	EXPECT_EQ(0, cfg_calls);
+	/* BAR sizing: all-ones reads back the size mask */
+	EXPECT_EQ(PCI_MMIO_START, cfg_read(b, 1, 0x10, 4));
+	cfg_write(b, 1, 0x10, 4, 0xffffffff);
+	EXPECT_EQ(0xffff8000u, cfg_read(b, 1, 0x10, 4));
+	EXPECT_EQ(1, cfg_calls);
+	cfg_write(b, 1, 0x10, 4, 0xd0000000);
+	/* memory decoding off: the BAR answers nothing */
+	EXPECT_FALSE(pci_mmio(b, 0xd0000000, 4, false, d));
+	cfg_write(b, 1, 0x04, 2, 0xffff);
+	EXPECT_EQ(0x0407, cfg_read(b, 1, 0x04, 2) & 0xffff);
+	EXPECT_TRUE(pci_mmio(b, 0xd0000010, 4, false, d));
+	EXPECT_EQ(1, mmio_calls);
+	EXPECT_EQ(0x10, mmio_off);
+	EXPECT_TRUE(pci_mmio(b, 0xd0007ffc, 4, false, d));
+	EXPECT_FALSE(pci_mmio(b, 0xd0007ffe, 4, false, d));	/* straddles */
+	EXPECT_FALSE(pci_mmio(b, 0xd0008000, 4, false, d));
+	EXPECT_FALSE(pci_mmio(b, 0xcffffffc, 8, false, d));
+	/* an access across the dword at 0xcfc reads all-ones */
+	EXPECT_EQ(0xffff, cfg_read(b, 1, 0x03, 2) & 0xffff);
+
+	/* the next device's BAR is naturally aligned after the first */
+	ASSERT_EQ(0, pci_dev_add(b, q, 0x1af4, 0x1044, 0xff0000, 4, 0x8000));
+	EXPECT_EQ(PCI_MMIO_START + 0x8000, cfg_read(b, 2, 0x10, 4));
+	EXPECT_EQ(-1, pci_dev_add(b, q, 0x1af4, 0x1044, 0xff0000, 4, 0x3000));
+	free(q);
+	free(p);
+	free(b);
+}
+
+/* random config cycles: never outside the 256 bytes, never a crash */
+TEST(pci_random)
+{
+	struct pci_bus *b = malloc(sizeof(*b));
+	struct pci_dev *p = malloc(sizeof(*p));
+	static const unsigned int sizes[] = { 1, 2, 4 };
+	unsigned int i, size;
+	uint8_t d[8];
+
+	pci_bus_init(b);
+	ASSERT_EQ(0, pci_dev_add(b, p, 0x1af4, 0x1042, 0x018000, 2, 0x8000));
+	srandom(7);
+	for (i = 0; i < 200000; i++) {
+		size = sizes[random() % 3];
+		pci_put32(d, random());
+		pci_io(b, 0xcf8 + random() % 8, size, random() % 2, d);
+	}
+	/* the IDs survive */
+	EXPECT_EQ(0x10421af4u, cfg_read(b, 1, 0, 4));
+	free(p);
+	free(b);
 }
 
 TEST_HARNESS_MAIN
