@@ -4,8 +4,9 @@
 # boot.sh - okvm run inside the L1 test VM (scripts/check's launcher
 # tiers): Debian's unmodified kernel and the test guest (mkguest.sh) boot
 # with -c 2 to the guest's marker line with nproc 2, with a raw and a
-# read-only qcow2 virtio-blk disk and virtio-rng; poweroff and reboot
-# both end okvm run with status 0; bad input gets status 2 and one line.
+# read-only qcow2 virtio-blk disk, virtio-rng and virtio-net on a tap in
+# a bridge of L1's (ping, 256 KiB each way); poweroff and reboot both end
+# okvm run with status 0; bad input gets status 2 and one line.
 # Prints TAP. Expects okvm, vmlinuz and guest.cpio in the current
 # directory; the device is okvm run's default unless OKVM_RUN_DEV is set.
 
@@ -41,6 +42,70 @@ mkdisks()
 	rm -f disk.qcow2
 	./okvm img convert -O qcow2 qcow.raw disk.qcow2
 	rm -f qcow.raw hello.txt
+}
+
+# The L1 side of virtio-net: tun and bridge (mkl1mods.sh), a bridge with
+# 10.0.2.1/24; the guest is 10.0.2.15 (guest-init). net_ok=1 if it worked.
+net_setup()
+{
+	net_ok=0
+	if [ -f l1mods/load ]; then
+		while read -r m; do
+			insmod "l1mods/$m.ko" 2> /dev/null
+		done < l1mods/load
+	fi
+	ip link add okbr0 type bridge 2> /dev/null &&
+	ip addr add 10.0.2.1/24 dev okbr0 &&
+	ip link set okbr0 up && net_ok=1
+}
+
+# the L1's ends of the guest's transfers: a listener for what the guest
+# sends, and a sender that retries until the guest listens
+net_start()
+{
+	head -c 262144 /dev/urandom > to-guest.bin
+	rm -f from-guest.bin net.fifo
+	# busybox nc stops reading the network soon after its stdin ends:
+	# give the listener a stdin that stays open until check_net
+	mkfifo net.fifo
+	timeout 300 nc -l -p 5001 < net.fifo > from-guest.bin &
+	listener=$!
+	exec 4> net.fifo
+	(
+		i=0
+		while [ $i -lt 240 ]; do
+			nc 10.0.2.15 5002 < to-guest.bin 2> /dev/null && break
+			sleep 1
+			i=$((i + 1))
+		done
+	) &
+	sender=$!
+}
+
+check_net()
+{
+	exec 4>&-
+	kill "$listener" "$sender" 2> /dev/null
+	wait "$listener" "$sender" 2> /dev/null
+	if grep -q "okvm-guest: net: ping 10.0.2.1 ok" console.txt &&
+	   grep -q "okvm run: virtio-net on tap .* in bridge okbr0" err.txt; then
+		ok "virtio-net: the guest pings the L1 over a tap in a bridge"
+	else
+		grep "okvm-guest: net\|virtio-net" console.txt err.txt | sed 's/^/# /'
+		not_ok "virtio-net ping"
+	fi
+	if grep -q "okvm-guest: net: sent $(md5sum < from-guest.bin | cut -d' ' -f1)" console.txt; then
+		ok "virtio-net: 256 KiB from the guest to the L1"
+	else
+		grep "okvm-guest: net" console.txt | sed 's/^/# /'
+		not_ok "virtio-net: guest to L1 ($(wc -c < from-guest.bin) bytes arrived)"
+	fi
+	if grep -q "okvm-guest: net: received $(md5sum < to-guest.bin | cut -d' ' -f1)" console.txt; then
+		ok "virtio-net: 256 KiB from the L1 to the guest"
+	else
+		grep "okvm-guest: net" console.txt | sed 's/^/# /'
+		not_ok "virtio-net: L1 to guest"
+	fi
 }
 
 # boot ACTION CPUS [ARGS]: the guest's console goes to a file, stdin is
@@ -158,14 +223,29 @@ if grep -q "no in-kernel irqchip" probe.txt; then
 	why=$(cat probe.txt)
 	for c in "poweroff with -c 2" "poweroff: date" "virtio-blk raw" \
 		 "virtio-blk qcow2" "virtio-blk ro" "virtio-rng" "device failures" \
+		 "virtio-net ping" "virtio-net guest to L1" "virtio-net L1 to guest" \
 		 "reboot with -c 1" "reboot: date"; do
 		skip "$c" "$why"
 	done
 else
 	mkdisks
 	qcow_sum=$(md5sum < disk.qcow2)
-	check_boot poweroff 2 "powered off" -d disk.raw -d disk.qcow2,ro --rng
+	net_setup
+	if [ "$net_ok" = 1 ]; then
+		net_start
+		check_boot poweroff 2 "powered off" -d disk.raw -d disk.qcow2,ro \
+			--rng -n tap,bridge=okbr0
+	else
+		check_boot poweroff 2 "powered off" -d disk.raw -d disk.qcow2,ro --rng
+	fi
 	check_devices
+	if [ "$net_ok" = 1 ]; then
+		check_net
+	else
+		for c in "virtio-net ping" "virtio-net guest to L1" "virtio-net L1 to guest"; do
+			skip "$c" "no bridge in L1 (tun and bridge modules: mkl1mods.sh)"
+		done
+	fi
 	check_boot reboot 1 rebooted
 fi
 
@@ -265,6 +345,13 @@ bad_input "missing device" "cannot open" -k vmlinuz --dev /nonexistent
 bad_input "missing disk" "nonexistent" -k vmlinuz -d nonexistent
 bad_input "bad disk option" "unknown disk option" -k vmlinuz -d vmlinuz,rw
 bad_input "bad network" "-n takes" -k vmlinuz -n user
+if [ -z "$why" ] && [ "$net_ok" = 1 ]; then
+	# shellcheck disable=SC2086
+	bad_input "nonexistent bridge" "no such bridge" -k vmlinuz -m 128M $dev \
+		-n tap,bridge=nosuchbr0
+else
+	skip "nonexistent bridge" "${why:-no tun module in L1}"
+fi
 
 echo "1..$n"
 echo "run-tests: launcher: $((n - failed - skipped)) passed, $failed failed, $skipped skipped"

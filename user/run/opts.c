@@ -160,7 +160,8 @@ int run_parse_net(const char *s, struct net_opt *n, char *err,
 		}
 		strcpy(n->ifname, w + 4);
 	} else if (strcmp(w, "tap")) {
-		snprintf(err, errlen, "-n takes tap[=NAME][,bridge=BR][,guest_mac=MAC], not '%s'", s);
+		snprintf(err, errlen, "-n takes tap[=NAME][,bridge=BR][,guest_mac=MAC], not '%s'",
+			 s);
 		return -1;
 	}
 	while (rest) {

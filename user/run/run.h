@@ -121,6 +121,12 @@ int virtio_blk_open(const struct disk_opt *o, struct blk **b, char *err,
 int virtio_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
 		   char *err, size_t errlen);
 
+/* virtio-net card @i on a tap (virtio_net.c); the tap's link (net_tap.c) */
+int virtio_net_add(struct vm *vm, const struct net_opt *o, unsigned int i,
+		   char *err, size_t errlen);
+int net_tap_up(const char *ifname, const char *bridge, char *err,
+	       size_t errlen);
+
 /* the host terminal */
 void term_raw(void);
 void term_restore(void);

@@ -686,3 +686,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	vp_free(vp);
 }
 
+struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp)
+{
+	return &vp->dev;
+}

@@ -20,6 +20,8 @@ struct virtio_pci;
  */
 int virtio_pci_add(struct vm *vm, const struct virtio_dev_ops *ops,
 		   void *priv, char *err, size_t errlen);
+/* the device core of @vp, for a backend with threads of its own */
+struct virtio_dev *virtio_pci_dev(struct virtio_pci *vp);
 /* every vCPU stopped: stop the device, its threads, and free it */
 void virtio_pci_destroy(struct virtio_pci *vp);
 

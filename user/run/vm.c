@@ -621,8 +621,6 @@ static int read_image(struct guest_image *img, const struct run_opts *o)
 	if (bzimage_min_mem(&img->bz) > ram_low(o->mem))
 		return fail("%s needs %llu MiB of RAM to start; raise -m", o->kernel,
 			    (unsigned long long)((bzimage_min_mem(&img->bz) + MIB - 1) >> 20));
-	if (o->nr_nets)
-		return fail("-n: virtio-net is not implemented yet");
 	for (i = 0; i < o->nr_disks; i++)
 		if (virtio_blk_open(&o->disk[i], &img->disk[i], err, sizeof(err)))
 			return fail("%s", err);
@@ -695,6 +693,9 @@ static int create_devices(struct vm *vm, const struct run_opts *o,
 		if (virtio_blk_add(vm, b, &o->disk[i], err, sizeof(err)))
 			return fail("%s", err);
 	}
+	for (i = 0; i < o->nr_nets; i++)
+		if (virtio_net_add(vm, &o->net[i], i, err, sizeof(err)))
+			return fail("%s", err);
 	if (o->rng && virtio_rng_add(vm, err, sizeof(err)))
 		return fail("%s", err);
 	return 0;
