@@ -3,10 +3,11 @@
 #
 # boot.sh - okvm run inside the L1 test VM (scripts/check's launcher
 # tiers): Debian's unmodified kernel and the test guest (mkguest.sh) boot
-# with -c 2 to the guest's marker line with nproc 2, with a raw and a
-# read-only qcow2 virtio-blk disk, virtio-rng and virtio-net on a tap in
-# a bridge of L1's (ping, 256 KiB each way); poweroff and reboot both end
-# okvm run with status 0; bad input gets status 2 and one line.
+# with -c 2 to the guest's marker line with nproc 2 and power off; with
+# -c 1, a raw and a read-only qcow2 virtio-blk disk, virtio-rng and
+# virtio-net on a tap in a bridge of L1's (ping, 256 KiB each way) they
+# reboot; both end okvm run with status 0; bad input gets status 2 and
+# one line.
 # Prints TAP. Expects okvm, vmlinuz and guest.cpio in the current
 # directory; the device is okvm run's default unless OKVM_RUN_DEV is set.
 
@@ -221,22 +222,26 @@ timeout 120 ./okvm run -k crash -m 128M $dev < /dev/null > /dev/null 2> probe.tx
 probe_rc=$?
 if grep -q "no in-kernel irqchip" probe.txt; then
 	why=$(cat probe.txt)
-	for c in "poweroff with -c 2" "poweroff: date" "virtio-blk raw" \
-		 "virtio-blk qcow2" "virtio-blk ro" "virtio-rng" "device failures" \
-		 "virtio-net ping" "virtio-net guest to L1" "virtio-net L1 to guest" \
-		 "reboot with -c 1" "reboot: date"; do
+	for c in "poweroff with -c 2" "poweroff: date" "reboot with -c 1" \
+		 "reboot: date" "virtio-blk raw" "virtio-blk qcow2" "virtio-blk ro" \
+		 "virtio-rng" "device failures" "virtio-net ping" \
+		 "virtio-net guest to L1" "virtio-net L1 to guest"; do
 		skip "$c" "$why"
 	done
 else
+	check_boot poweroff 2 "powered off"
+	# The devices with one vCPU: the virtio drivers are modules, and
+	# loading modules in a 2-vCPU guest in this bed hangs or panics it
+	# at times, on kvm-amd as on okvm (Documentation/launcher.rst).
 	mkdisks
 	qcow_sum=$(md5sum < disk.qcow2)
 	net_setup
 	if [ "$net_ok" = 1 ]; then
 		net_start
-		check_boot poweroff 2 "powered off" -d disk.raw -d disk.qcow2,ro \
+		check_boot reboot 1 rebooted -d disk.raw -d disk.qcow2,ro \
 			--rng -n tap,bridge=okbr0
 	else
-		check_boot poweroff 2 "powered off" -d disk.raw -d disk.qcow2,ro --rng
+		check_boot reboot 1 rebooted -d disk.raw -d disk.qcow2,ro --rng
 	fi
 	check_devices
 	if [ "$net_ok" = 1 ]; then
@@ -246,7 +251,6 @@ else
 			skip "$c" "no bridge in L1 (tun and bridge modules: mkl1mods.sh)"
 		done
 	fi
-	check_boot reboot 1 rebooted
 fi
 
 # SIGTERM stops the VM cleanly: status 143 and the reason, no hang
