@@ -193,7 +193,6 @@ static int okvm_mce_inject(struct okvm_vcpu *vcpu, void __user *argp)
 	bank[1] = mce.status;
 	bank[2] = mce.addr;
 	bank[3] = mce.misc;
-	m->mcg_status = mce.mcg_status;
 	return 0;
 }
 
@@ -205,10 +204,13 @@ long okvm_mce_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 	return okvm_mce_inject(vcpu, argp);
 }
 
-/* KVM_X86_GET_MCE_CAP_SUPPORTED, on the system fd */
+/*
+ * KVM_X86_GET_MCE_CAP_SUPPORTED, on the system fd: the MCG_CAP flags only,
+ * as KVM answers; the bank count is KVM_CHECK_EXTENSION(KVM_CAP_MCE)'s.
+ */
 long okvm_mce_get_cap_supported(u64 __user *argp)
 {
-	u64 cap = OKVM_MCE_CAP_SUPPORTED | OKVM_MAX_MCE_BANKS;
+	u64 cap = OKVM_MCE_CAP_SUPPORTED;
 
 	return put_user(cap, argp) ? -EFAULT : 0;
 }
