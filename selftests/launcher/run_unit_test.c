@@ -89,6 +89,55 @@ TEST(opts_bad)
 	EXPECT_NE(NULL, strstr(err, "extra"));
 }
 
+TEST(opts_devices)
+{
+	struct run_opts *o = malloc(sizeof(*o));
+	char err[256];
+
+	ASSERT_EQ(0, parse(o, err, "-k", "bz", "-d", "a.img", "--disk",
+			   "b.qcow2,ro,cache=none", "--rng", "-n", "tap",
+			   "--network", "tap=tap7,bridge=br0,guest_mac=52:54:00:12:34:56",
+			   NULL));
+	EXPECT_EQ(2, o->nr_disks);
+	EXPECT_STREQ("a.img", o->disk[0].path);
+	EXPECT_EQ(0, o->disk[0].ro);
+	EXPECT_EQ(0, o->disk[0].nocache);
+	EXPECT_STREQ("b.qcow2", o->disk[1].path);
+	EXPECT_EQ(1, o->disk[1].ro);
+	EXPECT_EQ(1, o->disk[1].nocache);
+	EXPECT_EQ(1, o->rng);
+	EXPECT_EQ(2, o->nr_nets);
+	EXPECT_STREQ("", o->net[0].ifname);
+	EXPECT_STREQ("", o->net[0].bridge);
+	EXPECT_EQ(0, o->net[0].has_mac);
+	EXPECT_STREQ("tap7", o->net[1].ifname);
+	EXPECT_STREQ("br0", o->net[1].bridge);
+	EXPECT_EQ(1, o->net[1].has_mac);
+	EXPECT_EQ(0x52, o->net[1].mac[0]);
+	EXPECT_EQ(0x56, o->net[1].mac[5]);
+
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", ",ro", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,rw", NULL));
+	EXPECT_NE(NULL, strstr(err, "unknown disk option 'rw'"));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,ro,", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a", "-d", "a", "-d", "a",
+			    "-d", "a", "-d", "a", "-d", "a", "-d", "a", "-d", "a",
+			    "-d", "a", NULL));
+	EXPECT_NE(NULL, strstr(err, "at most 8 disks"));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "user", NULL));
+	EXPECT_NE(NULL, strstr(err, "-n takes"));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap=", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap=0123456789abcdef", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap,bridge=", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap,guest_mac=01:00:00:00:00:01", NULL));
+	EXPECT_NE(NULL, strstr(err, "unicast"));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap,guest_mac=52:54:00:12:34", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap,guest_mac=52:54:00:12:34:567", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-n", "tap,vhost=on", NULL));
+	free(o);
+}
+
 /* a minimal valid setup header, as Debian's kernels have it */
 static uint8_t *fake_bzimage(size_t size)
 {
@@ -354,6 +403,14 @@ TEST(acpi_tables)
 		EXPECT_EQ(0, memcmp(dsdt, "DSDT", 4));
 		EXPECT_EQ(0, acpi_checksum(dsdt, len32(dsdt)));
 		EXPECT_NE(NULL, memmem(dsdt, len32(dsdt), "_S5_", 4));
+		EXPECT_NE(NULL, memmem(dsdt, len32(dsdt), "PCI0", 4));
+		EXPECT_NE(NULL, memmem(dsdt, len32(dsdt), "\x41\xd0\x0a\x03", 4));
+		EXPECT_GE(madt, dsdt + len32(dsdt));
+		/* \_SB's Scope: its PkgLength reaches exactly the table's end */
+		e = dsdt + 36 + 14;
+		ASSERT_EQ(0x10, e[0]);
+		ASSERT_EQ(0x40, e[1] & 0xc0);
+		EXPECT_EQ(len32(dsdt), 36 + 14 + 1 + ((e[1] & 0xf) | e[2] << 4));
 		memcpy(&a32, fadt + 36, 4);
 		EXPECT_EQ(0, memcmp(table(buf, a32), "FACS", 4));
 		EXPECT_EQ(0, a32 % 64);

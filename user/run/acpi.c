@@ -15,7 +15,7 @@
 #define FADT_OFF	0x100
 #define FACS_OFF	0x200	/* 64-byte aligned (5.2.10) */
 #define DSDT_OFF	0x300
-#define MADT_OFF	0x400
+#define MADT_OFF	0x500	/* after a DSDT of up to 0x200 bytes */
 
 #define HDR_LEN		36
 #define FADT_LEN	244	/* revision 3 (ACPI 2.0+) layout */
@@ -81,14 +81,114 @@ static void gas_io(uint8_t *g, uint8_t bits, uint16_t port)
 }
 
 /*
- * The DSDT's only object: Name (\_S5, Package () { 5, 5, 0, 0 }), the
+ * The DSDT's first object: Name (\_S5, Package () { 5, 5, 0, 0 }), the
  * SLP_TYP values for soft-off (7.4.2). AML: NameOp, NameString, PackageOp,
  * PkgLength, NumElements, BytePrefix 5, BytePrefix 5, ZeroOp, ZeroOp.
  */
-static const uint8_t dsdt_aml[] = {
+static const uint8_t s5_aml[] = {
 	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
 	0x0a, ACPI_S5_TYP, 0x0a, ACPI_S5_TYP, 0x00, 0x00,
 };
+
+/*
+ * The PCI host bridge's current resources (6.4 "Resource Data Types"):
+ * bus numbers 0-255, the config ports 0xcf8-0xcff, the rest of I/O space
+ * as a window, and the MMIO window below the I/O APIC where the BARs
+ * live. Address space descriptors are producers (general flags 0x0c:
+ * fixed minimum and maximum, positive decode).
+ */
+static const uint8_t pci_crs[] = {
+	/* 6.4.3.5.3 Word Address Space: bus numbers 0-0xff */
+	0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00, 0x01,
+	/* 6.4.2.5 I/O Port: 0xcf8, 8 ports, 16-bit decode */
+	0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08,
+	/* Word I/O windows 0-0xcf7 and 0xd00-0xffff */
+	0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00,
+	0x00, 0x00, 0xf7, 0x0c, 0x00, 0x00, 0xf8, 0x0c,
+	0x88, 0x0d, 0x00, 0x01, 0x0c, 0x03, 0x00, 0x00,
+	0x00, 0x0d, 0xff, 0xff, 0x00, 0x00, 0x00, 0xf3,
+	/* 6.4.3.5.2 DWord Memory: PCI_MMIO_START-PCI_MMIO_END, read-write */
+	0x87, 0x17, 0x00, 0x00, 0x0c, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+	PCI_MMIO_START & 0xff, PCI_MMIO_START >> 8 & 0xff,
+	PCI_MMIO_START >> 16 & 0xff, PCI_MMIO_START >> 24,
+	PCI_MMIO_END & 0xff, PCI_MMIO_END >> 8 & 0xff,
+	PCI_MMIO_END >> 16 & 0xff, PCI_MMIO_END >> 24,
+	0x00, 0x00, 0x00, 0x00,
+	(PCI_MMIO_END - PCI_MMIO_START + 1) & 0xff,
+	(PCI_MMIO_END - PCI_MMIO_START + 1) >> 8 & 0xff,
+	(PCI_MMIO_END - PCI_MMIO_START + 1) >> 16 & 0xff,
+	(PCI_MMIO_END - PCI_MMIO_START + 1) >> 24,
+	/* 6.4.2.9 End Tag */
+	0x79, 0x00,
+};
+
+/*
+ * AML 20.2.4 PkgLength: the length of what follows the opcode, counting
+ * its own one to three bytes. Returns the bytes written at @p.
+ */
+static size_t pkg_length(uint8_t *p, size_t body)
+{
+	size_t v;
+
+	if (body + 1 < 0x40) {
+		p[0] = body + 1;
+		return 1;
+	}
+	if (body + 2 < 0x1000) {
+		v = body + 2;
+		p[0] = 0x40 | (v & 0xf);
+		p[1] = v >> 4;
+		return 2;
+	}
+	v = body + 3;
+	p[0] = 0x80 | (v & 0xf);
+	p[1] = v >> 4;
+	p[2] = v >> 12;
+	return 3;
+}
+
+/*
+ * Scope (\_SB) { Device (PCI0) { Name (_HID, EisaId ("PNP0A03"))
+ * Name (_UID, 0) Name (_CRS, ResourceTemplate () { pci_crs }) } }:
+ * the root bridge Linux's ACPI PCI driver scans (config mechanism 1).
+ */
+static size_t pci0_aml(uint8_t *out)
+{
+	static const uint8_t ids[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+		0x08, '_', 'U', 'I', 'D', 0x00,
+		0x08, '_', 'C', 'R', 'S', 0x11,
+	};
+	uint8_t dev[256], buf[160];
+	size_t n = 0, d = 0, b = 0;
+
+	/* Buffer: PkgLength, BufferSize (ByteConst), the descriptors */
+	buf[b++] = 0x0a;
+	buf[b++] = sizeof(pci_crs);
+	memcpy(buf + b, pci_crs, sizeof(pci_crs));
+	b += sizeof(pci_crs);
+
+	memcpy(dev + d, "PCI0", 4);
+	d += 4;
+	memcpy(dev + d, ids, sizeof(ids));
+	d += sizeof(ids);
+	d += pkg_length(dev + d, b);
+	memcpy(dev + d, buf, b);
+	d += b;
+
+	/* ScopeOp, PkgLength, \_SB_, DeviceOp, PkgLength, device body */
+	out[n++] = 0x10;
+	n += pkg_length(out + n, 5 + 2 + (d + 1 < 0x40 ? 1 : 2) + d);
+	memcpy(out + n, "\\_SB_", 5);
+	n += 5;
+	out[n++] = 0x5b;
+	out[n++] = 0x82;
+	n += pkg_length(out + n, d);
+	memcpy(out + n, dev, d);
+	return n + d;
+}
 
 static size_t madt(uint8_t *t, unsigned int cpus)
 {
@@ -140,7 +240,7 @@ size_t acpi_build(uint8_t *buf, size_t len, uint64_t base, unsigned int cpus)
 	uint8_t *rsdp = buf + RSDP_OFF, *xsdt = buf + XSDT_OFF;
 	uint8_t *fadt = buf + FADT_OFF, *facs = buf + FACS_OFF;
 	uint8_t *dsdt = buf + DSDT_OFF;
-	size_t madt_len, dsdt_len = HDR_LEN + sizeof(dsdt_aml);
+	size_t madt_len, dsdt_len;
 
 	if (!cpus || cpus > RUN_MAX_CPUS ||
 	    len < MADT_OFF + HDR_LEN + 8 + 8 * cpus + 28)
@@ -186,8 +286,10 @@ size_t acpi_build(uint8_t *buf, size_t len, uint64_t base, unsigned int cpus)
 	put32(facs + 4, FACS_LEN);
 	facs[32] = 2;			/* version */
 
+	memcpy(dsdt + HDR_LEN, s5_aml, sizeof(s5_aml));
+	dsdt_len = HDR_LEN + sizeof(s5_aml);
+	dsdt_len += pci0_aml(dsdt + dsdt_len);
 	header(dsdt, "DSDT", dsdt_len, 2);
-	memcpy(dsdt + HDR_LEN, dsdt_aml, sizeof(dsdt_aml));
 	finish(dsdt);
 
 	madt_len = madt(buf + MADT_OFF, cpus);

@@ -29,6 +29,9 @@
 #define KERNEL_ADDR		0x100000ULL	/* code32_start */
 #define PCI_HOLE_START		0xc0000000ULL	/* 3 GiB: MMIO below 4 GiB */
 #define HIGH_RAM_START		0x100000000ULL
+/* the PCI host bridge's MMIO window (the DSDT's _CRS): the BARs */
+#define PCI_MMIO_START		0xc0000000U
+#define PCI_MMIO_END		0xfebfffffU	/* below the I/O APIC */
 
 #define IOAPIC_ADDR		0xfec00000ULL
 #define LAPIC_ADDR		0xfee00000ULL
@@ -46,6 +49,25 @@
 #define GIB			(1ULL << 30)
 #define RUN_MAX_CPUS		240	/* MADT at most a page of entries */
 
+#define RUN_MAX_DISKS		8
+#define RUN_MAX_NETS		4
+#define RUN_PATH_MAX		4096
+
+/* -d FILE[,ro][,cache=none] */
+struct disk_opt {
+	char path[RUN_PATH_MAX];
+	int ro;
+	int nocache;
+};
+
+/* -n tap[=NAME][,bridge=BR][,guest_mac=MAC] */
+struct net_opt {
+	char ifname[16];	/* empty: the kernel names it */
+	char bridge[16];	/* empty: no bridge */
+	uint8_t mac[6];
+	int has_mac;
+};
+
 struct run_opts {
 	const char *kernel;
 	const char *initrd;
@@ -54,7 +76,17 @@ struct run_opts {
 	uint64_t mem;		/* bytes */
 	unsigned int cpus;
 	int boot_timer;
+	int rng;
+	unsigned int nr_disks, nr_nets;
+	struct disk_opt disk[RUN_MAX_DISKS];
+	struct net_opt net[RUN_MAX_NETS];
 };
+
+/* one -d or -n value; -1 with err set when it does not parse */
+int run_parse_disk(const char *s, struct disk_opt *d, char *err,
+		   size_t errlen);
+int run_parse_net(const char *s, struct net_opt *n, char *err,
+		  size_t errlen);
 
 /* 0: run; 1: help printed to stdout; -1: err holds a one-line reason */
 int run_parse_opts(int argc, char **argv, struct run_opts *o,

@@ -2,10 +2,12 @@
 /*
  * okvm run's command line. Option names follow kvmtool's lkvm run where
  * it has one (-k/--kernel, -i/--initrd, -p/--params, -m/--mem, -c/--cpus,
- * --dev); the grammar is in Documentation/launcher.rst.
+ * -d/--disk, -n/--network, --rng, --dev); the grammar is in
+ * Documentation/launcher.rst.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,8 @@
 void run_usage(void *file)
 {
 	fputs("usage: okvm run -k KERNEL [-i INITRD] [-p PARAMS] [-m SIZE] [-c CPUS]\n"
+	      "                [-d FILE[,ro][,cache=none]]... [--rng]\n"
+	      "                [-n tap[=NAME][,bridge=BR][,guest_mac=MAC]]...\n"
 	      "                [--dev PATH] [--boot-timer]\n"
 	      "\n"
 	      "Boot a Linux bzImage with COM1 (ttyS0) on this terminal.\n"
@@ -24,6 +28,14 @@ void run_usage(void *file)
 	      "  -p, --params PARAMS   kernel command line, after okvm's console=ttyS0\n"
 	      "  -m, --mem SIZE        guest RAM: MiB, or with a K, M, G suffix (default 512M)\n"
 	      "  -c, --cpus CPUS       vCPUs, one thread each (default 1)\n"
+	      "  -d, --disk FILE[,ro][,cache=none]\n"
+	      "                        a virtio-blk disk (/dev/vda, vdb, ... in order): a\n"
+	      "                        raw or qcow2 image or a block device; ro: read-only,\n"
+	      "                        cache=none: O_DIRECT (up to 8 disks)\n"
+	      "  -n, --network tap[=NAME][,bridge=BR][,guest_mac=MAC]\n"
+	      "                        a virtio-net card on a new tap device (named NAME),\n"
+	      "                        attached to the existing bridge BR (up to 4)\n"
+	      "      --rng             a virtio-rng device fed by getrandom()\n"
 	      "      --dev PATH        the KVM device (default: /dev/okvm if it has the\n"
 	      "                        in-kernel irqchip, else /dev/kvm)\n"
 	      "      --boot-timer      print the time from start to the guest's first\n"
@@ -77,6 +89,106 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* the next comma-separated word of @s into @w; the rest after it */
+static const char *word(const char *s, char *w, size_t wlen, bool *toolong)
+{
+	size_t n = strcspn(s, ",");
+
+	*toolong = n >= wlen;
+	snprintf(w, wlen, "%.*s", (int)(n < wlen ? n : wlen - 1), s);
+	return s[n] ? s + n + 1 : NULL;
+}
+
+int run_parse_disk(const char *s, struct disk_opt *d, char *err,
+		   size_t errlen)
+{
+	char w[RUN_PATH_MAX];
+	const char *rest;
+	bool toolong;
+
+	memset(d, 0, sizeof(*d));
+	rest = word(s, d->path, sizeof(d->path), &toolong);
+	if (!d->path[0] || toolong) {
+		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none], not '%s'", s);
+		return -1;
+	}
+	while (rest) {
+		rest = word(rest, w, sizeof(w), &toolong);
+		if (!strcmp(w, "ro")) {
+			d->ro = 1;
+		} else if (!strcmp(w, "cache=none")) {
+			d->nocache = 1;
+		} else {
+			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none)",
+				 d->path, w);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_mac(const char *s, uint8_t *mac)
+{
+	unsigned int b[6], i;
+	char end;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3],
+		   &b[4], &b[5], &end) != 6)
+		return -1;
+	for (i = 0; i < 6; i++)
+		mac[i] = b[i];
+	/* a unicast address: the group bit of the first octet clear */
+	return mac[0] & 1 ? -1 : 0;
+}
+
+int run_parse_net(const char *s, struct net_opt *n, char *err,
+		  size_t errlen)
+{
+	const char *rest;
+	char w[64];
+	bool toolong;
+
+	memset(n, 0, sizeof(*n));
+	rest = word(s, w, sizeof(w), &toolong);
+	if (!strncmp(w, "tap=", 4) && !toolong) {
+		if (!w[4] || strlen(w + 4) >= sizeof(n->ifname) ||
+		    strchr(w + 4, '/') || strchr(w + 4, ' ')) {
+			snprintf(err, errlen, "-n tap=NAME: '%s' is not an interface name (1-15 characters)",
+				 w + 4);
+			return -1;
+		}
+		strcpy(n->ifname, w + 4);
+	} else if (strcmp(w, "tap")) {
+		snprintf(err, errlen, "-n takes tap[=NAME][,bridge=BR][,guest_mac=MAC], not '%s'",
+			 s);
+		return -1;
+	}
+	while (rest) {
+		rest = word(rest, w, sizeof(w), &toolong);
+		if (!strncmp(w, "bridge=", 7) && !toolong) {
+			if (!w[7] || strlen(w + 7) >= sizeof(n->bridge)) {
+				snprintf(err, errlen, "-n bridge=BR: '%s' is not an interface name",
+					 w + 7);
+				return -1;
+			}
+			strcpy(n->bridge, w + 7);
+		} else if (!strncmp(w, "guest_mac=", 10) && !toolong) {
+			if (parse_mac(w + 10, n->mac)) {
+				snprintf(err, errlen, "-n guest_mac=%s: not a unicast MAC (xx:xx:xx:xx:xx:xx)",
+					 w + 10);
+				return -1;
+			}
+			n->has_mac = 1;
+		} else {
+			snprintf(err, errlen, "-n: unknown network option '%s' (bridge=, guest_mac=)",
+				 w);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int run_parse_opts(int argc, char **argv, struct run_opts *o,
 		   char *err, size_t errlen)
 {
@@ -88,6 +200,9 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o,
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "dev", required_argument, NULL, 'D' },
 		{ "boot-timer", no_argument, NULL, 'T' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "network", required_argument, NULL, 'n' },
+		{ "rng", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ }
 	};
@@ -100,7 +215,7 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o,
 	o->cpus = 1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:h", longopts,
+	while ((c = getopt_long(argc, argv, ":k:i:p:m:c:d:n:h", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -135,6 +250,27 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o,
 			break;
 		case 'T':
 			o->boot_timer = 1;
+			break;
+		case 'd':
+			if (o->nr_disks == RUN_MAX_DISKS) {
+				snprintf(err, errlen, "at most %d disks (-d)", RUN_MAX_DISKS);
+				return -1;
+			}
+			if (run_parse_disk(optarg, &o->disk[o->nr_disks], err, errlen))
+				return -1;
+			o->nr_disks++;
+			break;
+		case 'n':
+			if (o->nr_nets == RUN_MAX_NETS) {
+				snprintf(err, errlen, "at most %d networks (-n)", RUN_MAX_NETS);
+				return -1;
+			}
+			if (run_parse_net(optarg, &o->net[o->nr_nets], err, errlen))
+				return -1;
+			o->nr_nets++;
+			break;
+		case 'R':
+			o->rng = 1;
 			break;
 		case 'h':
 			return 1;

@@ -12,6 +12,8 @@
 #include <termios.h>
 
 #include "layout.h"
+#include "pci.h"
+#include "virtio.h"
 
 /* exit statuses, okvm run --help */
 #define RUN_EXIT_OK		0
@@ -20,6 +22,8 @@
 #define RUN_EXIT_ESCAPE		3
 
 #define BOOT_TIMER_PORT		0x3f0
+#define RUN_MAX_VIRTIO		(RUN_MAX_DISKS + RUN_MAX_NETS + 1)
+#define RUN_MAX_MSI		(RUN_MAX_VIRTIO * (VIRTIO_MAX_QUEUES + 1))
 
 struct vm;
 
@@ -48,12 +52,26 @@ struct rtc {
 	int64_t offset;		/* guest time - host time, seconds */
 };
 
+struct virtio_pci;
+
 struct vm {
 	int dev_fd, vm_fd;
 	const char *dev;
 	unsigned int nr_vcpus;
 	uint64_t mem_size;
 	uint8_t *ram_low, *ram_high;
+	struct guest_mem mem;
+	struct pci_bus pci;
+	struct virtio_pci *virtio[RUN_MAX_VIRTIO];
+	unsigned int nr_virtio;
+	/* Locking: @route_lock guards @msi and @nr_msi (irq_route.c). */
+	pthread_mutex_t route_lock;
+	struct {
+		int gsi;
+		uint64_t addr;
+		uint32_t data;
+	} msi[RUN_MAX_MSI];
+	unsigned int nr_msi;
 	struct kvm_run_vcpu *vcpus;
 	struct uart uart;
 	struct rtc rtc;
@@ -88,6 +106,26 @@ void rtc_io(struct rtc *r, unsigned int port, bool write, uint8_t *val);
 /* every other legacy port: ACPI PM, i8042, port 0x80, the boot timer */
 bool legacy_io(struct vm *vm, uint16_t port, unsigned int size, bool write,
 	       uint8_t *data);
+
+/* GSI routing (irq_route.c): a GSI for an MSI, and where it goes */
+int vm_gsi_alloc(struct vm *vm);
+int vm_msi_route(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
+
+/* the virtio devices; -1 with err set when they cannot be added */
+int virtio_rng_add(struct vm *vm, char *err, size_t errlen);
+struct blk;
+/* a disk's image, opened before the VM exists (the user's files first) */
+int virtio_blk_open(const struct disk_opt *o, struct blk **b, char *err,
+		    size_t errlen);
+/* owns @b from now on */
+int virtio_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
+		   char *err, size_t errlen);
+
+/* virtio-net card @i on a tap (virtio_net.c); the tap's link (net_tap.c) */
+int virtio_net_add(struct vm *vm, const struct net_opt *o, unsigned int i,
+		   char *err, size_t errlen);
+int net_tap_up(const char *ifname, const char *bridge, char *err,
+	       size_t errlen);
 
 /* the host terminal */
 void term_raw(void);

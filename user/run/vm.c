@@ -28,8 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../block/block.h"
 #include "run.h"
 #include "run_main.h"
+#include "virtio_pci.h"
 
 #define KICK_SIGNAL	SIGUSR1
 #define CTRL_A		0x01
@@ -134,6 +136,8 @@ static void handle_io(struct kvm_run_vcpu *v)
 	uint32_t i;
 
 	for (i = 0; i < run->io.count; i++, data += run->io.size) {
+		if (pci_io(&v->vm->pci, run->io.port, run->io.size, write, data))
+			continue;
 		/* nothing at this port: reads float high, writes vanish */
 		if (!legacy_io(v->vm, run->io.port, run->io.size, write, data) &&
 		    !write)
@@ -167,9 +171,14 @@ static void *vcpu_thread(void *arg)
 			handle_io(v);
 			break;
 		case KVM_EXIT_MMIO:
-			/* no MMIO devices in user space yet */
-			if (!run->mmio.is_write)
-				memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+			/* the PCI BARs; nothing else: reads float high */
+			if (run->mmio.len > sizeof(run->mmio.data) ||
+			    !pci_mmio(&vm->pci, run->mmio.phys_addr, run->mmio.len,
+				      run->mmio.is_write, run->mmio.data)) {
+				if (!run->mmio.is_write)
+					memset(run->mmio.data, 0xff,
+					       sizeof(run->mmio.data));
+			}
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			dump_regs(v);
@@ -387,6 +396,10 @@ static int set_memory(struct vm *vm)
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
 		return fail("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s; use a smaller -m",
 			    (unsigned long long)(low >> 20), strerror(errno));
+	vm->mem.r[0].gpa = 0;
+	vm->mem.r[0].size = low;
+	vm->mem.r[0].hva = vm->ram_low;
+	vm->mem.nr = 1;
 	if (!high)
 		return 0;
 	vm->ram_high = mmap(NULL, high, PROT_READ | PROT_WRITE,
@@ -403,6 +416,10 @@ static int set_memory(struct vm *vm)
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r))
 		return fail("KVM_SET_USER_MEMORY_REGION (%llu MiB above 4 GiB): %s; use a smaller -m",
 			    (unsigned long long)(high >> 20), strerror(errno));
+	vm->mem.r[1].gpa = HIGH_RAM_START;
+	vm->mem.r[1].size = high;
+	vm->mem.r[1].hva = vm->ram_high;
+	vm->mem.nr = 2;
 	return 0;
 }
 
@@ -570,23 +587,30 @@ static int create_vcpus(struct vm *vm)
 	return 0;
 }
 
-/* the kernel and initrd, read and checked before any VM exists */
+/* the kernel, initrd and disks, read and checked before any VM exists */
 struct guest_image {
 	uint8_t *kernel, *initrd;
 	size_t ksize, isize;
 	struct bzimage bz;
 	uint64_t initrd_addr;
+	struct blk *disk[RUN_MAX_DISKS];
 };
 
 static void free_image(struct guest_image *img)
 {
+	unsigned int i;
+
 	free(img->kernel);
 	free(img->initrd);
+	for (i = 0; i < RUN_MAX_DISKS; i++)
+		if (img->disk[i])
+			blk_close(img->disk[i]);
 }
 
 static int read_image(struct guest_image *img, const struct run_opts *o)
 {
-	char err[256];
+	char err[512];
+	unsigned int i;
 
 	if (read_file("kernel", o->kernel, &img->kernel, &img->ksize)) {
 		img->kernel = NULL;
@@ -597,6 +621,9 @@ static int read_image(struct guest_image *img, const struct run_opts *o)
 	if (bzimage_min_mem(&img->bz) > ram_low(o->mem))
 		return fail("%s needs %llu MiB of RAM to start; raise -m", o->kernel,
 			    (unsigned long long)((bzimage_min_mem(&img->bz) + MIB - 1) >> 20));
+	for (i = 0; i < o->nr_disks; i++)
+		if (virtio_blk_open(&o->disk[i], &img->disk[i], err, sizeof(err)))
+			return fail("%s", err);
 	if (!o->initrd)
 		return 0;
 	if (read_file("initrd", o->initrd, &img->initrd, &img->isize)) {
@@ -652,8 +679,30 @@ static int load_guest(struct vm *vm, const struct run_opts *o,
 	return setup_bsp(&vm->vcpus[0], KERNEL_ADDR + 0x200);
 }
 
+/* the virtio devices on the PCI bus, in the order of the options */
+static int create_devices(struct vm *vm, const struct run_opts *o,
+			  struct guest_image *img)
+{
+	char err[512];
+	unsigned int i;
+
+	for (i = 0; i < o->nr_disks; i++) {
+		struct blk *b = img->disk[i];
+
+		img->disk[i] = NULL;	/* the device owns it now */
+		if (virtio_blk_add(vm, b, &o->disk[i], err, sizeof(err)))
+			return fail("%s", err);
+	}
+	for (i = 0; i < o->nr_nets; i++)
+		if (virtio_net_add(vm, &o->net[i], i, err, sizeof(err)))
+			return fail("%s", err);
+	if (o->rng && virtio_rng_add(vm, err, sizeof(err)))
+		return fail("%s", err);
+	return 0;
+}
+
 static int create_vm(struct vm *vm, const struct run_opts *o,
-		     const struct guest_image *img)
+		     struct guest_image *img)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
 	int r;
@@ -678,6 +727,9 @@ static int create_vm(struct vm *vm, const struct run_opts *o,
 	r = create_vcpus(vm);
 	if (r)
 		return r;
+	r = create_devices(vm, o, img);
+	if (r)
+		return r;
 	return load_guest(vm, o, img);
 }
 
@@ -689,6 +741,9 @@ static void destroy_vm(struct vm *vm)
 {
 	unsigned int i;
 
+	/* the devices first: their threads may still complete requests */
+	for (i = 0; i < vm->nr_virtio; i++)
+		virtio_pci_destroy(vm->virtio[i]);
 	for (i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i].run)
 			munmap(vm->vcpus[i].run, vm->vcpus[i].run_size);
@@ -763,6 +818,8 @@ int run_main(int argc, char **argv)
 	vm.mem_size = o.mem;
 	vm.boot_timer = o.boot_timer;
 	pthread_mutex_init(&vm.stop_lock, NULL);
+	pthread_mutex_init(&vm.route_lock, NULL);
+	pci_bus_init(&vm.pci);
 	uart_init(&vm.uart, &vm, STDOUT_FILENO, 4);
 	rtc_init(&vm.rtc);
 
