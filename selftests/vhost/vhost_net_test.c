@@ -1,0 +1,474 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost_net_test - a vhost-net device (VHOST_NET_DEV: /dev/okvm-vhost-net
+ * by default, /dev/vhost-net for in-tree vhost_net) driven by a user-space
+ * virtio-net driver (vring_driver.c) over a tap whose other side is a
+ * packet socket: frames sent by the "guest" reach the socket, frames sent
+ * on the socket reach the "guest". Also every generic <linux/vhost.h>
+ * ioctl's errnos and hostile rings. The expectations are the same for
+ * both devices: that is what shows okvm answers as in-tree vhost does.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+
+#include "kselftest_harness.h"
+#include "vring_driver.h"
+
+#define ETH_TEST	0x88b5		/* IEEE 802 local experimental */
+#define HDR		12		/* struct virtio_net_hdr_mrg_rxbuf */
+#define RX		0
+#define TX		1
+#define FEATURES	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF))
+
+static const char *dev_path(void)
+{
+	const char *p = getenv("VHOST_NET_DEV");
+
+	return p ? p : "/dev/okvm-vhost-net";
+}
+
+static int open_dev(void)
+{
+	return open(dev_path(), O_RDWR);
+}
+
+/* A tap with a 12-byte vnet header, up, IPv6 off (no chatter), and a packet socket on it. */
+static int make_tap(int *psock)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
+	int fd, s, hlen = HDR;
+	char path[128];
+	FILE *f;
+
+	fd = open("/dev/net/tun", O_RDWR);
+	if (fd < 0)
+		return -1;
+	strcpy(ifr.ifr_name, "vht%d");
+	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hlen))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifr.ifr_name);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("1", f);
+		fclose(f);
+	}
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	ifr.ifr_flags = IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		return -1;
+	close(s);
+	s = socket(AF_PACKET, SOCK_RAW, htons(ETH_TEST));
+	if (s < 0)
+		return -1;
+	sll.sll_protocol = htons(ETH_TEST);
+	sll.sll_ifindex = if_nametoindex(ifr.ifr_name);
+	if (bind(s, (struct sockaddr *)&sll, sizeof(sll)))
+		return -1;
+	*psock = s;
+	return fd;
+}
+
+static size_t make_frame(unsigned char *f, size_t len, unsigned char mark)
+{
+	memset(f, 0xff, 6);			/* broadcast */
+	memcpy(f + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	f[12] = ETH_TEST >> 8;
+	f[13] = ETH_TEST & 0xff;
+	for (size_t i = 14; i < len; i++)
+		f[i] = mark + i;
+	return len;
+}
+
+static int set_backend(int fd, unsigned int index, int backend)
+{
+	struct vhost_vring_file b = { .index = index, .fd = backend };
+
+	return ioctl(fd, VHOST_NET_SET_BACKEND, &b) ? -errno : 0;
+}
+
+FIXTURE(net) {
+	struct vd d;
+	int tap, psock;
+};
+
+FIXTURE_SETUP(net)
+{
+	int fd = open_dev();
+
+	self->tap = -1;
+	if (fd < 0)
+		SKIP(return, "no %s", dev_path());
+	self->tap = make_tap(&self->psock);
+	ASSERT_LE(0, self->tap);
+	ASSERT_EQ(0, vd_init(&self->d, fd, 2));
+	ASSERT_EQ(0, vd_setup(&self->d, FEATURES, 64));
+	ASSERT_EQ(0, set_backend(fd, RX, self->tap));
+	ASSERT_EQ(0, set_backend(fd, TX, self->tap));
+}
+
+FIXTURE_TEARDOWN(net)
+{
+	if (self->tap < 0)
+		return;
+	vd_fini(&self->d);
+	close(self->tap);
+	close(self->psock);
+}
+
+TEST_F(net, tx)
+{
+	unsigned char *hdr = vd_alloc(&self->d, HDR), *frame = vd_alloc(&self->d, 100);
+	struct vd_buf b[2] = { { hdr, HDR, false }, { frame, 100, false } };
+	struct pollfd p = { .fd = self->psock, .events = POLLIN };
+	unsigned char got[200];
+	struct vring_used_elem e;
+	int head;
+
+	make_frame(frame, 100, 0x30);
+	head = vd_add(&self->d, TX, b, 2);
+	vd_kick(&self->d, TX);
+	ASSERT_TRUE(vd_get_used(&self->d, TX, &e, VD_TIMEOUT_MS));
+	EXPECT_EQ(head, e.id);
+	EXPECT_EQ(0, e.len);
+	ASSERT_EQ(1, poll(&p, 1, VD_TIMEOUT_MS));
+	ASSERT_EQ(100, recv(self->psock, got, sizeof(got), 0));
+	EXPECT_EQ(0, memcmp(got, frame, 100));
+}
+
+/* Send a frame out of the tap: the "guest" receives it. */
+static void send_frame(int psock, const unsigned char *f, size_t len)
+{
+	send(psock, f, len, 0);
+}
+
+TEST_F(net, rx)
+{
+	unsigned char *buf = vd_alloc(&self->d, 2048), frame[90];
+	struct vd_buf b = { buf, 2048, true };
+	struct virtio_net_hdr_mrg_rxbuf *h = (void *)buf;
+	struct vring_used_elem e;
+	int head;
+
+	head = vd_add(&self->d, RX, &b, 1);
+	vd_kick(&self->d, RX);
+	send_frame(self->psock, frame, make_frame(frame, sizeof(frame), 0x50));
+	ASSERT_TRUE(vd_get_used(&self->d, RX, &e, VD_TIMEOUT_MS));
+	EXPECT_EQ(head, e.id);
+	EXPECT_EQ(HDR + sizeof(frame), e.len);
+	EXPECT_EQ(1, h->num_buffers);
+	EXPECT_EQ(0, memcmp(buf + HDR, frame, sizeof(frame)));
+}
+
+TEST_F(net, rx_mergeable)
+{
+	unsigned char frame[100], *buf[4];
+	struct vring_used_elem e;
+	unsigned int want[4] = { 32, 32, 32, 16 }, off = 0;
+	int head[4];
+
+	/* the frame and its header need 112 bytes: four 32-byte buffers */
+	for (int i = 0; i < 4; i++) {
+		buf[i] = vd_alloc(&self->d, 32);
+		head[i] = vd_add(&self->d, RX, &(struct vd_buf){ buf[i], 32, true }, 1);
+	}
+	vd_kick(&self->d, RX);
+	send_frame(self->psock, frame, make_frame(frame, sizeof(frame), 0x70));
+	for (int i = 0; i < 4; i++) {
+		ASSERT_TRUE(vd_get_used(&self->d, RX, &e, VD_TIMEOUT_MS));
+		EXPECT_EQ(head[i], e.id);
+		EXPECT_EQ(want[i], e.len);
+	}
+	EXPECT_EQ(4, ((struct virtio_net_hdr_mrg_rxbuf *)buf[0])->num_buffers);
+	for (int i = 0; i < 4; i++) {
+		unsigned int from = i ? 0 : HDR;
+
+		for (unsigned int j = from; j < want[i]; j++, off++)
+			ASSERT_EQ(frame[off], buf[i][j]);
+	}
+	EXPECT_EQ(sizeof(frame), off);
+}
+
+TEST_F(net, detach)
+{
+	unsigned char *pkt = vd_alloc(&self->d, HDR + 64);
+	struct vhost_vring_state s = { .index = TX };
+	struct vring_used_elem e;
+
+	ASSERT_EQ(0, set_backend(self->d.fd, TX, -1));
+	make_frame(pkt + HDR, 64, 0x10);
+	vd_add(&self->d, TX, &(struct vd_buf){ pkt, HDR + 64, false }, 1);
+	vd_kick(&self->d, TX);
+	EXPECT_FALSE(vd_get_used(&self->d, TX, &e, 300));
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(0, s.num);
+	/* attached again, the waiting chain goes out */
+	ASSERT_EQ(0, set_backend(self->d.fd, TX, self->tap));
+	vd_kick(&self->d, TX);
+	ASSERT_TRUE(vd_get_used(&self->d, TX, &e, VD_TIMEOUT_MS));
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_GET_VRING_BASE, &s));
+	EXPECT_EQ(1, s.num);
+}
+
+/* Hostile rings on the TX ring: the err eventfd fires, nothing is used. */
+static void hostile_done(struct __test_metadata *_metadata, struct vd *d)
+{
+	struct vhost_vring_state s = { .index = TX };
+
+	vd_kick(d, TX);
+	EXPECT_TRUE(vd_wait_err(d, TX, VD_TIMEOUT_MS));
+	EXPECT_EQ(0, vd_used_idx(d, TX));
+	EXPECT_EQ(0, ioctl(d->fd, VHOST_GET_VRING_BASE, &s));
+}
+
+TEST_F(net, hostile_loop)
+{
+	struct vring_desc *desc = self->d.q[TX].desc;
+	unsigned char *buf = vd_alloc(&self->d, 64);
+
+	desc[0] = (struct vring_desc){ vd_gpa(&self->d, buf), 64, VRING_DESC_F_NEXT, 1 };
+	desc[1] = (struct vring_desc){ vd_gpa(&self->d, buf), 64, VRING_DESC_F_NEXT, 0 };
+	vd_publish(&self->d, TX, 0);
+	hostile_done(_metadata, &self->d);
+}
+
+TEST_F(net, hostile_outside_table)
+{
+	struct vring_desc *desc = self->d.q[TX].desc;
+
+	desc[0] = (struct vring_desc){ VD_GPA_BASE + VD_MEM_SIZE - 8, 64, 0, 0 };
+	vd_publish(&self->d, TX, 0);
+	hostile_done(_metadata, &self->d);
+}
+
+TEST_F(net, hostile_length_wraps)
+{
+	struct vring_desc *desc = self->d.q[TX].desc;
+
+	desc[0] = (struct vring_desc){ ~0ULL - 16, 64, 0, 0 };
+	vd_publish(&self->d, TX, 0);
+	hostile_done(_metadata, &self->d);
+}
+
+TEST_F(net, hostile_avail_jump)
+{
+	self->d.q[TX].avail->idx = 64 + 5;
+	hostile_done(_metadata, &self->d);
+}
+
+TEST_F(net, hostile_head_out_of_ring)
+{
+	vd_publish(&self->d, TX, 64 + 1);
+	hostile_done(_metadata, &self->d);
+}
+
+TEST_F(net, hostile_nested_indirect)
+{
+	struct vring_desc *desc = self->d.q[TX].desc;
+	struct vring_desc *tab = vd_alloc(&self->d, 32);
+
+	tab[0] = (struct vring_desc){ vd_gpa(&self->d, tab), 32, VRING_DESC_F_INDIRECT, 0 };
+	desc[0] = (struct vring_desc){ vd_gpa(&self->d, tab), 32, VRING_DESC_F_INDIRECT, 0 };
+	vd_publish(&self->d, TX, 0);
+	hostile_done(_metadata, &self->d);
+}
+
+/* The generic ioctls' errnos, in the order a careless VMM would hit them. */
+TEST(ioctl_order_and_errnos)
+{
+	struct {
+		struct vhost_memory hdr;
+		struct vhost_memory_region r[65];
+	} m = { .hdr.nregions = 1 };
+	struct vhost_vring_state s = { .index = 0, .num = 64 };
+	struct vhost_vring_addr a = { .index = 0 };
+	struct vhost_vring_file f = { .index = 0, .fd = -1 };
+	uint64_t features;
+	int fd = open_dev(), efd = eventfd(0, 0);
+	struct vd d;
+	pid_t pid;
+	int st;
+
+	if (fd < 0)
+		SKIP(return, "no %s", dev_path());
+	ASSERT_EQ(0, vd_init(&d, fd, 2));
+	/* before VHOST_SET_OWNER: features yes, the rest EPERM */
+	ASSERT_EQ(0, ioctl(fd, VHOST_GET_FEATURES, &features));
+	EXPECT_TRUE(features & (1ULL << VIRTIO_F_VERSION_1));
+	EXPECT_TRUE(features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
+	EXPECT_TRUE(features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	EXPECT_TRUE(features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC));
+	EXPECT_TRUE(features & (1ULL << VHOST_F_LOG_ALL));
+	EXPECT_EQ(-EPERM, vd_set_mem(&d));
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-EPERM, set_backend(fd, 0, -1));
+	EXPECT_EQ(-1, ioctl(fd, VHOST_RESET_OWNER));
+	EXPECT_EQ(EPERM, errno);
+	/* a feature neither device has */
+	features = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_CSUM);
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_FEATURES, &features));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+
+	ASSERT_EQ(0, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_OWNER));
+	EXPECT_EQ(EBUSY, errno);
+	/* another process is not the owner */
+	pid = fork();
+	if (!pid) {
+		int r1 = ioctl(fd, VHOST_SET_VRING_NUM, &s) == -1 && errno == EPERM;
+		int r2 = ioctl(fd, VHOST_SET_OWNER) == -1 && errno == EBUSY;
+
+		_exit(r1 && r2 ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, st);
+
+	/* no memory table yet: no backend, not even -1 */
+	EXPECT_EQ(-EFAULT, set_backend(fd, 0, -1));
+	EXPECT_EQ(-ENOBUFS, set_backend(fd, 2, -1));
+
+	m.hdr.padding = 1;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_MEM_TABLE, &m));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	m.hdr.padding = 0;
+	m.hdr.nregions = 65;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_MEM_TABLE, &m));
+	EXPECT_EQ(E2BIG, errno);
+	m.hdr.nregions = 1;
+	m.r[0] = (struct vhost_memory_region){ 0x1000, 0, (uintptr_t)d.mem, 0 };
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_MEM_TABLE, &m));
+	EXPECT_EQ(EFAULT, errno);
+	m.r[0] = (struct vhost_memory_region){ ~0ULL - 0xfff, 0x2000, (uintptr_t)d.mem, 0 };
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_MEM_TABLE, &m));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_MEM_TABLE, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, vd_set_mem(&d));
+
+	/* ring sizes: powers of two up to 32768 */
+	s.num = 3;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(EINVAL, errno);
+	s.num = 0;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(EINVAL, errno);
+	s.num = 65536;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(EINVAL, errno);
+	s.index = 2;
+	s.num = 64;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(ENOBUFS, errno);
+	s.index = 0;
+	s.num = 0x10000;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_BASE, &s));
+	EXPECT_EQ(EINVAL, errno);
+	a.avail_user_addr = (uintptr_t)d.mem + 1;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_ADDR, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.avail_user_addr = 0;
+	a.used_user_addr = (uintptr_t)d.mem + 2;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_ADDR, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.used_user_addr = 0;
+	a.flags = 2;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_ADDR, &a));
+	EXPECT_EQ(EOPNOTSUPP, errno);
+	f.fd = 999;
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_CALL, &f));
+	EXPECT_EQ(EBADF, errno);
+	f.fd = fd;	/* not an eventfd */
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_VRING_KICK, &f));
+	EXPECT_EQ(EINVAL, errno);
+	f.fd = efd;
+	EXPECT_EQ(0, ioctl(fd, VHOST_SET_VRING_ERR, &f));
+	/* an unknown ioctl reads a ring index first, as the ring ioctls do */
+	EXPECT_EQ(-1, ioctl(fd, _IO(VHOST_VIRTIO, 0x7f), NULL));
+	EXPECT_EQ(EFAULT, errno);
+	s.index = 2;
+	EXPECT_EQ(-1, ioctl(fd, _IO(VHOST_VIRTIO, 0x7f), &s));
+	EXPECT_EQ(ENOBUFS, errno);
+	s.index = 0;
+	EXPECT_EQ(-1, ioctl(fd, _IO(VHOST_VIRTIO, 0x7f), &s));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_LOG_FD, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
+
+	/* the rest of the bring-up, then the backend: not a tap is ENOTSOCK */
+	vd_fini(&d);
+	ASSERT_EQ(0, vd_init(&d, open_dev(), 2));
+	ASSERT_EQ(0, vd_setup(&d, FEATURES, 64));
+	EXPECT_EQ(-ENOTSOCK, set_backend(d.fd, TX, efd));
+	EXPECT_EQ(-ENOTSOCK, set_backend(d.fd, TX, 999));
+	EXPECT_EQ(0, set_backend(d.fd, TX, -1));
+	/* RESET_OWNER: someone else may own it now */
+	ASSERT_EQ(0, ioctl(d.fd, VHOST_RESET_OWNER));
+	EXPECT_EQ(-1, ioctl(d.fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(0, ioctl(d.fd, VHOST_SET_OWNER));
+	vd_fini(&d);
+	close(efd);
+}
+
+/* A ring with a backend cannot be resized or rebased. */
+TEST_F(net, busy_ring)
+{
+	struct vhost_vring_state s = { .index = RX, .num = 32 };
+
+	EXPECT_EQ(-1, ioctl(self->d.fd, VHOST_SET_VRING_NUM, &s));
+	EXPECT_EQ(EBUSY, errno);
+	EXPECT_EQ(-1, ioctl(self->d.fd, VHOST_SET_VRING_BASE, &s));
+	EXPECT_EQ(EBUSY, errno);
+}
+
+/* The owner dies with chains pending: the fds close, nothing hangs. */
+TEST(owner_exits_busy)
+{
+	int psock, tap = make_tap(&psock), st;
+	pid_t pid;
+
+	if (access(dev_path(), F_OK))
+		SKIP(return, "no %s", dev_path());
+	ASSERT_LE(0, tap);
+	pid = fork();
+	if (!pid) {
+		struct vd d;
+		unsigned char *buf;
+
+		if (vd_init(&d, open_dev(), 2) || vd_setup(&d, FEATURES, 64) ||
+		    set_backend(d.fd, RX, tap) || set_backend(d.fd, TX, tap))
+			_exit(1);
+		buf = vd_alloc(&d, 1500);
+		for (int i = 0; i < 64; i++) {
+			make_frame(buf, 60, i);
+			vd_add(&d, TX, &(struct vd_buf){ buf, 60 + HDR, false }, 1);
+			vd_add(&d, RX, &(struct vd_buf){ buf, 1500, true }, 1);
+		}
+		vd_kick(&d, TX);
+		vd_kick(&d, RX);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_EQ(0, st);
+	close(tap);
+	close(psock);
+}
+
+TEST_HARNESS_MAIN
