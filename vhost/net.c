@@ -189,10 +189,18 @@ static void okvm_net_handle_rx(struct okvm_vq *vq)
 		iov_iter_advance(&msg.msg_iter, nvq->vhost_hlen);
 		r = sock->ops->recvmsg(sock, &msg, sock_len, MSG_DONTWAIT | MSG_TRUNC);
 		if (r != sock_len) {
-			/* Gone meanwhile, or too big for a non-merged buffer: dropped. */
+			/*
+			 * Gone meanwhile (EAGAIN), or dropped by the tap: too
+			 * big for a non-merged buffer, or not copyable. The
+			 * buffers stay for the next frame.
+			 */
 			okvm_vq_unget(vq, n);
-			if (r < 0)
+			if (r == -EAGAIN)
 				break;
+			if (++done >= OKVM_VHOST_BUDGET) {
+				okvm_vhost_queue_work(vq->dev, vq->index);
+				break;
+			}
 			continue;
 		}
 		if (mrg)

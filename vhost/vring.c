@@ -103,6 +103,7 @@ int okvm_vq_start(struct okvm_vq *vq)
 
 	vq->broken = false;
 	vq->signalled_used_valid = false;
+	vq->nlog = 0;
 	if (get_user(idx, &vq->used->idx))
 		return -EFAULT;
 	vq->last_used_idx = le16_to_cpu((__force __le16)idx);
@@ -227,8 +228,11 @@ int okvm_vq_get_chain(struct okvm_vq *vq, struct iovec *iov,
 
 	if (vq->broken)
 		return -EIO;
+	/*
+	 * vq->log keeps growing until okvm_vq_add_used() logs it: a merged
+	 * RX frame takes several chains before the first is used.
+	 */
 	memset(chain, 0, sizeof(*chain));
-	vq->nlog = 0;
 	if (vq->last_avail_idx == vq->avail_idx) {
 		if (get_user(idx, &vq->avail->idx)) {
 			okvm_vq_error(vq, "cannot read avail->idx");
@@ -288,6 +292,7 @@ int okvm_vq_get_chain(struct okvm_vq *vq, struct iovec *iov,
 void okvm_vq_unget(struct okvm_vq *vq, unsigned int n)
 {
 	vq->last_avail_idx -= n;
+	vq->nlog = 0;
 }
 
 /*
