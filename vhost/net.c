@@ -107,7 +107,9 @@ out:
 /*
  * Take chains until their writable bytes hold @len (one chain unless
  * MRG_RXBUF). Returns the chain count, 0 when the ring ran out first
- * (nothing taken), negative when the ring broke. @niov gets the iovecs.
+ * (nothing taken), -EMSGSIZE when one chain is all it may take and the
+ * frame does not fit (nothing taken), another negative errno when the
+ * ring broke. @niov gets the iovecs.
  */
 static int okvm_net_rx_bufs(struct okvm_net_vq *nvq, size_t len, bool mrg,
 			    unsigned int *niov, size_t *total)
@@ -142,7 +144,25 @@ static int okvm_net_rx_bufs(struct okvm_net_vq *nvq, size_t len, bool mrg,
 		*total += c.in_len;
 		n++;
 	}
+	if (*total < len) {
+		/* one buffer without MRG_RXBUF, and the frame does not fit */
+		okvm_vq_unget(vq, n);
+		return -EMSGSIZE;
+	}
 	return n;
+}
+
+/* Drop the tap's next frame, as in-tree does one too big for the buffers. */
+static void okvm_net_rx_drop(struct socket *sock)
+{
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT | MSG_TRUNC };
+	struct kvec kv;
+	u8 byte;
+
+	kv.iov_base = &byte;
+	kv.iov_len = 1;
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &kv, 1, 1);
+	sock->ops->recvmsg(sock, &msg, 1, MSG_DONTWAIT | MSG_TRUNC);
 }
 
 /* Tap -> guest: one frame per round, while both a frame and buffers wait. */
@@ -174,6 +194,14 @@ static void okvm_net_handle_rx(struct okvm_vq *vq)
 		sock_len = len + nvq->sock_hlen;
 		vhost_len = sock_len + nvq->vhost_hlen;
 		n = okvm_net_rx_bufs(nvq, vhost_len, mrg, &niov, &total);
+		if (n == -EMSGSIZE) {
+			okvm_net_rx_drop(sock);
+			if (++done >= OKVM_VHOST_BUDGET) {
+				okvm_vhost_queue_work(vq->dev, vq->index);
+				break;
+			}
+			continue;
+		}
 		if (n < 0)
 			break;
 		if (!n) {
@@ -190,9 +218,9 @@ static void okvm_net_handle_rx(struct okvm_vq *vq)
 		r = sock->ops->recvmsg(sock, &msg, sock_len, MSG_DONTWAIT | MSG_TRUNC);
 		if (r != sock_len) {
 			/*
-			 * Gone meanwhile (EAGAIN), or dropped by the tap: too
-			 * big for a non-merged buffer, or not copyable. The
-			 * buffers stay for the next frame.
+			 * Gone meanwhile (EAGAIN), or dropped by the tap (the
+			 * guest's buffer not writable). The buffers stay for
+			 * the next frame.
 			 */
 			okvm_vq_unget(vq, n);
 			if (r == -EAGAIN)

@@ -48,10 +48,16 @@ static int open_dev(void)
 	return open(dev_path(), O_RDWR);
 }
 
-/* A tap with a 12-byte vnet header, up, IPv6 off (no chatter), and a packet socket on it. */
-static int make_tap(int *psock)
+/*
+ * A tap, with a 12-byte vnet header unless the device adds it
+ * (VHOST_NET_F_VIRTIO_NET_HDR), up, IPv6 off (no chatter), and a packet
+ * socket on it.
+ */
+static int make_tap_hdr(int *psock, bool vnet_hdr)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	struct ifreq ifr = {
+		.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0),
+	};
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET };
 	int fd, s, hlen = HDR;
 	char path[128];
@@ -61,7 +67,8 @@ static int make_tap(int *psock)
 	if (fd < 0)
 		return -1;
 	strcpy(ifr.ifr_name, "vht%d");
-	if (ioctl(fd, TUNSETIFF, &ifr) || ioctl(fd, TUNSETVNETHDRSZ, &hlen))
+	if (ioctl(fd, TUNSETIFF, &ifr) ||
+	    (vnet_hdr && ioctl(fd, TUNSETVNETHDRSZ, &hlen)))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifr.ifr_name);
 	f = fopen(path, "w");
@@ -83,6 +90,11 @@ static int make_tap(int *psock)
 		return -1;
 	*psock = s;
 	return fd;
+}
+
+static int make_tap(int *psock)
+{
+	return make_tap_hdr(psock, true);
 }
 
 static size_t make_frame(unsigned char *f, size_t len, unsigned char mark)
@@ -108,17 +120,28 @@ FIXTURE(net) {
 	int tap, psock;
 };
 
+/* Who adds the virtio-net header: the tap, or the device itself. */
+FIXTURE_VARIANT(net) {
+	bool device_hdr;
+};
+
+FIXTURE_VARIANT_ADD(net, tap_hdr) { .device_hdr = false };
+FIXTURE_VARIANT_ADD(net, device_hdr) { .device_hdr = true };
+
 FIXTURE_SETUP(net)
 {
+	uint64_t f = FEATURES;
 	int fd = open_dev();
 
 	self->tap = -1;
 	if (fd < 0)
 		SKIP(return, "no %s", dev_path());
-	self->tap = make_tap(&self->psock);
+	self->tap = make_tap_hdr(&self->psock, !variant->device_hdr);
 	ASSERT_LE(0, self->tap);
+	if (variant->device_hdr)
+		f |= 1ULL << VHOST_NET_F_VIRTIO_NET_HDR;
 	ASSERT_EQ(0, vd_init(&self->d, fd, 2));
-	ASSERT_EQ(0, vd_setup(&self->d, FEATURES, 64));
+	ASSERT_EQ(0, vd_setup(&self->d, f, 64));
 	ASSERT_EQ(0, set_backend(fd, RX, self->tap));
 	ASSERT_EQ(0, set_backend(fd, TX, self->tap));
 }
@@ -410,6 +433,10 @@ TEST(ioctl_order_and_errnos)
 	EXPECT_EQ(ENOTTY, errno);
 	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_LOG_FD, (void *)8));
 	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_LOG_FD, &fd));	/* not an eventfd */
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(fd, VHOST_SET_LOG_BASE, (void *)8));
+	EXPECT_EQ(EFAULT, errno);
 
 	/* the rest of the bring-up, then the backend: not a tap is ENOTSOCK */
 	vd_fini(&d);
@@ -469,6 +496,158 @@ TEST(owner_exits_busy)
 	EXPECT_EQ(0, st);
 	close(tap);
 	close(psock);
+}
+
+/* Send one TX frame; true when the call eventfd fired for it. */
+static bool tx_one(struct vd *d, int timeout_ms)
+{
+	unsigned char *pkt = vd_alloc(d, HDR + 60);
+	struct vring_used_elem e;
+	bool called;
+
+	make_frame(pkt + HDR, 60, 0x20);
+	vd_add(d, TX, &(struct vd_buf){ pkt, HDR + 60, false }, 1);
+	vd_kick(d, TX);
+	called = vd_wait_call(d, TX, timeout_ms);
+	/* the used entry comes either way */
+	if (!vd_get_used(d, TX, &e, VD_TIMEOUT_MS))
+		return false;
+	return called;
+}
+
+/* VIRTIO_RING_F_EVENT_IDX (virtio 1.1, 2.6.7.2): calls only past used_event. */
+TEST(event_idx)
+{
+	int psock, tap = make_tap(&psock);
+	uint64_t f = FEATURES | (1ULL << VIRTIO_RING_F_EVENT_IDX);
+	struct vd d;
+	uint16_t *used_event;
+
+	if (access(dev_path(), F_OK))
+		SKIP(return, "no %s", dev_path());
+	ASSERT_LE(0, tap);
+	ASSERT_EQ(0, vd_init(&d, open_dev(), 2));
+	ASSERT_EQ(0, vd_setup(&d, f, 64));
+	ASSERT_EQ(0, set_backend(d.fd, TX, tap));
+	used_event = &d.q[TX].avail->ring[64];
+	*used_event = 0;
+	EXPECT_TRUE(tx_one(&d, VD_TIMEOUT_MS));		/* used 0 -> 1 */
+	*used_event = 10;
+	EXPECT_FALSE(tx_one(&d, 300));			/* 1 -> 2: not yet */
+	*used_event = 2;
+	EXPECT_TRUE(tx_one(&d, VD_TIMEOUT_MS));		/* 2 -> 3 passes 2 */
+	vd_fini(&d);
+	close(tap);
+	close(psock);
+}
+
+/* Without EVENT_IDX, VRING_AVAIL_F_NO_INTERRUPT suppresses the call. */
+TEST(no_interrupt)
+{
+	int psock, tap = make_tap(&psock);
+	struct vd d;
+
+	if (access(dev_path(), F_OK))
+		SKIP(return, "no %s", dev_path());
+	ASSERT_LE(0, tap);
+	ASSERT_EQ(0, vd_init(&d, open_dev(), 2));
+	ASSERT_EQ(0, vd_setup(&d, FEATURES, 64));
+	ASSERT_EQ(0, set_backend(d.fd, TX, tap));
+	d.q[TX].avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+	EXPECT_FALSE(tx_one(&d, 300));
+	d.q[TX].avail->flags = 0;
+	EXPECT_TRUE(tx_one(&d, VD_TIMEOUT_MS));
+	vd_fini(&d);
+	close(tap);
+	close(psock);
+}
+
+/* Without MRG_RXBUF a frame too big for one buffer is dropped; the buffer stays. */
+TEST(rx_too_big_dropped)
+{
+	int psock, tap = make_tap(&psock);
+	uint64_t f = 1ULL << VIRTIO_F_VERSION_1;
+	unsigned char big[100], small[18], *buf;
+	struct vring_used_elem e;
+	struct vd d;
+	int head;
+
+	if (access(dev_path(), F_OK))
+		SKIP(return, "no %s", dev_path());
+	ASSERT_LE(0, tap);
+	ASSERT_EQ(0, vd_init(&d, open_dev(), 2));
+	ASSERT_EQ(0, vd_setup(&d, f, 64));
+	ASSERT_EQ(0, set_backend(d.fd, RX, tap));
+	buf = vd_alloc(&d, 32);
+	head = vd_add(&d, RX, &(struct vd_buf){ buf, 32, true }, 1);
+	vd_kick(&d, RX);
+	send_frame(psock, big, make_frame(big, sizeof(big), 1));
+	EXPECT_FALSE(vd_get_used(&d, RX, &e, 300));
+	send_frame(psock, small, make_frame(small, sizeof(small), 2));
+	ASSERT_TRUE(vd_get_used(&d, RX, &e, VD_TIMEOUT_MS));
+	EXPECT_EQ(head, e.id);
+	EXPECT_EQ(HDR + sizeof(small), e.len);
+	EXPECT_EQ(0, memcmp(buf + HDR, small, sizeof(small)));
+	vd_fini(&d);
+	close(tap);
+	close(psock);
+}
+
+/* A new memory table while the rings run: new addresses work, old ones fault. */
+TEST_F(net, mem_table_replaced)
+{
+	struct {
+		struct vhost_memory hdr;
+		struct vhost_memory_region r;
+	} m = {
+		.hdr.nregions = 1,
+		.r.guest_phys_addr = 2 * VD_GPA_BASE,
+		.r.memory_size = VD_MEM_SIZE,
+		.r.userspace_addr = (uintptr_t)self->d.mem,
+	};
+	unsigned char *pkt = vd_alloc(&self->d, HDR + 60);
+	struct vring_desc *desc = self->d.q[TX].desc;
+	struct vring_used_elem e;
+	uint64_t off = pkt - self->d.mem;
+
+	make_frame(pkt + HDR, 60, 0x40);
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_SET_MEM_TABLE, &m));
+	desc[0] = (struct vring_desc){ 2 * VD_GPA_BASE + off, HDR + 60, 0, 0 };
+	vd_publish(&self->d, TX, 0);
+	vd_kick(&self->d, TX);
+	ASSERT_TRUE(vd_get_used(&self->d, TX, &e, VD_TIMEOUT_MS));
+	EXPECT_EQ(0, e.id);
+	/* the old guest-physical address is outside the table now */
+	desc[1] = (struct vring_desc){ VD_GPA_BASE + off, HDR + 60, 0, 0 };
+	vd_publish(&self->d, TX, 1);
+	vd_kick(&self->d, TX);
+	EXPECT_TRUE(vd_wait_err(&self->d, TX, VD_TIMEOUT_MS));
+	EXPECT_EQ(1, vd_used_idx(&self->d, TX));
+}
+
+TEST_F(net, hostile_indirect_loop)
+{
+	struct vring_desc *desc = self->d.q[TX].desc;
+	struct vring_desc *tab = vd_alloc(&self->d, 32);
+	unsigned char *buf = vd_alloc(&self->d, 64);
+
+	tab[0] = (struct vring_desc){ vd_gpa(&self->d, buf), 64, VRING_DESC_F_NEXT, 1 };
+	tab[1] = (struct vring_desc){ vd_gpa(&self->d, buf), 64, VRING_DESC_F_NEXT, 0 };
+	desc[0] = (struct vring_desc){ vd_gpa(&self->d, tab), 32, VRING_DESC_F_INDIRECT, 0 };
+	vd_publish(&self->d, TX, 0);
+	hostile_done(_metadata, &self->d);
+}
+
+TEST_F(net, hostile_rx_readable_buffer)
+{
+	unsigned char *buf = vd_alloc(&self->d, 2048), frame[60];
+	struct vd_buf b = { buf, 2048, false };
+
+	vd_add(&self->d, RX, &b, 1);
+	vd_kick(&self->d, RX);
+	send_frame(self->psock, frame, make_frame(frame, sizeof(frame), 3));
+	EXPECT_TRUE(vd_wait_err(&self->d, RX, VD_TIMEOUT_MS));
+	EXPECT_EQ(0, vd_used_idx(&self->d, RX));
 }
 
 TEST_HARNESS_MAIN
