@@ -156,14 +156,13 @@ int okvm_vhost_translate(const struct okvm_vhost_mem *mem, u64 gpa, u64 len,
 		const struct vhost_memory_region *r = okvm_vhost_region(mem, gpa);
 		u64 off, chunk;
 
-		if (!r)
+		/* a region whose user range wraps was never checked (no ring ran) */
+		if (!r || okvm_vhost_overflow(r->userspace_addr, r->memory_size))
 			return -EFAULT;
 		if (n == iov_max)
 			return -ENOBUFS;
 		off = gpa - r->guest_phys_addr;
 		chunk = min(len, r->memory_size - off);
-		if (okvm_vhost_overflow(r->userspace_addr + off, chunk))
-			return -EFAULT;
 		iov[n].iov_base = (void __user *)(unsigned long)(r->userspace_addr + off);
 		iov[n].iov_len = chunk;
 		n++;

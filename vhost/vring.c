@@ -221,6 +221,7 @@ int okvm_vq_get_chain(struct okvm_vq *vq, struct iovec *iov,
 		      unsigned int iov_max, struct okvm_vhost_chain *chain)
 {
 	unsigned int i, head, seen = 0;
+	bool indirect = false;
 	__virtio16 idx, ring_head;
 	struct vring_desc d;
 	u16 flags;
@@ -269,10 +270,22 @@ int okvm_vq_get_chain(struct okvm_vq *vq, struct iovec *iov,
 			return -EFAULT;
 		}
 		flags = le16_to_cpu((__force __le16)d.flags);
-		if (flags & VRING_DESC_F_INDIRECT)
+		if (flags & VRING_DESC_F_INDIRECT) {
+			/*
+			 * One table per chain (2.6.5.3.1: INDIRECT and NEXT
+			 * exclude each other); more would let a chain of
+			 * num tables of 64K empty entries each keep the
+			 * worker busy for billions of reads.
+			 */
+			if (indirect) {
+				okvm_vq_error(vq, "second indirect table in a chain");
+				return -EINVAL;
+			}
+			indirect = true;
 			r = okvm_vq_indirect(vq, &d, iov, iov_max, chain);
-		else
+		} else {
 			r = okvm_vq_add_buf(vq, &d, iov, iov_max, chain);
+		}
 		if (r)
 			return r;
 		if (!(flags & VRING_DESC_F_NEXT))
