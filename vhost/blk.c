@@ -402,13 +402,18 @@ static long okvm_blk_set_id(struct okvm_blk *b, char __user *argp)
 
 static long okvm_blk_reset_owner(struct okvm_blk *b)
 {
+	struct okvm_vhost_mem *empty = NULL;
 	long r;
 
 	mutex_lock(&b->dev.mutex);
 	r = okvm_vhost_check_owner(&b->dev);
 	if (!r) {
+		empty = okvm_vhost_reset_prepare();
+		r = empty ? 0 : -ENOMEM;
+	}
+	if (!r) {
 		okvm_blk_stop(b);
-		okvm_vhost_dev_cleanup(&b->dev);
+		okvm_vhost_dev_reset_owner(&b->dev, empty);
 	}
 	mutex_unlock(&b->dev.mutex);
 	return r;

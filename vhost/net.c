@@ -424,13 +424,18 @@ static long okvm_net_set_features(struct okvm_net *n, u64 features)
 
 static long okvm_net_reset_owner(struct okvm_net *n)
 {
+	struct okvm_vhost_mem *empty = NULL;
 	long r;
 
 	mutex_lock(&n->dev.mutex);
 	r = okvm_vhost_check_owner(&n->dev);
 	if (!r) {
+		empty = okvm_vhost_reset_prepare();
+		r = empty ? 0 : -ENOMEM;
+	}
+	if (!r) {
 		okvm_net_stop(n);
-		okvm_vhost_dev_cleanup(&n->dev);
+		okvm_vhost_dev_reset_owner(&n->dev, empty);
 	}
 	mutex_unlock(&n->dev.mutex);
 	return r;

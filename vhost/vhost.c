@@ -238,6 +238,29 @@ void okvm_vhost_dev_cleanup(struct okvm_vhost_dev *dev)
 }
 
 /*
+ * VHOST_RESET_OWNER's core, once the device detached its backends: the
+ * device as after open(), but with an empty memory table rather than
+ * none, as in-tree leaves it (so a ring may then get a backend before
+ * any VHOST_SET_MEM_TABLE, as there). The table is allocated first: ENOMEM
+ * leaves everything as it was.
+ */
+struct okvm_vhost_mem *okvm_vhost_reset_prepare(void)
+{
+	return kvzalloc(sizeof(struct okvm_vhost_mem), GFP_KERNEL_ACCOUNT);
+}
+
+void okvm_vhost_dev_reset_owner(struct okvm_vhost_dev *dev,
+				struct okvm_vhost_mem *empty)
+{
+	unsigned int i;
+
+	okvm_vhost_dev_cleanup(dev);
+	dev->mem = empty;
+	for (i = 0; i < dev->nvqs; i++)
+		dev->vqs[i]->mem = empty;
+}
+
+/*
  * VHOST_SET_FEATURES after the device checked the bits it knows: with
  * VHOST_F_LOG_ALL every region must be loggable (EFAULT otherwise, as
  * in-tree's vhost_log_access_ok()).

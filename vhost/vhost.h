@@ -139,6 +139,9 @@ int okvm_vhost_check_owner(struct okvm_vhost_dev *dev);
 int okvm_vhost_set_features(struct okvm_vhost_dev *dev, u64 features);
 void okvm_vhost_dev_stop(struct okvm_vhost_dev *dev);
 void okvm_vhost_dev_cleanup(struct okvm_vhost_dev *dev);
+struct okvm_vhost_mem *okvm_vhost_reset_prepare(void);
+void okvm_vhost_dev_reset_owner(struct okvm_vhost_dev *dev,
+				struct okvm_vhost_mem *empty);
 void okvm_vhost_queue_work(struct okvm_vhost_dev *dev, unsigned int bit);
 void okvm_vhost_poll_init(struct okvm_vhost_poll *p, struct okvm_vhost_dev *dev,
 			  unsigned int bit, __poll_t mask);

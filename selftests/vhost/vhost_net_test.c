@@ -450,6 +450,8 @@ TEST(ioctl_order_and_errnos)
 	EXPECT_EQ(-1, ioctl(d.fd, VHOST_SET_VRING_NUM, &s));
 	EXPECT_EQ(EPERM, errno);
 	EXPECT_EQ(0, ioctl(d.fd, VHOST_SET_OWNER));
+	/* reset leaves an empty memory table, not none: -1 is taken */
+	EXPECT_EQ(0, set_backend(d.fd, TX, -1));
 	vd_fini(&d);
 	close(efd);
 }
@@ -648,6 +650,32 @@ TEST_F(net, hostile_rx_readable_buffer)
 	send_frame(self->psock, frame, make_frame(frame, sizeof(frame), 3));
 	EXPECT_TRUE(vd_wait_err(&self->d, RX, VD_TIMEOUT_MS));
 	EXPECT_EQ(0, vd_used_idx(&self->d, RX));
+}
+
+/*
+ * The dirty log must be reachable for every region once VHOST_F_LOG_ALL is
+ * on: a kernel address as log base is taken while logging is off, then
+ * refuses the feature, and is refused itself once logging is on.
+ */
+TEST_F(net, log_base_errnos)
+{
+	uint64_t kernel = 0xffff888000000000ULL, f;
+	uint64_t *log = calloc(VD_MEM_SIZE / 4096 / 8 + 8, 1);
+	uint64_t base = (uintptr_t)log - VD_GPA_BASE / 4096 / 8;
+
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_GET_FEATURES, &f));
+	f &= FEATURES | (1ULL << VHOST_NET_F_VIRTIO_NET_HDR);
+	if (!variant->device_hdr)
+		f &= ~(1ULL << VHOST_NET_F_VIRTIO_NET_HDR);
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_SET_LOG_BASE, &kernel));
+	f |= 1ULL << VHOST_F_LOG_ALL;
+	EXPECT_EQ(-1, ioctl(self->d.fd, VHOST_SET_FEATURES, &f));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_SET_LOG_BASE, &base));
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_SET_FEATURES, &f));
+	EXPECT_EQ(-1, ioctl(self->d.fd, VHOST_SET_LOG_BASE, &kernel));
+	EXPECT_EQ(EFAULT, errno);
+	free(log);
 }
 
 TEST_HARNESS_MAIN
