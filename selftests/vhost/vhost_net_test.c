@@ -53,6 +53,8 @@ static int open_dev(void)
  * (VHOST_NET_F_VIRTIO_NET_HDR), up, IPv6 off (no chatter), and a packet
  * socket on it.
  */
+static char tap_name[IFNAMSIZ];	/* the last tap made */
+
 static int make_tap_hdr(int *psock, bool vnet_hdr)
 {
 	struct ifreq ifr = {
@@ -70,6 +72,7 @@ static int make_tap_hdr(int *psock, bool vnet_hdr)
 	if (ioctl(fd, TUNSETIFF, &ifr) ||
 	    (vnet_hdr && ioctl(fd, TUNSETVNETHDRSZ, &hlen)))
 		return -1;
+	strcpy(tap_name, ifr.ifr_name);
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifr.ifr_name);
 	f = fopen(path, "w");
 	if (f) {
@@ -676,6 +679,130 @@ TEST_F(net, log_base_errnos)
 	EXPECT_EQ(-1, ioctl(self->d.fd, VHOST_SET_LOG_BASE, &kernel));
 	EXPECT_EQ(EFAULT, errno);
 	free(log);
+}
+
+/* An Ethernet + IPv4 + UDP frame of 62 bytes, UDP checksum left to offload. */
+static size_t make_udp(unsigned char *f)
+{
+	static const unsigned char head[34] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x00,
+		0x45, 0, 0, 48, 0, 0, 0, 0, 64, 17, 0, 0,
+		10, 99, 0, 1, 10, 99, 0, 2,
+	};
+	uint32_t sum = 0;
+
+	memset(f, 0, 62);
+	memcpy(f, head, sizeof(head));
+	for (int i = 14; i < 34; i += 2)
+		sum += f[i] << 8 | f[i + 1];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~((sum & 0xffff) + (sum >> 16)) & 0xffff;
+	f[24] = sum >> 8;
+	f[25] = sum & 0xff;
+	f[35] = 0xe8;		/* ports 1000 -> 2000, length 28 */
+	f[34] = 0x03;
+	f[36] = 0x07;
+	f[37] = 0xd0;
+	f[39] = 28;
+	memset(f + 42, 0x77, 20);
+	return 62;
+}
+
+static int ip_socket(void)
+{
+	struct sockaddr_ll sll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = if_nametoindex(tap_name),
+	};
+	int s = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_IP)), one = 1;
+
+	if (s < 0 || bind(s, (struct sockaddr *)&sll, sizeof(sll)) ||
+	    setsockopt(s, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)))
+		return -1;
+	return s;
+}
+
+/*
+ * Checksum offload from the guest: a frame whose header says NEEDS_CSUM
+ * reaches the host stack with its checksum still partial, so the tap got
+ * the header's fields (packet(7)'s TP_STATUS_CSUMNOTREADY).
+ */
+TEST_F(net, offload_csum_tx)
+{
+	unsigned char *pkt = vd_alloc(&self->d, HDR + 62), got[128];
+	struct virtio_net_hdr *h = (void *)pkt;
+	char cbuf[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	struct iovec iov = { got, sizeof(got) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct pollfd p = { .events = POLLIN };
+	struct tpacket_auxdata *aux = NULL;
+	struct vring_used_elem e;
+	struct cmsghdr *c;
+
+	if (variant->device_hdr)
+		SKIP(return, "the device's own header carries no offloads");
+	p.fd = ip_socket();
+	ASSERT_LE(0, p.fd);
+	make_udp(pkt + HDR);
+	h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	h->csum_start = 34;
+	h->csum_offset = 6;
+	vd_add(&self->d, TX, &(struct vd_buf){ pkt, HDR + 62, false }, 1);
+	vd_kick(&self->d, TX);
+	ASSERT_TRUE(vd_get_used(&self->d, TX, &e, VD_TIMEOUT_MS));
+	ASSERT_EQ(1, poll(&p, 1, VD_TIMEOUT_MS));
+	ASSERT_EQ(62, recvmsg(p.fd, &msg, 0));
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA)
+			aux = (void *)CMSG_DATA(c);
+	ASSERT_NE(NULL, aux);
+	EXPECT_TRUE(aux->tp_status & TP_STATUS_CSUMNOTREADY);
+	close(p.fd);
+}
+
+/*
+ * Checksum offload to the guest: a partial frame leaves the tap with
+ * NEEDS_CSUM in the guest's header when the VMM enabled TUN_F_CSUM, and
+ * checksummed, without it, when it did not.
+ */
+TEST_F(net, offload_csum_rx)
+{
+	unsigned char frame[HDR + 62] = { 0 }, *buf[2];
+	struct virtio_net_hdr *sh = (void *)frame, *gh;
+	struct vring_used_elem e;
+	int s, one = 1;
+
+	if (variant->device_hdr)
+		SKIP(return, "the device's own header carries no offloads");
+	s = ip_socket();
+	ASSERT_LE(0, s);
+	ASSERT_EQ(0, setsockopt(s, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)));
+	make_udp(frame + sizeof(*sh));
+	sh->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	sh->csum_start = 34;
+	sh->csum_offset = 6;
+	for (int i = 0; i < 2; i++) {
+		buf[i] = vd_alloc(&self->d, 2048);
+		vd_add(&self->d, RX, &(struct vd_buf){ buf[i], 2048, true }, 1);
+	}
+	vd_kick(&self->d, RX);
+	ASSERT_EQ(0, ioctl(self->tap, TUNSETOFFLOAD, TUN_F_CSUM));
+	ASSERT_EQ(sizeof(*sh) + 62, send(s, frame, sizeof(*sh) + 62, 0));
+	ASSERT_TRUE(vd_get_used(&self->d, RX, &e, VD_TIMEOUT_MS));
+	EXPECT_EQ(HDR + 62, e.len);
+	gh = (void *)buf[0];
+	EXPECT_TRUE(gh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	EXPECT_EQ(34, gh->csum_start);
+	EXPECT_EQ(6, gh->csum_offset);
+	ASSERT_EQ(0, ioctl(self->tap, TUNSETOFFLOAD, 0));
+	ASSERT_EQ(sizeof(*sh) + 62, send(s, frame, sizeof(*sh) + 62, 0));
+	ASSERT_TRUE(vd_get_used(&self->d, RX, &e, VD_TIMEOUT_MS));
+	gh = (void *)buf[1];
+	EXPECT_FALSE(gh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	EXPECT_NE(0, buf[1][HDR + 40] | buf[1][HDR + 41]);	/* filled in */
+	close(s);
 }
 
 TEST_HARNESS_MAIN
