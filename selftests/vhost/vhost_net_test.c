@@ -805,4 +805,38 @@ TEST_F(net, offload_csum_rx)
 	close(s);
 }
 
+/*
+ * The TX ring moved while it has a backend: the device goes on at the same
+ * indices in the new place; a place outside user memory is EINVAL.
+ */
+TEST_F(net, rings_moved)
+{
+	struct vd_queue *q = &self->d.q[TX];
+	struct vhost_vring_addr a = { .index = TX };
+	struct vring_used_elem e;
+	unsigned char *pkt;
+
+	ASSERT_TRUE(tx_one(&self->d, VD_TIMEOUT_MS) || vd_used_idx(&self->d, TX) == 1);
+	a.desc_user_addr = 0xffff888000000000ULL;
+	a.avail_user_addr = (uintptr_t)q->avail;
+	a.used_user_addr = (uintptr_t)q->used;
+	EXPECT_EQ(-1, ioctl(self->d.fd, VHOST_SET_VRING_ADDR, &a));
+	EXPECT_EQ(EINVAL, errno);
+	q->desc = vd_alloc(&self->d, 16 * 64);
+	q->avail = vd_alloc(&self->d, 6 + 2 * 64);
+	q->used = vd_alloc(&self->d, 6 + 8 * 64);
+	q->avail->idx = q->avail_idx;	/* the driver carries its indices over */
+	q->used->idx = q->used_seen;
+	a.desc_user_addr = (uintptr_t)q->desc;
+	a.avail_user_addr = (uintptr_t)q->avail;
+	a.used_user_addr = (uintptr_t)q->used;
+	ASSERT_EQ(0, ioctl(self->d.fd, VHOST_SET_VRING_ADDR, &a));
+	pkt = vd_alloc(&self->d, HDR + 60);
+	make_frame(pkt + HDR, 60, 0x60);
+	vd_add(&self->d, TX, &(struct vd_buf){ pkt, HDR + 60, false }, 1);
+	vd_kick(&self->d, TX);
+	ASSERT_TRUE(vd_get_used(&self->d, TX, &e, VD_TIMEOUT_MS));
+	EXPECT_EQ(2, vd_used_idx(&self->d, TX));
+}
+
 TEST_HARNESS_MAIN
