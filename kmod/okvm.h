@@ -138,6 +138,11 @@ struct okvm_vm {
 	unsigned int nr_vcpus;
 	u64 tss_addr;			/* KVM_SET_TSS_ADDR, kept for KVM's errnos */
 	bool identity_map_addr_set;	/* KVM_SET_IDENTITY_MAP_ADDR was called */
+	/*
+	 * KVM_CAP_MAX_VCPU_ID as enabled (vm.c): 0 until KVM_ENABLE_CAP or
+	 * the first KVM_CREATE_VCPU fixes it, under @lock, as in KVM.
+	 */
+	u32 max_vcpu_ids;
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
@@ -162,6 +167,14 @@ struct okvm_vm {
 	 * keeps its own lock inside its struct.
 	 */
 	bool irqchip_in_kernel;
+	/*
+	 * KVM_CAP_X2APIC_API's flags (vm.c): 32-bit x2APIC IDs in
+	 * struct kvm_lapic_state and MSI address_hi, and no xAPIC broadcast
+	 * quirk for x2APIC targets. Set any time, as in KVM; read with
+	 * READ_ONCE().
+	 */
+	bool x2apic_format;
+	bool x2apic_broadcast_quirk_disabled;
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
@@ -402,7 +415,9 @@ void okvm_hardware_put(void);
 int okvm_hardware_init(void);
 void okvm_hardware_exit(void);
 
-/* main.c */
+/* caps.c */
+#define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
+				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* eventfd.c */

@@ -179,6 +179,18 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return okvm_mce_vcpu_ioctl(vcpu, ioctl, argp);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		/*
+		 * No per-vCPU capability can be enabled on okvm (KVM's are
+		 * Hyper-V's and nested state), so, as KVM answers for the
+		 * ones it does not know: EINVAL, after reading the argument.
+		 */
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return -EINVAL;
+	}
 	default:
 		break;
 	}
@@ -291,6 +303,14 @@ int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id)
 	mutex_lock(&vm->lock);
 	ret = -EINVAL;
 	if (vm->nr_vcpus >= OKVM_MAX_VCPUS)
+		goto unlock;
+	/*
+	 * As KVM (kvm_arch_vcpu_precreate()): the first attempt fixes the
+	 * id limit, so KVM_CAP_MAX_VCPU_ID can no longer change it.
+	 */
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = OKVM_MAX_VCPU_ID;
+	if (id >= vm->max_vcpu_ids)
 		goto unlock;
 	ret = -EEXIST;
 	for (i = 0; i < vm->nr_vcpus; i++)

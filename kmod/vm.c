@@ -63,6 +63,58 @@ static int okvm_vm_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/*
+ * KVM_CAP_MAX_VCPU_ID: a VMM may lower the highest vCPU id + 1, once,
+ * before the first vCPU; KVM_CREATE_VCPU fixes the default otherwise
+ * (okvm_create_vcpu()). Asking again for the value in force is fine.
+ */
+static int okvm_enable_max_vcpu_id(struct okvm_vm *vm, u64 max)
+{
+	int ret = -EINVAL;
+
+	if (max > OKVM_MAX_VCPU_ID)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (vm->max_vcpu_ids == max) {
+		ret = 0;
+	} else if (!vm->max_vcpu_ids) {
+		vm->max_vcpu_ids = max;
+		ret = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/*
+ * KVM_ENABLE_CAP on the VM fd (KVM_CAP_ENABLE_CAP_VM): one case per
+ * capability a VMM may turn on. Like KVM, flags must be 0 and an unknown
+ * capability is EINVAL.
+ */
+static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		return okvm_enable_max_vcpu_id(vm, cap.args[0]);
+	case KVM_CAP_X2APIC_API:
+		/* flags only turn on, as in KVM (api.rst) */
+		if (cap.args[0] & ~OKVM_X2APIC_API_FLAGS)
+			return -EINVAL;
+		if (cap.args[0] & KVM_X2APIC_API_USE_32BIT_IDS)
+			WRITE_ONCE(vm->x2apic_format, true);
+		if (cap.args[0] & KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
+			WRITE_ONCE(vm->x2apic_broadcast_quirk_disabled, true);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -81,6 +133,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return okvm_check_extension(vm, arg);
 	case KVM_CREATE_VCPU:
 		return okvm_create_vcpu(vm, arg);
+	case KVM_ENABLE_CAP:
+		return okvm_vm_enable_cap(vm, (void __user *)arg);
 	case KVM_SET_USER_MEMORY_REGION: {
 		struct kvm_userspace_memory_region mem;
 

@@ -146,6 +146,64 @@ static const char *check_max_vcpu_id(int dev, long answer)
 	return create_vcpus(dev, answer - 1, answer - 1, answer);
 }
 
+static long enable_cap(int fd, __u32 cap, __u32 flags, __u64 arg0)
+{
+	struct kvm_enable_cap c = { .cap = cap, .flags = flags };
+
+	c.args[0] = arg0;
+	return okvm_ioctl(fd, KVM_ENABLE_CAP, (unsigned long)&c);
+}
+
+/*
+ * KVM_CAP_ENABLE_CAP_VM: the VM fd takes KVM_ENABLE_CAP; KVM_CAP_MAX_VCPU_ID
+ * is one every x86 KVM has, and an unknown capability is EINVAL.
+ */
+static const char *check_enable_cap_vm(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), fd;
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (enable_cap(vm, 0x7fffffff, 0, 0) != -EINVAL)
+		why = "an unknown capability is not EINVAL";
+	else if (enable_cap(vm, KVM_CAP_MAX_VCPU_ID, 0, 1))
+		why = "KVM_CAP_MAX_VCPU_ID = 1 refused";
+	else if (okvm_ioctl(vm, KVM_CREATE_VCPU, 1) != -EINVAL)
+		why = "vCPU id 1 accepted after KVM_CAP_MAX_VCPU_ID = 1";
+	fd = why ? -1 : okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (!why && fd < 0)
+		why = "vCPU id 0 refused after KVM_CAP_MAX_VCPU_ID = 1";
+	if (fd >= 0)
+		close(fd);
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_ENABLE_CAP: the vCPU fd takes KVM_ENABLE_CAP, reads its argument
+ * and refuses an unknown capability with EINVAL.
+ */
+static const char *check_enable_cap(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0), fd;
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	fd = okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	if (fd < 0)
+		why = "KVM_CREATE_VCPU failed";
+	else if (okvm_ioctl(fd, KVM_ENABLE_CAP, 0) != -EFAULT)
+		why = "a NULL argument is not EFAULT";
+	else if (enable_cap(fd, 0x7fffffff, 0, 0) != -EINVAL)
+		why = "an unknown capability is not EINVAL";
+	if (fd >= 0)
+		close(fd);
+	close(vm);
+	return why;
+}
+
 /* A VM with vCPU 0 and that vCPU's kvm_run mapped. */
 struct test_vcpu {
 	int vm;
@@ -1388,6 +1446,79 @@ out:
 	return why;
 }
 
+/*
+ * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
+ * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
+ * bits 7:0 set is refused (lapic_test covers the rest).
+ */
+static const char *check_x2apic_api(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X2APIC_API, .args[0] = 4 };
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .address_hi = 1 };
+	long vm = vm_with_irqchip(dev);
+	const char *why = "KVM_CREATE_IRQCHIP failed";
+
+	if (vm < 0)
+		return why;
+	why = "the answer is not USE_32BIT_IDS | DISABLE_BROADCAST_QUIRK";
+	if (answer != (KVM_X2APIC_API_USE_32BIT_IDS |
+		       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK))
+		goto out;
+	why = "an unknown flag was not EINVAL";
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with the answer failed";
+	cap.args[0] = answer;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = "an MSI with address_hi bits 7:0 set was not EINVAL";
+	if (okvm_ioctl(vm, KVM_SIGNAL_MSI, (unsigned long)&msi) != -EINVAL)
+		goto out;
+	why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_MCE: the answer is the bank count KVM_X86_SETUP_MCE accepts at
+ * most, with MCG_CTL_P among the flags the system fd offers; the vCPU's
+ * IA32_MCG_CAP then reads back what was set (mce_test has the rest).
+ */
+static const char *check_mce(int dev, long answer)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x179 };	/* IA32_MCG_CAP */
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+	__u64 cap;
+
+	if (why)
+		goto out;
+	why = "KVM_X86_GET_MCE_CAP_SUPPORTED failed or lacks MCG_CTL_P";
+	if (okvm_ioctl(dev, KVM_X86_GET_MCE_CAP_SUPPORTED, (unsigned long)&cap) ||
+	    !(cap & (1 << 8)))
+		goto out;
+	why = "KVM_X86_SETUP_MCE refused the answer's bank count";
+	cap = (1 << 8) | answer;
+	if (okvm_ioctl(v.fd, KVM_X86_SETUP_MCE, (unsigned long)&cap))
+		goto out;
+	why = "KVM_X86_SETUP_MCE took one bank more than the answer";
+	cap = answer + 1;
+	if (okvm_ioctl(v.fd, KVM_X86_SETUP_MCE, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "IA32_MCG_CAP does not read back what KVM_X86_SETUP_MCE set";
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1 ||
+	    m.e.data != ((1 << 8) | (__u64)answer))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
 static const struct {
 	long cap;
 	const char *name;
@@ -1396,6 +1527,8 @@ static const struct {
 	{ KVM_CAP_CHECK_EXTENSION_VM, "KVM_CAP_CHECK_EXTENSION_VM",
 	  check_extension_vm },
 	{ KVM_CAP_VM_TYPES, "KVM_CAP_VM_TYPES", check_vm_types },
+	{ KVM_CAP_ENABLE_CAP_VM, "KVM_CAP_ENABLE_CAP_VM", check_enable_cap_vm },
+	{ KVM_CAP_ENABLE_CAP, "KVM_CAP_ENABLE_CAP", check_enable_cap },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", check_user_memory },
 	{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", check_nr_memslots },
 	{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS", check_nr_vcpus },
@@ -1450,6 +1583,8 @@ static const struct {
 	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", check_irqfd },
 	{ KVM_CAP_IRQFD_RESAMPLE, "KVM_CAP_IRQFD_RESAMPLE",
 	  check_irqfd_resample },
+	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
+	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
 };
 
 static int find_check(long cap)

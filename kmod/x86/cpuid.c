@@ -305,6 +305,85 @@ static struct kvm_cpuid_entry2 *okvm_cpuid_find(struct kvm_cpuid_entry2 *ents,
 }
 
 /*
+ * The first entry of @function whatever its index: what KVM consults for
+ * leaves that have no subleaves (leaf 0's vendor, a class's top leaf).
+ */
+static struct kvm_cpuid_entry2 *okvm_cpuid_first(struct kvm_cpuid_entry2 *ents,
+						 unsigned int nent,
+						 u32 function)
+{
+	unsigned int i;
+
+	for (i = 0; i < nent; i++)
+		if (ents[i].function == function)
+			return &ents[i];
+	return NULL;
+}
+
+/* Bytes of a compacted XSAVE area (XSAVEC) for @xcr0 (SDM Vol. 1 13.4.3). */
+static u32 okvm_xsave_compacted_size(u64 xcr0)
+{
+	u32 size = 512 + 64, eax, ebx, ecx, edx;
+	int i;
+
+	for (i = 2; i < 64; i++) {
+		if (!(xcr0 & BIT_ULL(i)))
+			continue;
+		cpuid_count(0xd, i, &eax, &ebx, &ecx, &edx);
+		/* ECX[1]: the component starts 64-byte aligned. */
+		if (ecx & BIT(1))
+			size = ALIGN(size, 64);
+		size += eax;
+	}
+	return size;
+}
+
+/*
+ * @e, one of @ents, as the guest sees it now: the few bits KVM keeps in
+ * step with the vCPU's state (kvm_update_cpuid_runtime() in KVM 6.1),
+ * applied to the same entries KVM applies them to, and nothing else.
+ * KVM_GET_CPUID2 returns this view too, as KVM's stored table is it.
+ */
+static void okvm_cpuid_live(struct okvm_vcpu *vcpu,
+			    struct kvm_cpuid_entry2 *ents, unsigned int nent,
+			    const struct kvm_cpuid_entry2 *e,
+			    struct kvm_cpuid_entry2 *out)
+{
+	unsigned long cr4 = okvm_x86->get_cr(vcpu, 4);
+
+	*out = *e;
+	if (e == okvm_cpuid_first(ents, nent, 1)) {
+		/* OSXSAVE mirrors CR4.OSXSAVE (SDM Vol. 2A CPUID). */
+		if (boot_cpu_has(X86_FEATURE_XSAVE)) {
+			out->ecx &= ~LEAF1_ECX_OSXSAVE;
+			if (cr4 & X86_CR4_OSXSAVE)
+				out->ecx |= LEAF1_ECX_OSXSAVE;
+		}
+		/*
+		 * APIC reads as clear while IA32_APIC_BASE's global enable
+		 * is off (SDM Vol. 3 10.4.3), and as set while it is on.
+		 */
+		out->edx &= ~BIT(9);
+		if (vcpu->apic_base & BIT_ULL(11))
+			out->edx |= BIT(9);
+	}
+	if (e == okvm_cpuid_find(ents, nent, 7, 0) &&
+	    boot_cpu_has(X86_FEATURE_PKU)) {
+		/* OSPKE (7.0:ECX[4]) mirrors CR4.PKE. */
+		out->ecx &= ~BIT(4);
+		if (cr4 & X86_CR4_PKE)
+			out->ecx |= BIT(4);
+	}
+	/* 0xd.0 EBX: the size the current XCR0 needs. */
+	if (e == okvm_cpuid_find(ents, nent, 0xd, 0))
+		out->ebx = okvm_xsave_size(vcpu->xcr0);
+	/* 0xd.1 EBX: the compacted size, with XSAVEC (EAX[1]) or XSAVES. */
+	if (e == okvm_cpuid_find(ents, nent, 0xd, 1) &&
+	    (e->eax & (BIT(1) | BIT(3))))
+		out->ebx = okvm_xsave_compacted_size(vcpu->xcr0);
+}
+
+/*
  * EDX after RESET/INIT: the processor signature, CPUID.1:EAX (SDM Vol. 3
  * 9.1.4), of the guest's CPUID; before it has one, family 6 (0x600), as
  * KVM uses.
@@ -346,6 +425,30 @@ unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu)
 }
 
 /*
+ * Whether @ents is the vCPU's table: entry by entry, the fields (not the
+ * padding) of both as the guest sees them now, as KVM compares after it
+ * brought the new table's state-dependent bits up to date.
+ */
+static bool okvm_cpuid_same(struct okvm_vcpu *vcpu,
+			    struct kvm_cpuid_entry2 *ents, unsigned int nent)
+{
+	struct kvm_cpuid_entry2 a, b;
+	unsigned int i;
+
+	if (nent != vcpu->cpuid_nent)
+		return false;
+	for (i = 0; i < nent; i++) {
+		okvm_cpuid_live(vcpu, ents, nent, &ents[i], &a);
+		okvm_cpuid_live(vcpu, vcpu->cpuid, nent, &vcpu->cpuid[i], &b);
+		if (a.function != b.function || a.index != b.index ||
+		    a.flags != b.flags || a.eax != b.eax || a.ebx != b.ebx ||
+		    a.ecx != b.ecx || a.edx != b.edx)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Install @ents (@nent entries, which this takes over) as the vCPU's CPUID,
  * with KVM's checks.
  */
@@ -371,9 +474,7 @@ static int okvm_vcpu_set_cpuid(struct okvm_vcpu *vcpu,
 	 * Once the vCPU ran, its CPUID may no longer change (KVM since 5.16:
 	 * the guest may have cached it); the same list again is accepted.
 	 */
-	if (vcpu->has_run &&
-	    (nent != vcpu->cpuid_nent ||
-	     (nent && memcmp(ents, vcpu->cpuid, nent * sizeof(*ents))))) {
+	if (vcpu->has_run && !okvm_cpuid_same(vcpu, ents, nent)) {
 		kvfree(ents);
 		return -EINVAL;
 	}
@@ -448,29 +549,82 @@ int okvm_vcpu_set_cpuid1(struct okvm_vcpu *vcpu, void __user *argp)
 	return okvm_vcpu_set_cpuid(vcpu, ents, cpuid.nent);
 }
 
-/* KVM_GET_CPUID2: the list KVM_SET_CPUID2 gave. */
+/*
+ * KVM_GET_CPUID2: the list KVM_SET_CPUID2 gave, with the bits that follow
+ * the vCPU's state as they are now (okvm_cpuid_live()).
+ */
 int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp)
 {
 	struct kvm_cpuid2 __user *ucpuid = argp;
+	struct kvm_cpuid_entry2 e;
 	struct kvm_cpuid2 cpuid;
+	unsigned int i;
 
 	if (copy_from_user(&cpuid, ucpuid, sizeof(cpuid)))
 		return -EFAULT;
 	if (cpuid.nent < vcpu->cpuid_nent)
 		return -E2BIG;
-	if (vcpu->cpuid_nent &&
-	    copy_to_user(ucpuid->entries, vcpu->cpuid,
-			 vcpu->cpuid_nent * sizeof(*vcpu->cpuid)))
-		return -EFAULT;
+	for (i = 0; i < vcpu->cpuid_nent; i++) {
+		okvm_cpuid_live(vcpu, vcpu->cpuid, vcpu->cpuid_nent,
+				&vcpu->cpuid[i], &e);
+		if (copy_to_user(&ucpuid->entries[i], &e, sizeof(e)))
+			return -EFAULT;
+	}
 	cpuid.nent = vcpu->cpuid_nent;
 	if (copy_to_user(ucpuid, &cpuid, sizeof(cpuid)))
 		return -EFAULT;
 	return 0;
 }
 
+/* Leaf 0's vendor is AMD's or Hygon's ("AuthenticAMD", "AMDisbetter!"). */
+static bool okvm_vendor_is_amd(const struct kvm_cpuid_entry2 *e)
+{
+	return (e->ebx == 0x68747541 && e->ecx == 0x444d4163 &&
+		e->edx == 0x69746e65) ||
+	       (e->ebx == 0x69444d41 && e->ecx == 0x21726574 &&
+		e->edx == 0x74656273) ||
+	       (e->ebx == 0x6f677948 && e->ecx == 0x656e6975 &&
+		e->edx == 0x6e65476e);
+}
+
 /*
- * The guest executed CPUID with EAX/ECX: answer from its list; a leaf it
- * does not have reads as zeros (as KVM answers an AMD guest).
+ * A leaf the table does not have, as KVM 6.1 answers it (kvm_cpuid()):
+ * Intel CPUs answer a leaf above the top of its range (basic, extended,
+ * each 256-leaf hypervisor block, Centaur's; the top is the range's first
+ * leaf's EAX, and a range without that leaf has none) with the highest
+ * basic leaf, same subleaf (SDM Vol. 2A CPUID, "If a value entered for
+ * CPUID.EAX is higher than the maximum input value..."); AMD's answer
+ * zeros (APM Vol. 3 E.2), and so does KVM when leaf 0 names AMD or Hygon,
+ * or is missing. Returns the entry and sets *@function to the leaf
+ * answered, or NULL.
+ */
+static struct kvm_cpuid_entry2 *okvm_cpuid_out_of_range(struct okvm_vcpu *vcpu,
+							u32 *function,
+							u32 index)
+{
+	struct kvm_cpuid_entry2 *ents = vcpu->cpuid, *basic, *range;
+	unsigned int nent = vcpu->cpuid_nent;
+	u32 f = *function;
+
+	basic = okvm_cpuid_first(ents, nent, 0);
+	if (!basic || okvm_vendor_is_amd(basic))
+		return NULL;
+	if (f >= 0x40000000 && f <= 0x4fffffff)
+		range = okvm_cpuid_first(ents, nent, f & 0xffffff00);
+	else if (f >= 0xc0000000)
+		range = okvm_cpuid_first(ents, nent, 0xc0000000);
+	else
+		range = okvm_cpuid_first(ents, nent, f & 0x80000000);
+	if (range && f <= range->eax)
+		return NULL;
+	*function = basic->eax;
+	return okvm_cpuid_find(ents, nent, basic->eax, index);
+}
+
+/*
+ * The guest executed CPUID with EAX/ECX: the entry the VMM gave for that
+ * leaf and subleaf, exactly, but for the state-dependent bits
+ * (okvm_cpuid_live()); else KVM's answer for a missing leaf.
  */
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu)
 {
@@ -478,33 +632,28 @@ void okvm_emulate_cpuid(struct okvm_vcpu *vcpu)
 	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
 						     vcpu->cpuid_nent,
 						     function, index);
-	u32 eax = 0, ebx = 0, ecx = 0, edx = 0;
+	struct kvm_cpuid_entry2 out = {};
 
+	if (!e)
+		e = okvm_cpuid_out_of_range(vcpu, &function, index);
 	if (e) {
-		eax = e->eax;
-		ebx = e->ebx;
-		ecx = e->ecx;
-		edx = e->edx;
-		if (function == 1) {
-			/* OSXSAVE mirrors CR4.OSXSAVE (SDM Vol. 2A CPUID). */
-			ecx &= ~LEAF1_ECX_OSXSAVE;
-			if (okvm_x86->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
-				ecx |= LEAF1_ECX_OSXSAVE;
-			/*
-			 * APIC reads as clear while IA32_APIC_BASE's global
-			 * enable is off (SDM Vol. 3 10.4.3).
-			 */
-			if (!(vcpu->apic_base & BIT_ULL(11)))
-				edx &= ~BIT(9);
-		} else if (function == 0xd && index == 0) {
-			/* EBX: the size the current XCR0 needs. */
-			ebx = okvm_xsave_size(vcpu->xcr0);
+		okvm_cpuid_live(vcpu, vcpu->cpuid, vcpu->cpuid_nent, e, &out);
+	} else if (function == 0xb || function == 0x1f) {
+		/*
+		 * A missing subleaf of the topology leaves (SDM Vol. 2A
+		 * CPUID leaf 0xb): level type 0, ECX[7:0] the subleaf asked
+		 * and EDX the x2APIC ID, whenever subleaf 1 exists.
+		 */
+		e = okvm_cpuid_find(vcpu->cpuid, vcpu->cpuid_nent, function, 1);
+		if (e) {
+			out.ecx = index & 0xff;
+			out.edx = e->edx;
 		}
 	}
-	vcpu->regs[OKVM_RAX] = eax;
-	vcpu->regs[OKVM_RBX] = ebx;
-	vcpu->regs[OKVM_RCX] = ecx;
-	vcpu->regs[OKVM_RDX] = edx;
+	vcpu->regs[OKVM_RAX] = out.eax;
+	vcpu->regs[OKVM_RBX] = out.ebx;
+	vcpu->regs[OKVM_RCX] = out.ecx;
+	vcpu->regs[OKVM_RDX] = out.edx;
 }
 
 /*

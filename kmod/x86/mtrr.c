@@ -31,8 +31,6 @@
 #define MTRR_CAP		(BIT_ULL(10) | BIT_ULL(8) | OKVM_NR_VAR_MTRR)
 /* IA32_MTRR_DEF_TYPE: type (7:0), FE (10), E (11); the rest reserved. */
 #define MTRR_DEF_TYPE_VALID	(GENMASK_ULL(7, 0) | BIT_ULL(10) | BIT_ULL(11))
-/* IA32_MTRR_PHYSMASKn bit 11: the pair is valid. */
-#define MTRR_PHYS_MASK_VALID		BIT_ULL(11)
 
 /* Memory types (SDM Table 11-8): UC 0, WC 1, WT 4, WP 5, WB 6. */
 static bool mtrr_type_valid(u64 t)

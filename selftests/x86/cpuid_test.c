@@ -465,6 +465,14 @@ TEST(guest_sees_hypervisor_bit_and_signature)
 	kvm_vm_free(vm);
 }
 
+/* Leaf 0's vendor strings, EBX EDX ECX. */
+static void set_vendor(struct kvm_cpuid_entry2 *e, const char *v)
+{
+	memcpy(&e->ebx, v, 4);
+	memcpy(&e->edx, v + 4, 4);
+	memcpy(&e->ecx, v + 8, 4);
+}
+
 /*
  * A leaf past the highest basic leaf: on an AMD guest KVM answers zeros
  * (what AMD CPUs do; Intel's repeat the highest leaf, SDM vol. 2 CPUID).
@@ -477,6 +485,9 @@ TEST(guest_leaf_out_of_range_is_zero)
 	uint32_t max = kvm_cpuid_entry(c, 0, 0)->eax;
 	struct ucall uc;
 
+	/* The VMX bed's table names Intel: make the guest an AMD one. */
+	set_vendor(kvm_cpuid_entry(c, 0, 0), "AuthenticAMD");
+	vcpu_set_cpuid(vcpu, c);
 	vcpu_args_set(vcpu, 2, max + 1, 0);
 	ASSERT_SYNC(vcpu, &uc, 1);
 	EXPECT_EQ(0, uc.args[1]);
@@ -547,6 +558,309 @@ TEST(guest_osxsave_and_apic_bits_follow_state)
 	EXPECT_EQ(xsave, !!(uc.args[3] & LEAF1_ECX_OSXSAVE));
 	EXPECT_FALSE(uc.args[4] & LEAF1_EDX_APIC);
 	kvm_vm_free(vm);
+}
+
+/* --- a table of the VMM's own, whatever the host has --------------- */
+
+/* The leaf and subleaf the guest asks next; the host writes it. */
+static uint32_t query[2];
+
+static void guest_cpuid_query(void)
+{
+	volatile uint32_t *q = query;
+	uint32_t r[4];
+	int stage;
+
+	for (stage = 1;; stage++) {
+		guest_cpuid(q[0], q[1], r);
+		GUEST_SYNC_ARGS(stage, r[0], r[1], r[2], r[3]);
+	}
+}
+
+struct guest_cpuid {
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	int stage;
+};
+
+static void guest_cpuid_start(struct guest_cpuid *g, struct kvm_cpuid2 *c)
+{
+	g->vm = vm_create_guest(0);
+	g->vcpu = vm_vcpu_add_guest(g->vm, 0, guest_cpuid_query);
+	vcpu_set_cpuid(g->vcpu, c);
+	g->stage = 0;
+}
+
+/* CPUID(fn, idx) in the guest, EAX EBX ECX EDX into r. */
+static bool guest_ask(struct guest_cpuid *g, uint32_t fn, uint32_t idx,
+		      uint32_t r[4])
+{
+	struct ucall uc;
+	int i;
+
+	query[0] = fn;
+	query[1] = idx;
+	vm_sync_global_to_guest(g->vm, query);
+	if (vcpu_run_ucall(g->vcpu, &uc) != UCALL_SYNC ||
+	    uc.args[0] != ++g->stage)
+		return false;
+	for (i = 0; i < 4; i++)
+		r[i] = uc.args[i + 1];
+	return true;
+}
+
+#define EXPECT_LEAF(g, fn, idx, a, b, c, d) do {			\
+	uint32_t _r[4];							\
+	ASSERT_TRUE(guest_ask(g, fn, idx, _r));				\
+	EXPECT_EQ((uint32_t)(a), _r[0]) TH_LOG("%#x.%u eax", fn, idx);	\
+	EXPECT_EQ((uint32_t)(b), _r[1]) TH_LOG("%#x.%u ebx", fn, idx);	\
+	EXPECT_EQ((uint32_t)(c), _r[2]) TH_LOG("%#x.%u ecx", fn, idx);	\
+	EXPECT_EQ((uint32_t)(d), _r[3]) TH_LOG("%#x.%u edx", fn, idx);	\
+} while (0)
+
+static struct kvm_cpuid_entry2 *add_leaf(struct kvm_cpuid2 *c, uint32_t fn,
+					 uint32_t idx, bool indexed,
+					 uint32_t eax, uint32_t ebx,
+					 uint32_t ecx, uint32_t edx)
+{
+	struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+
+	memset(e, 0, sizeof(*e));
+	e->function = fn;
+	e->index = idx;
+	e->flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+	e->eax = eax;
+	e->ebx = ebx;
+	e->ecx = ecx;
+	e->edx = edx;
+	return e;
+}
+
+/*
+ * The guest's CPUID returns exactly what KVM_SET_CPUID2 set, for leaves
+ * the host has and leaves it does not, for each subleaf of an indexed leaf
+ * and for any subleaf of one that is not. The table keeps the bits that
+ * follow the vCPU's state (leaf 1's APIC and OSXSAVE) as the state has
+ * them, and has no leaf 0xd.
+ */
+TEST(guest_gets_exactly_what_was_set)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(MAX_CPUID_ENTRIES), *got;
+	struct kvm_cpuid2 *sup;
+	struct guest_cpuid g;
+	uint32_t i, j, leaf1_ecx;
+	struct kvm_vm *vm;
+
+	ASSERT_NE(NULL, c);
+	vm = vm_create_bare();
+	sup = kvm_get_supported_cpuid(vm);
+	kvm_vm_free(vm);
+	/* The host's features (SSE and long mode) with bits of our own. */
+	leaf1_ecx = (kvm_cpuid_entry(sup, 1, 0)->ecx & ~LEAF1_ECX_OSXSAVE) |
+		    LEAF1_ECX_HYPERVISOR | (1U << 16);
+	c->nent = 0;
+	set_vendor(add_leaf(c, 0, 0, false, 0x14, 0, 0, 0), "AuthenticAMD");
+	add_leaf(c, 1, 0, false, 0x00b40f41, 0x5a020800, leaf1_ecx,
+		 kvm_cpuid_entry(sup, 1, 0)->edx | LEAF1_EDX_APIC);
+	add_leaf(c, 2, 0, false, 0x76035a01, 0x00f0b2ff, 0, 0x00ca0000);
+	for (i = 0; i < 3; i++)
+		add_leaf(c, 4, i, true, 0x100 * i + 0x21, 0x01c0003f + i,
+			 0x3f + i, i);
+	add_leaf(c, 0x14, 0, true, 1, 0x5f, 7, 0);
+	add_leaf(c, 0x14, 1, true, 0x02490002, 0x003f3fff, 0, 0);
+	set_vendor(add_leaf(c, 0x40000000, 0, false, 0x40000003, 0, 0, 0),
+		   "okvmtestokvm");
+	add_leaf(c, 0x40000003, 0, false, 0xdead, 0xbeef, 0xcafe, 0xf00d);
+	add_leaf(c, 0x80000000, 0, false, 0x80000021, 0x11, 0x22, 0x33);
+	add_leaf(c, 0x80000001, 0, false, 0x00a00f11,
+		 0x40000000, kvm_cpuid_entry(sup, 0x80000001, 0)->ecx,
+		 kvm_cpuid_entry(sup, 0x80000001, 0)->edx);
+	add_leaf(c, 0x8000001f, 0, false, 0x1000f, 0x16f, 0x1fd, 1);
+	add_leaf(c, 0x80000021, 0, false, 0x62fcf, 0, 0, 0);
+	add_leaf(c, 0xc0000000, 0, false, 0xc0000001, 1, 2, 3);
+	add_leaf(c, 0xc0000001, 0, false, 4, 5, 6, 7);
+	add_leaf(c, 0x8fffffff, 0, false, 0x11111111, 0x22222222,
+		 0x33333333, 0x44444444);
+
+	guest_cpuid_start(&g, c);
+	for (i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		EXPECT_LEAF(&g, e->function, e->index, e->eax, e->ebx,
+			    e->ecx, e->edx);
+	}
+	/* Any subleaf of a leaf without them is that leaf. */
+	for (j = 1; j < 0x100000; j <<= 4) {
+		struct kvm_cpuid_entry2 *e = find(c, 0x8000001f, 0);
+
+		EXPECT_LEAF(&g, 0x8000001f, j, e->eax, e->ebx, e->ecx, e->edx);
+	}
+	/* A subleaf the VMM did not give, on an AMD guest: zeros. */
+	EXPECT_LEAF(&g, 4, 3, 0, 0, 0, 0);
+	EXPECT_LEAF(&g, 0x14, 2, 0, 0, 0, 0);
+	EXPECT_LEAF(&g, 3, 0, 0, 0, 0, 0);
+
+	/* KVM_GET_CPUID2 gives the table back as set, entry for entry. */
+	got = cpuid_alloc(c->nent);
+	ASSERT_NE(NULL, got);
+	EXPECT_EQ(0, okvm_ioctl(g.vcpu->fd, KVM_GET_CPUID2, (uintptr_t)got));
+	EXPECT_EQ(0, memcmp(c->entries, got->entries,
+			    c->nent * sizeof(c->entries[0])));
+	/* After KVM_RUN: the same table again is fine, a changed one not. */
+	EXPECT_EQ(0, okvm_ioctl(g.vcpu->fd, KVM_SET_CPUID2, (uintptr_t)c));
+	/* KVM compares the fields, not the padding. */
+	c->entries[3].padding[1] = 0x77;
+	EXPECT_EQ(0, okvm_ioctl(g.vcpu->fd, KVM_SET_CPUID2, (uintptr_t)c));
+	c->entries[3].padding[1] = 0;
+	c->entries[3].edx ^= 1;
+	EXPECT_EQ(-EINVAL, okvm_ioctl(g.vcpu->fd, KVM_SET_CPUID2,
+				      (uintptr_t)c));
+	c->entries[3].edx ^= 1;
+	c->entries[3].flags ^= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	EXPECT_EQ(-EINVAL, okvm_ioctl(g.vcpu->fd, KVM_SET_CPUID2,
+				      (uintptr_t)c));
+	c->entries[3].flags ^= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+	c->nent--;
+	EXPECT_EQ(-EINVAL, okvm_ioctl(g.vcpu->fd, KVM_SET_CPUID2,
+				      (uintptr_t)c));
+	c->nent++;
+	/*
+	 * The bits that follow the vCPU's state compare as the state has
+	 * them: a table with another APIC bit is the same table.
+	 */
+	find(c, 1, 0)->edx &= ~LEAF1_EDX_APIC;
+	EXPECT_EQ(0, okvm_ioctl(g.vcpu->fd, KVM_SET_CPUID2, (uintptr_t)c));
+	EXPECT_LEAF(&g, 1, 0, find(c, 1, 0)->eax, find(c, 1, 0)->ebx,
+		    leaf1_ecx, find(c, 1, 0)->edx | LEAF1_EDX_APIC);
+	free(got);
+	free(sup);
+	free(c);
+	kvm_vm_free(g.vm);
+}
+
+/*
+ * A leaf the table lacks, on an Intel guest (KVM's kvm_cpuid(), SDM vol.
+ * 2A CPUID): above the top of its range (basic, extended, each 0x100-leaf
+ * hypervisor block, Centaur's; a range whose first leaf is missing has no
+ * top) it is the highest basic leaf, with the subleaf asked; inside its
+ * range it is zeros.
+ */
+TEST(guest_missing_leaf_on_intel)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(16);
+	struct guest_cpuid g;
+	uint32_t top0[4] = { 0x40, 0x41, 0x42, 0x43 };
+	uint32_t top1[4] = { 0x50, 0x51, 0x52, 0x53 };
+
+	ASSERT_NE(NULL, c);
+	c->nent = 0;
+	set_vendor(add_leaf(c, 0, 0, false, 4, 0, 0, 0), "GenuineIntel");
+	add_leaf(c, 1, 0, false, 0x306a9, 0x800, 0, LEAF1_EDX_APIC);
+	add_leaf(c, 4, 0, true, top0[0], top0[1], top0[2], top0[3]);
+	add_leaf(c, 4, 1, true, top1[0], top1[1], top1[2], top1[3]);
+	add_leaf(c, 0x80000000, 0, false, 0x80000004, 0, 0, 0);
+	add_leaf(c, 0x40000000, 0, false, 0x40000001, 1, 2, 3);
+	guest_cpuid_start(&g, c);
+
+	EXPECT_LEAF(&g, 5, 0, top0[0], top0[1], top0[2], top0[3]);
+	EXPECT_LEAF(&g, 5, 1, top1[0], top1[1], top1[2], top1[3]);
+	EXPECT_LEAF(&g, 0x80000005, 1, top1[0], top1[1], top1[2], top1[3]);
+	EXPECT_LEAF(&g, 0x40000002, 0, top0[0], top0[1], top0[2], top0[3]);
+	EXPECT_LEAF(&g, 0x40000100, 0, top0[0], top0[1], top0[2], top0[3]);
+	EXPECT_LEAF(&g, 0xc0000000, 1, top1[0], top1[1], top1[2], top1[3]);
+	EXPECT_LEAF(&g, 0x50000000, 0, top0[0], top0[1], top0[2], top0[3]);
+	EXPECT_LEAF(&g, 0xffffffff, 0, top0[0], top0[1], top0[2], top0[3]);
+	/* Out of range, and the top leaf lacks the subleaf: zeros. */
+	EXPECT_LEAF(&g, 5, 2, 0, 0, 0, 0);
+	/* Inside a range: zeros. */
+	EXPECT_LEAF(&g, 3, 0, 0, 0, 0, 0);
+	EXPECT_LEAF(&g, 4, 2, 0, 0, 0, 0);
+	EXPECT_LEAF(&g, 0x80000003, 0, 0, 0, 0, 0);
+	EXPECT_LEAF(&g, 0x40000001, 0, 0, 0, 0, 0);
+	free(c);
+	kvm_vm_free(g.vm);
+}
+
+/* The same table on an AMD or Hygon guest, or none: zeros. */
+TEST(guest_missing_leaf_on_amd)
+{
+	static const char *const vendors[] = {
+		"AuthenticAMD", "HygonGenuine", NULL,
+	};
+	struct kvm_cpuid2 *c = cpuid_alloc(16);
+	struct guest_cpuid g;
+	unsigned int v;
+
+	ASSERT_NE(NULL, c);
+	for (v = 0; v < ARRAY_SIZE(vendors); v++) {
+		c->nent = 0;
+		if (vendors[v])
+			set_vendor(add_leaf(c, 0, 0, false, 4, 0, 0, 0),
+				   vendors[v]);
+		add_leaf(c, 4, 0, true, 0x40, 0x41, 0x42, 0x43);
+		add_leaf(c, 0x80000000, 0, false, 0x80000004, 0, 0, 0);
+		guest_cpuid_start(&g, c);
+		EXPECT_LEAF(&g, 5, 0, 0, 0, 0, 0);
+		EXPECT_LEAF(&g, 0x80000005, 0, 0, 0, 0, 0);
+		EXPECT_LEAF(&g, 0x40000000, 0, 0, 0, 0, 0);
+		kvm_vm_free(g.vm);
+	}
+	free(c);
+}
+
+/*
+ * The topology leaves (SDM vol. 2A CPUID leaf 0xb): a subleaf the table
+ * lacks has ECX[7:0] = the subleaf and EDX = the x2APIC ID of subleaf 1,
+ * when there is a subleaf 1; else zeros.
+ */
+TEST(guest_topology_leaf_subleaves)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(16);
+	struct guest_cpuid g;
+
+	ASSERT_NE(NULL, c);
+	c->nent = 0;
+	set_vendor(add_leaf(c, 0, 0, false, 0x1f, 0, 0, 0), "AuthenticAMD");
+	add_leaf(c, 0xb, 0, true, 1, 2, 0x100, 7);
+	add_leaf(c, 0xb, 1, true, 4, 8, 0x201, 7);
+	add_leaf(c, 0x1f, 0, true, 1, 2, 0x100, 9);
+	guest_cpuid_start(&g, c);
+	EXPECT_LEAF(&g, 0xb, 1, 4, 8, 0x201, 7);
+	EXPECT_LEAF(&g, 0xb, 2, 0, 0, 2, 7);
+	EXPECT_LEAF(&g, 0xb, 0x1234, 0, 0, 0x34, 7);
+	EXPECT_LEAF(&g, 0x1f, 0, 1, 2, 0x100, 9);
+	EXPECT_LEAF(&g, 0x1f, 2, 0, 0, 0, 0);
+	free(c);
+	kvm_vm_free(g.vm);
+}
+
+/*
+ * Leaf 0xd: EBX of subleaf 0 is the size XCR0 needs; EBX of subleaf 1 is
+ * the compacted size when the table offers XSAVEC (EAX[1]) or XSAVES
+ * (EAX[3]), and as set otherwise. XCR0 is x87 alone: 576 bytes both ways.
+ */
+TEST(guest_xsave_leaf_sizes)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc(16);
+	struct guest_cpuid g;
+
+	if (!okvm_host_has_xsave())
+		SKIP(return, "the host has no XSAVE");
+	ASSERT_NE(NULL, c);
+	c->nent = 0;
+	set_vendor(add_leaf(c, 0, 0, false, 0xd, 0, 0, 0), "AuthenticAMD");
+	add_leaf(c, 0xd, 0, true, 3, 0x1234, 0x240, 0);
+	add_leaf(c, 0xd, 1, true, 1 << 1, 0x4321, 0, 0);
+	guest_cpuid_start(&g, c);
+	EXPECT_LEAF(&g, 0xd, 0, 3, 576, 0x240, 0);
+	EXPECT_LEAF(&g, 0xd, 1, 1 << 1, 576, 0, 0);
+	kvm_vm_free(g.vm);
+
+	c->entries[2].eax = 1;	/* XSAVEOPT alone */
+	guest_cpuid_start(&g, c);
+	EXPECT_LEAF(&g, 0xd, 1, 1, 0x4321, 0, 0);
+	free(c);
+	kvm_vm_free(g.vm);
 }
 
 TEST_HARNESS_MAIN

@@ -22,6 +22,21 @@
  *                   (the guest syncs with the host every CPUID_CHUNK)
  *   ioeventfd_mmio  the write of mmio_roundtrip with an ioeventfd on it
  *
+ * The interrupt paths, with KVM's in-kernel irqchip (issue 10, item 10):
+ *
+ *   ipi_roundtrip   vCPU 0 sends a fixed IPI to vCPU 1 and halts; vCPU 1's
+ *                   handler answers with an IPI back; one op is one
+ *                   round trip (two IPIs, two HLT wake-ups)
+ *   irqfd_to_handler  a host thread writes an eventfd that KVM_IRQFD
+ *                   routes as an MSI to the halted guest and spins until
+ *                   the guest's handler has counted it; one op is one
+ *                   write to handler
+ *   hlt_timer_wakeup  the guest arms a TSC-deadline timer 20 us ahead and
+ *                   halts; ns_per_op is the mean time from the deadline to
+ *                   the handler's RDTSC (the wake-up latency alone,
+ *                   converted with KVM_GET_TSC_KHZ), mean_ns_per_op the
+ *                   whole op with the 20 us in it
+ *
  * Each case runs in a child process of its own, so that a hypervisor that
  * cannot run it (a failed ioctl ends the child through kvm_die()) costs that
  * case only; the parent prints one line per case on stdout:
@@ -41,6 +56,8 @@
  *   -m MIB   size of the first_touch slot (default 256); the case ends
  *            early when every page of it has been touched
  */
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
@@ -53,6 +70,7 @@
 
 #include "okvm_util.h"
 #include "ucall.h"
+#include "x86_exception.h"
 #include "x86_guest.h"
 
 /* A port nobody emulates in the kernel (no irqchip, no PIT created). */
@@ -198,6 +216,143 @@ static void guest_touch(uint64_t base, uint64_t pages)
 		GUEST_SYNC(p);
 	}
 	GUEST_DONE();
+}
+
+/* --- guest code: the interrupt paths ---------------------------------- */
+
+#define APIC_BASE		0xfee00000UL
+#define APIC_ID			0x20
+#define APIC_EOI		0xb0
+#define APIC_SPIV		0xf0
+#define APIC_ICR		0x300
+#define APIC_ICR2		0x310
+#define APIC_LVTT		0x320
+#define TIMER_TSC_DEADLINE	(2U << 17)
+#define MSR_TSC_DEADLINE	0x6e0
+#define PING_VEC		0x40
+#define PONG_VEC		0x41
+#define IRQFD_VEC		0x42
+#define TIMER_VEC		0x43
+#define IRQ_CHUNK		100
+#define IRQFD_GSI		24
+#define WAKEUP_DELAY_US		20
+
+/*
+ * Shared between the guest and the host, which reaches them through
+ * addr_gpa2hva(): the guest image is loaded at its link address.
+ */
+static volatile uint64_t pongs, irqfd_irqs, timer_fired, wake_tsc;
+static volatile uint64_t stop_guest, stop_ponger, ponger_ready;
+
+static inline void apic_write(uint32_t off, uint32_t val)
+{
+	*(volatile uint32_t *)(APIC_BASE + off) = val;
+}
+
+static inline uint64_t guest_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+static void send_ipi(uint32_t apic_id, uint32_t vec)
+{
+	apic_write(APIC_ICR2, apic_id << 24);
+	apic_write(APIC_ICR, vec);
+}
+
+static void ping_handler(struct ex_regs *regs)
+{
+	apic_write(APIC_EOI, 0);
+	send_ipi(0, PONG_VEC);
+}
+
+static void pong_handler(struct ex_regs *regs)
+{
+	pongs++;
+	apic_write(APIC_EOI, 0);
+}
+
+static void irqfd_handler(struct ex_regs *regs)
+{
+	irqfd_irqs++;
+	apic_write(APIC_EOI, 0);
+}
+
+static void timer_handler(struct ex_regs *regs)
+{
+	wake_tsc = guest_rdtsc();
+	timer_fired = 1;
+	apic_write(APIC_EOI, 0);
+}
+
+/* vCPU 1: halt; the handler answers each ping. */
+static void guest_ponger(void)
+{
+	apic_write(APIC_SPIV, 0x1ff);
+	ponger_ready = 1;
+	while (!stop_ponger)
+		asm volatile("sti; hlt; cli");
+	GUEST_DONE();
+}
+
+/* vCPU 0: ping, halt until the pong, a sync every IRQ_CHUNK. */
+static void guest_pinger(void)
+{
+	uint64_t n = 0, last;
+
+	apic_write(APIC_SPIV, 0x1ff);
+	/* a software-disabled APIC drops fixed IPIs (SDM Vol. 3 10.4.7.2) */
+	while (!ponger_ready)
+		asm volatile("pause");
+	for (;;) {
+		if (stop_guest)
+			stop_ponger = 1;
+		last = pongs;
+		send_ipi(1, PING_VEC);
+		while (pongs == last)
+			asm volatile("sti; hlt; cli");
+		if (stop_ponger)
+			break;
+		if (++n % IRQ_CHUNK == 0)
+			GUEST_SYNC(IRQ_CHUNK);
+	}
+	GUEST_DONE();
+}
+
+/* Halt until the host says stop; irqfd_handler counts the interrupts. */
+static void guest_halt_for_irqs(void)
+{
+	apic_write(APIC_SPIV, 0x1ff);
+	GUEST_SYNC(0);
+	while (!stop_guest)
+		asm volatile("sti; hlt; cli");
+	GUEST_DONE();
+}
+
+/* Arm the deadline, halt until the handler ran; sums the latency. */
+static void guest_timer_wakeups(uint64_t delay_tsc)
+{
+	uint64_t deadline, late = 0;
+	int i;
+
+	apic_write(APIC_SPIV, 0x1ff);
+	apic_write(APIC_LVTT, TIMER_VEC | TIMER_TSC_DEADLINE);
+	for (;;) {
+		for (i = 0; i < IRQ_CHUNK; i++) {
+			timer_fired = 0;
+			deadline = guest_rdtsc() + delay_tsc;
+			asm volatile("wrmsr" : : "c"(MSR_TSC_DEADLINE),
+				     "a"((uint32_t)deadline),
+				     "d"((uint32_t)(deadline >> 32)));
+			while (!timer_fired)
+				asm volatile("sti; hlt; cli");
+			late += wake_tsc - deadline;
+		}
+		GUEST_SYNC_ARGS(IRQ_CHUNK, late);
+	}
 }
 
 /* --- host side -------------------------------------------------------- */
@@ -391,6 +546,151 @@ static void bench_first_touch(struct bench_clock *c)
 	kvm_vm_free(vm);
 }
 
+/* A VM with the in-kernel irqchip and vCPU 0 running @code. */
+static struct kvm_vm *irqchip_vm(void *code, struct kvm_vcpu **vcpu)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+
+	vm_create_irqchip(vm);
+	*vcpu = vm_vcpu_add_guest(vm, 0, code);
+	vcpu_enable_interrupt_vectors(*vcpu);
+	return vm;
+}
+
+static volatile uint64_t *guest_var(struct kvm_vm *vm, volatile uint64_t *v)
+{
+	return addr_gpa2hva(vm, (uintptr_t)v);
+}
+
+static void *run_to_done(void *arg)
+{
+	struct kvm_vcpu *vcpu = arg;
+	struct ucall uc;
+
+	return (void *)vcpu_run_ucall(vcpu, &uc);
+}
+
+static void join_done(pthread_t t, const char *what)
+{
+	void *ret;
+
+	pthread_join(t, &ret);
+	errno = 0;
+	KVM_ASSERT((uint64_t)ret == UCALL_DONE, "%s did not finish", what);
+}
+
+static void bench_ipi(struct bench_clock *c)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct kvm_vcpu *pinger, *ponger;
+	struct kvm_vm *vm = irqchip_vm(guest_pinger, &pinger);
+	struct ucall uc;
+	pthread_t t;
+
+	ponger = vm_vcpu_add_guest(vm, 1, guest_ponger);
+	vcpu_enable_interrupt_vectors(ponger);
+	/* in long mode from the VMM: no INIT/SIPI */
+	kvm_ioctl(ponger->fd, KVM_SET_MP_STATE, &mp);
+	vm_install_exception_handler(vm, PING_VEC, ping_handler);
+	vm_install_exception_handler(vm, PONG_VEC, pong_handler);
+	if (pthread_create(&t, NULL, run_to_done, ponger))
+		kvm_die("pthread_create");
+
+	run_to_sync(pinger);
+	clock_start(c);
+	while (clock_tick(c, run_to_sync(pinger)))
+		;
+	*guest_var(vm, &stop_guest) = 1;
+	while (vcpu_run_ucall(pinger, &uc) == UCALL_SYNC)
+		;
+	errno = 0;
+	KVM_ASSERT(uc.cmd == UCALL_DONE, "pinger: %s", ucall_str(&uc));
+	join_done(t, "the ponger");
+	kvm_vm_free(vm);
+}
+
+static void bench_irqfd(struct bench_clock *c)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_vm(guest_halt_for_irqs, &vcpu);
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e;
+	} rt = {
+		.hdr.nr = 1,
+		.e = {
+			.gsi = IRQFD_GSI,
+			.type = KVM_IRQ_ROUTING_MSI,
+			/* fixed, edge, physical destination APIC ID 0 */
+			.u.msi = { .address_lo = APIC_BASE,
+				   .data = IRQFD_VEC },
+		},
+	};
+	struct kvm_irqfd irqfd = { .gsi = IRQFD_GSI };
+	volatile uint64_t *irqs;
+	uint64_t one = 1, last;
+	pthread_t t;
+
+	vm_install_exception_handler(vm, IRQFD_VEC, irqfd_handler);
+	kvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, &rt);
+	irqfd.fd = eventfd(0, 0);
+	kvm_ioctl(vm->fd, KVM_IRQFD, &irqfd);
+	irqs = guest_var(vm, &irqfd_irqs);
+	run_to_sync(vcpu);
+	if (pthread_create(&t, NULL, run_to_done, vcpu))
+		kvm_die("pthread_create");
+
+	/* each write waits for the handler: no two merge in the eventfd */
+	clock_start(c);
+	do {
+		last = *irqs;
+		if (write(irqfd.fd, &one, 8) != 8)
+			kvm_die("write to the irqfd");
+		while (*irqs == last)
+			sched_yield();
+	} while (clock_tick(c, 1));
+	*guest_var(vm, &stop_guest) = 1;
+	if (write(irqfd.fd, &one, 8) != 8)
+		kvm_die("write to the irqfd");
+	join_done(t, "the guest");
+	close(irqfd.fd);
+	kvm_vm_free(vm);
+}
+
+static void bench_timer_wakeup(struct bench_clock *c)
+{
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_vm(guest_timer_wakeups, &vcpu);
+	uint64_t khz, late_ns = 0, late_ops = 0;
+	struct kvm_cpuid2 *cpuid;
+	struct ucall uc;
+
+	vm_install_exception_handler(vm, TIMER_VEC, timer_handler);
+	/* the in-kernel APIC has TSC-deadline mode; the VMM offers it */
+	cpuid = kvm_get_supported_cpuid(vm);
+	kvm_cpuid_entry(cpuid, 1, 0)->ecx |= 1U << 24;
+	vcpu_set_cpuid(vcpu, cpuid);
+	free(cpuid);
+	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	errno = 0;
+	KVM_ASSERT((int64_t)khz > 0, "KVM_GET_TSC_KHZ");
+	vcpu_args_set(vcpu, 1, khz * WAKEUP_DELAY_US / 1000);
+	run_to_sync(vcpu);
+	clock_start(c);
+	do {
+		if (vcpu_run_ucall(vcpu, &uc) != UCALL_SYNC) {
+			errno = 0;
+			kvm_die("guest: %s", ucall_str(&uc));
+		}
+		late_ns = uc.args[1] * 1000000 / khz;
+		late_ops += uc.args[0];
+	} while (clock_tick(c, uc.args[0]));
+	/* the latency, not the loop: see the top of the file */
+	c->best_ns = late_ns;
+	c->best_ops = late_ops + IRQ_CHUNK;	/* the warm-up chunk's too */
+	kvm_vm_free(vm);
+}
+
 static const struct bench_case {
 	const char *name;
 	void (*run)(struct bench_clock *c);
@@ -402,6 +702,9 @@ static const struct bench_case {
 	{ "hlt_roundtrip", bench_hlt },
 	{ "ioeventfd_pio", bench_ioeventfd_pio },
 	{ "ioeventfd_mmio", bench_ioeventfd_mmio },
+	{ "ipi_roundtrip", bench_ipi },
+	{ "irqfd_to_handler", bench_irqfd },
+	{ "hlt_timer_wakeup", bench_timer_wakeup },
 };
 
 #ifndef ARRAY_SIZE
