@@ -58,7 +58,10 @@ result() {
 
 # A tap stays while any file holds it: one left means a leaked reference.
 sleep 1
-left=$(ls /sys/class/net | grep '^vht')
+left=
+for i in /sys/class/net/vht*; do
+	[ -e "$i" ] && left="$left ${i##*/}"
+done
 [ -z "$left" ]
 result $? "no_tap_left${left:+ # left: $left}"
 if [ "$mode" = okvm ]; then
