@@ -45,6 +45,7 @@ selftests:
 	$(MAKE) -C selftests KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 	$(MAKE) -C selftests/x86 KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 	$(MAKE) -C selftests/fuzz KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
+	$(MAKE) -C selftests/vhost KSFT_DIR=$$(scripts/linux-source)/tools/testing/selftests
 
 # the okvm launcher (okvm run, okvm img): user space only, no kernel needed
 user:

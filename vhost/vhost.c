@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vhost.c - the device half of okvm's vhost core: the owner (the process
+ * that called VHOST_SET_OWNER, whose address space holds the rings and
+ * the guest's memory), the one worker thread that runs every ring's
+ * handler in that address space, the polls that wake it, and the ioctls
+ * of <linux/vhost.h> that concern the whole device.
+ *
+ * Errnos follow in-tree vhost (its core in drivers/vhost): every ioctl but
+ * VHOST_SET_OWNER (and the device's VHOST_GET_FEATURES) wants the owner,
+ * EPERM otherwise; a second VHOST_SET_OWNER is EBUSY.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cgroup.h>
+#include <linux/file.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vhost.h"
+
+void okvm_vhost_signal(struct eventfd_ctx *ctx)
+{
+	if (!ctx)
+		return;
+#ifdef OKVM_EVENTFD_SIGNAL_HAS_COUNT
+	eventfd_signal(ctx, 1);
+#else
+	eventfd_signal(ctx);
+#endif
+}
+
+void okvm_vhost_queue_work(struct okvm_vhost_dev *dev, unsigned int bit)
+{
+	/* Set the bit before the wake-up: the worker tests it after it sets its state. */
+	set_bit(bit, &dev->pending);
+	if (dev->worker)
+		wake_up_process(dev->worker);
+}
+
+static int okvm_vhost_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
+				int sync, void *key)
+{
+	struct okvm_vhost_poll *p = container_of(wait, struct okvm_vhost_poll, wait);
+
+	if (!(key_to_poll(key) & p->mask))
+		return 0;
+	okvm_vhost_queue_work(p->dev, p->bit);
+	return 0;
+}
+
+static void okvm_vhost_poll_queue(struct file *file, wait_queue_head_t *wqh,
+				  poll_table *pt)
+{
+	struct okvm_vhost_poll *p = container_of(pt, struct okvm_vhost_poll, table);
+
+	p->wqh = wqh;
+	add_wait_queue(wqh, &p->wait);
+}
+
+void okvm_vhost_poll_init(struct okvm_vhost_poll *p, struct okvm_vhost_dev *dev,
+			  unsigned int bit, __poll_t mask)
+{
+	init_waitqueue_func_entry(&p->wait, okvm_vhost_poll_wake);
+	init_poll_funcptr(&p->table, okvm_vhost_poll_queue);
+	p->wqh = NULL;
+	p->dev = dev;
+	p->bit = bit;
+	p->mask = mask;
+}
+
+/* The caller holds a reference on @file until okvm_vhost_poll_stop(). */
+void okvm_vhost_poll_start(struct okvm_vhost_poll *p, struct file *file)
+{
+	__poll_t mask;
+
+	if (p->wqh)
+		return;
+	mask = vfs_poll(file, &p->table);
+	/* Ready already (a kick before the fd was bound): serve it now. */
+	if (mask & p->mask)
+		okvm_vhost_queue_work(p->dev, p->bit);
+}
+
+void okvm_vhost_poll_stop(struct okvm_vhost_poll *p)
+{
+	if (p->wqh) {
+		remove_wait_queue(p->wqh, &p->wait);
+		p->wqh = NULL;
+	}
+}
+
+/*
+ * The worker: sleeps until some bit of dev->pending is set, then runs the
+ * handler of each ring whose bit it took. A handler serves at most
+ * OKVM_VHOST_BUDGET chains and queues itself again when more are waiting,
+ * so one busy ring cannot starve the others, and cond_resched() keeps the
+ * thread from hogging its CPU.
+ */
+static int okvm_vhost_worker(void *data)
+{
+	struct okvm_vhost_dev *dev = data;
+	unsigned long pending;
+	unsigned int bit;
+
+	kthread_use_mm(dev->mm);
+	for (;;) {
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (kthread_should_stop()) {
+			__set_current_state(TASK_RUNNING);
+			break;
+		}
+		pending = xchg(&dev->pending, 0);
+		if (!pending) {
+			schedule();
+			continue;
+		}
+		__set_current_state(TASK_RUNNING);
+		for_each_set_bit(bit, &pending, dev->nvqs) {
+			struct okvm_vq *vq = dev->vqs[bit];
+
+			if (vq->handle)
+				vq->handle(vq);
+		}
+		cond_resched();
+	}
+	kthread_unuse_mm(dev->mm);
+	return 0;
+}
+
+void okvm_vhost_dev_init(struct okvm_vhost_dev *dev, struct okvm_vq **vqs,
+			 unsigned int nvqs, okvm_vq_handler_t *handlers)
+{
+	unsigned int i;
+
+	mutex_init(&dev->mutex);
+	dev->vqs = vqs;
+	dev->nvqs = nvqs;
+	for (i = 0; i < nvqs; i++) {
+		struct okvm_vq *vq = vqs[i];
+
+		vq->dev = dev;
+		vq->index = i;
+		vq->handle = handlers[i];
+		mutex_init(&vq->mutex);
+		okvm_vhost_poll_init(&vq->kick_poll, dev, i, EPOLLIN);
+		okvm_vq_reset(vq);
+	}
+}
+
+int okvm_vhost_check_owner(struct okvm_vhost_dev *dev)
+{
+	/* As in-tree: an unowned device has no owner to match, so EPERM too. */
+	return dev->mm == current->mm ? 0 : -EPERM;
+}
+
+static long okvm_vhost_set_owner(struct okvm_vhost_dev *dev)
+{
+	struct task_struct *worker;
+	int r;
+
+	if (dev->mm)
+		return -EBUSY;
+	dev->mm = get_task_mm(current);
+	if (!dev->mm)
+		return -EINVAL;
+	worker = kthread_create(okvm_vhost_worker, dev, "okvm-vhost-%d",
+				current->pid);
+	if (IS_ERR(worker)) {
+		r = PTR_ERR(worker);
+		goto err_mm;
+	}
+	/* The worker's I/O is charged to the owner's cgroups, as in-tree vhost's. */
+	r = cgroup_attach_task_all(current, worker);
+	if (r) {
+		kthread_stop(worker);
+		goto err_mm;
+	}
+	dev->worker = worker;
+	wake_up_process(worker);
+	return 0;
+
+err_mm:
+	mmput(dev->mm);
+	dev->mm = NULL;
+	return r;
+}
+
+/* Stop the kick polls: no new work after this (the backends stop theirs). */
+void okvm_vhost_dev_stop(struct okvm_vhost_dev *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nvqs; i++)
+		okvm_vhost_poll_stop(&dev->vqs[i]->kick_poll);
+}
+
+/*
+ * Back to the state of a fresh open (VHOST_RESET_OWNER, release): the
+ * backends are detached and the polls stopped by the caller; this stops
+ * the worker (kthread_stop() waits for the handler it may be in) and
+ * drops every reference the device holds.
+ */
+void okvm_vhost_dev_cleanup(struct okvm_vhost_dev *dev)
+{
+	unsigned int i;
+
+	okvm_vhost_dev_stop(dev);
+	if (dev->worker) {
+		kthread_stop(dev->worker);
+		dev->worker = NULL;
+	}
+	dev->pending = 0;
+	for (i = 0; i < dev->nvqs; i++) {
+		struct okvm_vq *vq = dev->vqs[i];
+
+		if (vq->kick)
+			fput(vq->kick);
+		if (vq->call)
+			eventfd_ctx_put(vq->call);
+		if (vq->err)
+			eventfd_ctx_put(vq->err);
+		okvm_vq_reset(vq);
+	}
+	if (dev->log_ctx)
+		eventfd_ctx_put(dev->log_ctx);
+	dev->log_ctx = NULL;
+	dev->log_base = NULL;
+	kvfree(dev->mem);
+	dev->mem = NULL;
+	dev->features = 0;
+	if (dev->mm)
+		mmput(dev->mm);
+	dev->mm = NULL;
+}
+
+/*
+ * VHOST_RESET_OWNER's core, once the device detached its backends: the
+ * device as after open(), but with an empty memory table rather than
+ * none, as in-tree leaves it (so a ring may then get a backend before
+ * any VHOST_SET_MEM_TABLE, as there). The table is allocated first: ENOMEM
+ * leaves everything as it was.
+ */
+struct okvm_vhost_mem *okvm_vhost_reset_prepare(void)
+{
+	return kvzalloc(sizeof(struct okvm_vhost_mem), GFP_KERNEL_ACCOUNT);
+}
+
+void okvm_vhost_dev_reset_owner(struct okvm_vhost_dev *dev,
+				struct okvm_vhost_mem *empty)
+{
+	unsigned int i;
+
+	okvm_vhost_dev_cleanup(dev);
+	dev->mem = empty;
+	for (i = 0; i < dev->nvqs; i++)
+		dev->vqs[i]->mem = empty;
+}
+
+/*
+ * VHOST_SET_FEATURES after the device checked the bits it knows: with
+ * VHOST_F_LOG_ALL every region must be loggable (EFAULT otherwise, as
+ * in-tree's vhost_log_access_ok()).
+ */
+int okvm_vhost_set_features(struct okvm_vhost_dev *dev, u64 features)
+{
+	unsigned int i;
+
+	mutex_lock(&dev->mutex);
+	if ((features & (1ULL << VHOST_F_LOG_ALL)) && dev->mem) {
+		for (i = 0; i < dev->nvqs; i++) {
+			struct okvm_vq *vq = dev->vqs[i];
+			bool ok;
+
+			mutex_lock(&vq->mutex);
+			ok = !vq->backend ||
+			     okvm_vhost_mem_access_ok(dev->mem, vq->log_base, true);
+			mutex_unlock(&vq->mutex);
+			if (!ok) {
+				mutex_unlock(&dev->mutex);
+				return -EFAULT;
+			}
+		}
+	}
+	dev->features = features;
+	for (i = 0; i < dev->nvqs; i++) {
+		mutex_lock(&dev->vqs[i]->mutex);
+		dev->vqs[i]->features = features;
+		mutex_unlock(&dev->vqs[i]->mutex);
+	}
+	mutex_unlock(&dev->mutex);
+	return 0;
+}
+
+static long okvm_vhost_set_log_base(struct okvm_vhost_dev *dev, u64 __user *argp)
+{
+	void __user *base;
+	unsigned int i;
+	long r = 0;
+	u64 p;
+
+	if (copy_from_user(&p, argp, sizeof(p)))
+		return -EFAULT;
+	if ((u64)(unsigned long)p != p)
+		return -EFAULT;
+	base = (void __user *)(unsigned long)p;
+	for (i = 0; i < dev->nvqs; i++) {
+		struct okvm_vq *vq = dev->vqs[i];
+
+		mutex_lock(&vq->mutex);
+		/* A ring without a backend is checked when it gets one. */
+		if (vq->backend && okvm_vq_has(vq, VHOST_F_LOG_ALL) &&
+		    !okvm_vhost_mem_access_ok(vq->mem, base, true))
+			r = -EFAULT;
+		else
+			vq->log_base = base;
+		mutex_unlock(&vq->mutex);
+	}
+	if (!r)
+		dev->log_base = base;
+	return r;
+}
+
+static long okvm_vhost_set_log_fd(struct okvm_vhost_dev *dev, int __user *argp)
+{
+	struct eventfd_ctx *ctx;
+	unsigned int i;
+	int fd;
+
+	if (get_user(fd, argp))
+		return -EFAULT;
+	ctx = fd == VHOST_FILE_UNBIND ? NULL : eventfd_ctx_fdget(fd);
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
+	swap(ctx, dev->log_ctx);
+	for (i = 0; i < dev->nvqs; i++) {
+		mutex_lock(&dev->vqs[i]->mutex);
+		dev->vqs[i]->log_ctx = dev->log_ctx;
+		mutex_unlock(&dev->vqs[i]->mutex);
+	}
+	if (ctx)
+		eventfd_ctx_put(ctx);
+	return 0;
+}
+
+/*
+ * The generic ioctls, with dev->mutex held by the caller. VHOST_SET_OWNER,
+ * then the owner check, then the device-wide ones and the ring ones;
+ * -ENOIOCTLCMD for the rest (the device answers ENOTTY).
+ */
+long okvm_vhost_dev_ioctl(struct okvm_vhost_dev *dev, unsigned int ioctl,
+			  void __user *argp)
+{
+	long r;
+
+	if (ioctl == VHOST_SET_OWNER)
+		return okvm_vhost_set_owner(dev);
+	r = okvm_vhost_check_owner(dev);
+	if (r)
+		return r;
+	switch (ioctl) {
+	case VHOST_SET_MEM_TABLE:
+		return okvm_vhost_set_mem_table(dev, argp);
+	case VHOST_SET_LOG_BASE:
+		return okvm_vhost_set_log_base(dev, argp);
+	case VHOST_SET_LOG_FD:
+		return okvm_vhost_set_log_fd(dev, argp);
+	default:
+		return okvm_vhost_vring_ioctl(dev, ioctl, argp);
+	}
+}
+
+static int __init okvm_vhost_init(void)
+{
+	int r;
+
+	r = okvm_vhost_net_init();
+	if (r)
+		return r;
+	r = okvm_vhost_blk_init();
+	if (r)
+		okvm_vhost_net_exit();
+	return r;
+}
+
+static void __exit okvm_vhost_exit(void)
+{
+	okvm_vhost_blk_exit();
+	okvm_vhost_net_exit();
+}
+
+module_init(okvm_vhost_init);
+module_exit(okvm_vhost_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("okvm's in-kernel virtio backends: vhost-net and vhost-blk");
