@@ -29,10 +29,11 @@
 /*
  * The feature bits okvm passes through when the host has them (Intel SDM
  * Vol. 2A CPUID; AMD APM Vol. 3 Appendix E). Left out on purpose:
- * VMX/SVM (no nested virtualization yet); x2APIC and TSC-deadline (no
- * in-kernel local APIC yet; the xAPIC bit stays, as in KVM: without an
- * in-kernel one, its MMIO page is the VMM's to emulate); MTRR, MCE, MCA
- * (not emulated); MONITOR/MWAIT (intercepted, #UD); RDTSCP and RDPID
+ * VMX/SVM (no nested virtualization yet); x2APIC and TSC-deadline here
+ * (added below: the in-kernel local APIC has them whatever the host has);
+ * MTRR, MCE, MCA (their MSRs are there, mtrr.c and mce.c, because VMMs
+ * write them whatever CPUID says, but no guest is offered them yet);
+ * MONITOR/MWAIT (intercepted, #UD); RDTSCP and RDPID
  * (TSC_AUX is not switched, so they would show the host's value); PKU
  * (PKRU is not switched); the speculation-control MSRs (not switched);
  * XSAVES (no IA32_XSS).

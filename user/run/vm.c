@@ -520,9 +520,8 @@ static int set_cpuid(struct kvm_run_vcpu *v, const struct kvm_cpuid2 *sup)
 
 		/*
 		 * Leaf 1 EBX[31:24] is the initial APIC ID. The CPUID is
-		 * otherwise KVM's as it reports it: setting the hypervisor
-		 * bit here (kvm-clock) stalled the guest on the test bed's
-		 * unstable L1 TSC (Documentation/launcher.rst).
+		 * otherwise the device's as it reports it, the hypervisor
+		 * bit included (Documentation/launcher.rst).
 		 */
 		if (e->function == 1)
 			e->ebx = (e->ebx & 0x00ffffff) | v->id << 24;
