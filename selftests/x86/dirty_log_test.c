@@ -585,4 +585,61 @@ TEST(slot_deleted_while_collecting)
 	munmap(c.mem, TEST_PAGES * PAGE);
 }
 
+/*
+ * Logs come and go with their slots and flags without leaking: a 4 GiB
+ * slot has a 256 KiB log (two bitmaps of 128 KiB), made and freed by
+ * each round's flag changes, deletion and VM close, with failed calls
+ * in between. A leak of one log per round would be 25 MiB.
+ */
+TEST(logs_do_not_leak)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 3, .guest_phys_addr = 1ULL << 33,
+		.memory_size = 4ULL << 30,
+	};
+	int rounds = bed_rounds(100), i;
+	uint64_t *map = malloc((4ULL << 30) / PAGE / 8);
+	long before, after;
+	struct kvm_vm *vm;
+	void *mem;
+
+	ASSERT_NE(NULL, map);
+	mem = mmap(NULL, r.memory_size, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	r.userspace_addr = (unsigned long)mem;
+	before = okvm_kernel_memory_kb();
+	ASSERT_LE(0, before);
+	for (i = 0; i < rounds; i++) {
+		vm = vm_create_bare();
+		if (i & 1)
+			ASSERT_EQ(0, enable_manual(vm, 3, 0));
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+		ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION,
+					(unsigned long)&r));
+		ASSERT_EQ(0, get_log(vm, 3, map));
+		EXPECT_EQ(-EFAULT, get_log(vm, 3, NULL));
+		r.flags = 0;
+		ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION,
+					(unsigned long)&r));
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+		ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION,
+					(unsigned long)&r));
+		if (i % 3 == 0) {	/* deleted, else freed with the VM */
+			r.memory_size = 0;
+			ASSERT_EQ(0, okvm_ioctl(vm->fd,
+						KVM_SET_USER_MEMORY_REGION,
+						(unsigned long)&r));
+			r.memory_size = 4ULL << 30;
+		}
+		kvm_vm_free(vm);
+	}
+	after = okvm_kernel_memory_kb();
+	TH_LOG("kernel memory %ld KiB before, %ld KiB after %d rounds",
+	       before, after, rounds);
+	EXPECT_GT(8 * 1024, after - before);
+	munmap(mem, r.memory_size);
+	free(map);
+}
+
 TEST_HARNESS_MAIN
