@@ -419,9 +419,11 @@ static void collect_while_writing(struct __test_metadata *_metadata,
 			}
 	}
 	ASSERT_STREQ("", s.err);
-	for (i = 0; i < TEST_PAGES; i++)
+	for (i = 0; i < TEST_PAGES; i++) {
+		/* Braces: the harness runs TH_LOG after EXPECT's statement. */
 		EXPECT_EQ(hva[i * PAGE / 8], copy[i])
 			TH_LOG("page %u: a write was not logged", i);
+	}
 	/* The guest did write meanwhile, and the log saw it. */
 	EXPECT_LT(0, s.writes);
 	EXPECT_LT(0, dirty);
