@@ -4,9 +4,8 @@
  * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_CLEAR_DIRTY_LOG (api.rst):
  *
  * - the log holds exactly the pages the guest wrote since the last
- *   collection, and a collection starts it over; reads do not count, for
- *   pages the VMM never wrote (KVM maps a page the VMM's mapping has
- *   writable already as writable on a read, and logs it then);
+ *   collection, and a collection starts it over; on okvm reads do not
+ *   count (KVM may map a page writable on a read, and log it then);
  * - pages the hypervisor writes for the guest (kvmclock's) are logged;
  * - logging turned on for a slot the guest has written already still
  *   sees the next write to each page (the pages were write-protected);
@@ -201,7 +200,14 @@ TEST(writes_are_logged_reads_are_not)
 	hva = addr_gpa2hva(vm, TEST_GPA);
 	guest_op(vcpu, OP_READ_ALL, 0, 0);
 	ASSERT_EQ(0, get_log(vm, TEST_SLOT, map));
-	EXPECT_STREQ("", first_mismatch(map, 0)) TH_LOG("after reads");
+	/*
+	 * okvm maps a page a read faulted in read-only in a logging slot.
+	 * KVM may map it writable and log it at once (in the bed it now and
+	 * then does so for a page the VMM never wrote), which over-reports
+	 * but loses nothing: only okvm must have an empty log here.
+	 */
+	if (okvm_dev_is_okvm())
+		EXPECT_STREQ("", first_mismatch(map, 0)) TH_LOG("after reads");
 
 	guest_op(vcpu, OP_WRITE_EVERY, 1000, 3);
 	ASSERT_EQ(0, get_log(vm, TEST_SLOT, map));
