@@ -391,6 +391,8 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 				       cur->base_gfn + cur->npages);
 	}
 	rcu_assign_pointer(vm->memslots, new);
+	if (!cur != !mem->memory_size)	/* created or deleted, not moved */
+		okvm_mmu_pages_slots_changed(vm, new);
 	/* Logging turned on for a slot with mappings: write-protect them. */
 	if (slot)
 		okvm_dirty_log_commit(vm, cur, slot);

@@ -154,6 +154,9 @@ struct okvm_vm {
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
+	/* KVM_SET/GET_NR_MMU_PAGES (mmu_pages.c); written under slots_lock */
+	unsigned long nr_mmu_pages;
+	bool mmu_pages_requested;
 	/*
 	 * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2's KVM_DIRTY_LOG_* flags, set by
 	 * KVM_ENABLE_CAP under @slots_lock, read under it (dirty_log.c).
@@ -180,6 +183,14 @@ struct okvm_vm {
 	 * keeps its own lock inside its struct.
 	 */
 	bool irqchip_in_kernel;
+	/*
+	 * KVM_CAP_X2APIC_API's flags (vm.c): 32-bit x2APIC IDs in
+	 * struct kvm_lapic_state and MSI address_hi, and no xAPIC broadcast
+	 * quirk for x2APIC targets. Set any time, as in KVM; read with
+	 * READ_ONCE().
+	 */
+	bool x2apic_format;
+	bool x2apic_broadcast_quirk_disabled;
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
@@ -337,6 +348,7 @@ struct okvm_vcpu {
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2; NULL: all zeros */
 	unsigned int cpuid_nent;
+	bool cpuid_set;		/* a KVM_SET_CPUID(2) succeeded (regs.c, CR4) */
 	u64 guest_xcr0_mask;		/* XCR0 bits the guest CPUID allows */
 
 	u64 apic_base;
@@ -352,6 +364,7 @@ struct okvm_vcpu {
 	struct okvm_mce mce;		/* x86/mce.c */
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
 	bool shutdown_pending;
+	s64 tsc_adjust;			/* IA32_TSC_ADJUST (msr.c) */
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*
@@ -428,6 +441,12 @@ int okvm_vm_enable_cap_dirty_log(struct okvm_vm *vm,
 				 const struct kvm_enable_cap *cap);
 long okvm_dirty_log_manual_caps(void);
 
+/* mmu_pages.c */
+void okvm_mmu_pages_slots_changed(struct okvm_vm *vm,
+				  const struct okvm_memslots *slots);
+long okvm_vm_ioctl_mmu_pages(struct okvm_vm *vm, unsigned int ioctl,
+			     unsigned long arg);
+
 /* vcpu.c */
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id);
 void okvm_vcpu_free(struct okvm_vcpu *vcpu);
@@ -444,7 +463,9 @@ void okvm_hardware_put(void);
 int okvm_hardware_init(void);
 void okvm_hardware_exit(void);
 
-/* main.c */
+/* caps.c */
+#define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
+				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* eventfd.c */

@@ -101,6 +101,15 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 	switch (cap.cap) {
 	case KVM_CAP_MAX_VCPU_ID:
 		return okvm_enable_max_vcpu_id(vm, cap.args[0]);
+	case KVM_CAP_X2APIC_API:
+		/* flags only turn on, as in KVM (api.rst) */
+		if (cap.args[0] & ~OKVM_X2APIC_API_FLAGS)
+			return -EINVAL;
+		if (cap.args[0] & KVM_X2APIC_API_USE_32BIT_IDS)
+			WRITE_ONCE(vm->x2apic_format, true);
+		if (cap.args[0] & KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
+			WRITE_ONCE(vm->x2apic_broadcast_quirk_disabled, true);
+		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return okvm_vm_enable_cap_dirty_log(vm, &cap);
 	default:
@@ -128,6 +137,9 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return okvm_create_vcpu(vm, arg);
 	case KVM_ENABLE_CAP:
 		return okvm_vm_enable_cap(vm, (void __user *)arg);
+	case KVM_SET_NR_MMU_PAGES:
+	case KVM_GET_NR_MMU_PAGES:
+		return okvm_vm_ioctl_mmu_pages(vm, ioctl, arg);
 	case KVM_SET_USER_MEMORY_REGION: {
 		struct kvm_userspace_memory_region mem;
 

@@ -204,6 +204,27 @@ static const char *check_enable_cap(int dev, long answer)
 	return why;
 }
 
+/*
+ * KVM_CAP_MMU_SHADOW_CACHE_CONTROL: KVM_SET_NR_MMU_PAGES takes 64 and no
+ * less, and KVM_GET_NR_MMU_PAGES reads the number back.
+ */
+static const char *check_mmu_shadow_cache_control(int dev, long answer)
+{
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = NULL;
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (okvm_ioctl(vm, KVM_SET_NR_MMU_PAGES, 63) != -EINVAL)
+		why = "63 pages accepted";
+	else if (okvm_ioctl(vm, KVM_SET_NR_MMU_PAGES, 200))
+		why = "200 pages refused";
+	else if (okvm_ioctl(vm, KVM_GET_NR_MMU_PAGES, 0) != 200)
+		why = "KVM_GET_NR_MMU_PAGES does not read 200 back";
+	close(vm);
+	return why;
+}
+
 /* A VM with vCPU 0 and that vCPU's kvm_run mapped. */
 struct test_vcpu {
 	int vm;
@@ -1596,6 +1617,40 @@ out:
 }
 
 /*
+ * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
+ * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
+ * bits 7:0 set is refused (lapic_test covers the rest).
+ */
+static const char *check_x2apic_api(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X2APIC_API, .args[0] = 4 };
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .address_hi = 1 };
+	long vm = vm_with_irqchip(dev);
+	const char *why = "KVM_CREATE_IRQCHIP failed";
+
+	if (vm < 0)
+		return why;
+	why = "the answer is not USE_32BIT_IDS | DISABLE_BROADCAST_QUIRK";
+	if (answer != (KVM_X2APIC_API_USE_32BIT_IDS |
+		       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK))
+		goto out;
+	why = "an unknown flag was not EINVAL";
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with the answer failed";
+	cap.args[0] = answer;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = "an MSI with address_hi bits 7:0 set was not EINVAL";
+	if (okvm_ioctl(vm, KVM_SIGNAL_MSI, (unsigned long)&msi) != -EINVAL)
+		goto out;
+	why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/*
  * KVM_CAP_MCE: the answer is the bank count KVM_X86_SETUP_MCE accepts at
  * most, with MCG_CTL_P among the flags the system fd offers; the vCPU's
  * IA32_MCG_CAP then reads back what was set (mce_test has the rest).
@@ -1644,6 +1699,8 @@ static const struct {
 	{ KVM_CAP_VM_TYPES, "KVM_CAP_VM_TYPES", check_vm_types },
 	{ KVM_CAP_ENABLE_CAP_VM, "KVM_CAP_ENABLE_CAP_VM", check_enable_cap_vm },
 	{ KVM_CAP_ENABLE_CAP, "KVM_CAP_ENABLE_CAP", check_enable_cap },
+	{ KVM_CAP_MMU_SHADOW_CACHE_CONTROL, "KVM_CAP_MMU_SHADOW_CACHE_CONTROL",
+	  check_mmu_shadow_cache_control },
 	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", check_user_memory },
 	{ KVM_CAP_NR_MEMSLOTS, "KVM_CAP_NR_MEMSLOTS", check_nr_memslots },
 	{ KVM_CAP_NR_VCPUS, "KVM_CAP_NR_VCPUS", check_nr_vcpus },
@@ -1702,6 +1759,7 @@ static const struct {
 	{ KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
 	  "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", check_manual_dirty_log },
 	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
+	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
 };
 
 static int find_check(long cap)

@@ -65,6 +65,7 @@
 #define LEAF7_EBX	(BIT(0) | BIT(3) | BIT(5) | BIT(7) | BIT(8) | \
 			 BIT(9) | BIT(10) | BIT(18) | BIT(19) | BIT(20) | \
 			 BIT(23) | BIT(24) | BIT(29))
+#define LEAF7_EBX_TSC_ADJUST	BIT(1)
 #define LEAF7_EBX_AVX512 (BIT(16) | BIT(17) | BIT(21) | BIT(26) | BIT(27) | \
 			  BIT(28) | BIT(30) | BIT(31))
 /*
@@ -185,6 +186,8 @@ int okvm_cpuid_init(void)
 			e = okvm_cpuid_add(f, 0, true);
 			e->eax = 0;
 			e->ebx &= LEAF7_EBX | (avx512 ? LEAF7_EBX_AVX512 : 0);
+			/* IA32_TSC_ADJUST is msr.c's, host or not (as KVM). */
+			e->ebx |= LEAF7_EBX_TSC_ADJUST;
 			e->ecx &= LEAF7_ECX | (avx512 ? LEAF7_ECX_AVX512 : 0);
 			e->edx &= LEAF7_EDX;
 			break;
@@ -481,6 +484,7 @@ static int okvm_vcpu_set_cpuid(struct okvm_vcpu *vcpu,
 	kvfree(vcpu->cpuid);
 	vcpu->cpuid = ents;
 	vcpu->cpuid_nent = nent;
+	vcpu->cpuid_set = true;
 
 	/* XCR0 bits the guest may set: what its leaf 0xd offers and okvm has. */
 	e = okvm_cpuid_find(ents, nent, 0xd, 0);

@@ -452,6 +452,16 @@ static bool lapic_match(struct okvm_lapic *l, struct okvm_vcpu *src,
 		dest = irq->dest;
 		if (dest == 0xffffffff)
 			return true;
+		/*
+		 * KVM's broadcast quirk: an IOAPIC or MSI message, which
+		 * carries an 8-bit xAPIC destination, to 0xff is a broadcast
+		 * for x2APIC targets too, unless the VMM turned the quirk off
+		 * with KVM_CAP_X2APIC_API (0xff is then cluster 0, CPUs 0-7,
+		 * or ID 255). IPIs from x2APIC mode are 32-bit already.
+		 */
+		if (!src && dest == 0xff &&
+		    !READ_ONCE(l->vcpu->vm->x2apic_broadcast_quirk_disabled))
+			return true;
 		if (!irq->dest_logical)
 			return dest == id;
 		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
@@ -518,12 +528,13 @@ int okvm_apic_deliver(struct okvm_vm *vm, struct okvm_vcpu *src,
 	/* Pairs with the release in okvm_create_vcpu(): vcpus[] below n. */
 	unsigned int n = smp_load_acquire(&vm->nr_vcpus), i;
 	struct okvm_lapic *lowest = NULL;
-	bool named = false;
+	bool named = false, any = false;
 	int count = 0;
 
 	for (i = 0; i < n; i++) {
 		struct okvm_lapic *l = READ_ONCE(vm->vcpus[i])->lapic;
 
+		any |= !!l;
 		if (!l || !lapic_match(l, src, irq))
 			continue;
 		named = true;
@@ -539,7 +550,16 @@ int okvm_apic_deliver(struct okvm_vm *vm, struct okvm_vcpu *src,
 	}
 	if (lowest)
 		count += lapic_accept(lowest, irq);
-	return named ? count : -1;
+	/*
+	 * Nobody named: once a vCPU exists KVM looks a physical destination
+	 * up in its map of APIC IDs and finds no one there (0); before, or
+	 * for other destinations, it walks every vCPU and finds none (-1).
+	 * The IOAPIC sets Remote IRR only for a nonzero answer.
+	 */
+	if (!named)
+		return any && !irq->dest_logical &&
+		       irq->shorthand == OKVM_APIC_DEST_NONE ? 0 : -1;
+	return count;
 }
 
 bool okvm_lapic_accepts_pic(struct okvm_vcpu *vcpu)
@@ -1070,8 +1090,11 @@ long okvm_lapic_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		memcpy(s->regs, l->regs, sizeof(s->regs));
 		spin_unlock_irq(&l->lock);
 		*(u32 *)(s->regs + APIC_TMCCT) = lapic_timer_current(l);
-		/* KVM's format without KVM_CAP_X2APIC_API: the ID in 31:24. */
-		if (lapic_x2apic(l))
+		/*
+		 * x2APIC mode: the 32-bit ID as it is with KVM_CAP_X2APIC_API's
+		 * USE_32BIT_IDS, else KVM's old format, the ID in 31:24.
+		 */
+		if (lapic_x2apic(l) && !READ_ONCE(vcpu->vm->x2apic_format))
 			*(u32 *)(s->regs + APIC_ID) <<= 24;
 		if (copy_to_user(argp, s, sizeof(*s)))
 			ret = -EFAULT;
@@ -1081,9 +1104,19 @@ long okvm_lapic_vcpu_ioctl(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		s = memdup_user(argp, sizeof(*s));
 		if (IS_ERR(s))
 			return PTR_ERR(s);
-		/* x2APIC mode: ID from 31:24, and the LDR it fixes (KVM). */
+		/*
+		 * x2APIC mode: the ID (32-bit, which must be the vCPU id, or
+		 * in 31:24) and the LDR it fixes, as KVM takes them.
+		 */
 		if (lapic_x2apic(l)) {
-			*(u32 *)(s->regs + APIC_ID) >>= 24;
+			u32 *id = (u32 *)(s->regs + APIC_ID);
+
+			if (!READ_ONCE(vcpu->vm->x2apic_format)) {
+				*id >>= 24;
+			} else if (*id != vcpu->id) {
+				kfree(s);
+				return -EINVAL;
+			}
 			*(u32 *)(s->regs + APIC_LDR) = lapic_x2apic_ldr(vcpu->id);
 		}
 		lapic_set_state(l, s);

@@ -40,7 +40,8 @@ static const u32 okvm_msrs_to_save[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
-	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_MISC_ENABLE,
+	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_IA32_CR_PAT,
+	MSR_IA32_MISC_ENABLE,
 	/* KVM's paravirtual MSRs (clock.c), first of its emulated list. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
@@ -98,6 +99,7 @@ void okvm_msr_reset(struct okvm_vcpu *vcpu)
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->hwcr = 0;
 	vcpu->tsc_aux = 0;
+	vcpu->tsc_adjust = 0;
 	vcpu->kvmclock_msr = 0;
 	vcpu->kvmclock_cpu = -1;
 }
@@ -180,6 +182,32 @@ static int okvm_set_efer(struct okvm_vcpu *vcpu, u64 efer, bool host)
 	return 0;
 }
 
+/*
+ * IA32_TSC_ADJUST (SDM Vol. 3 17.17.3): a guest write moves its TSC by
+ * the change, and a guest write to IA32_TSC adds its change to
+ * IA32_TSC_ADJUST. As in KVM 6.1, writes from the VMM (restoring state)
+ * move neither, and without CPUID.7.0:EBX[1] writes are dropped.
+ */
+static void okvm_set_tsc_adjust(struct okvm_vcpu *vcpu, u64 data, bool host)
+{
+	if (!okvm_guest_has(vcpu, 7, CPUID_EBX, 1))
+		return;
+	if (!host) {
+		okvm_x86->adjust_tsc_offset(vcpu, data - vcpu->tsc_adjust);
+		okvm_kvmclock_request(vcpu);
+	}
+	vcpu->tsc_adjust = data;
+}
+
+static void okvm_guest_set_tsc(struct okvm_vcpu *vcpu, u64 data)
+{
+	u64 now;
+
+	okvm_x86->get_msr(vcpu, MSR_IA32_TSC, &now);
+	okvm_x86->adjust_tsc_offset(vcpu, data - now);
+	vcpu->tsc_adjust += data - now;
+}
+
 /* Returns 0, or 1 when the MSR does not exist or @data is not valid. */
 static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 {
@@ -204,6 +232,10 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->misc_enable;
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		/* Readable whatever the CPUID says, as in KVM. */
+		*data = vcpu->tsc_adjust;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_IA32_PLATFORM_ID:
@@ -299,7 +331,13 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 	case MSR_IA32_TSC:
 		/* A new TSC offset: the kvmclock page's TSC reading is stale. */
 		okvm_kvmclock_request(vcpu);
-		break;
+		if (host)
+			break;
+		okvm_guest_set_tsc(vcpu, data);
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		okvm_set_tsc_adjust(vcpu, data, host);
+		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:
 	case MSR_AMD64_NB_CFG:

@@ -135,12 +135,18 @@ void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *s)
 	s->apic_base = vcpu->apic_base;
 }
 
-/* A feature-gated CR4 bit: the guest's CPUID offers it, the host has it. */
+/*
+ * A feature-gated CR4 bit: the host has the feature and the guest's CPUID
+ * offers it. Before the VMM gave any CPUID, KVM 6.1 checks the host side
+ * only (its vCPU's CPUID-based reserved bits start out empty), so a VMM
+ * may restore CR4 before CPUID; okvm does the same.
+ */
 static bool okvm_cr4_feature(struct okvm_vcpu *vcpu, u32 function, int reg,
 			     int bit, unsigned int host_feature)
 {
-	return okvm_guest_has(vcpu, function, reg, bit) &&
-	       boot_cpu_has(host_feature);
+	if (!boot_cpu_has(host_feature))
+		return false;
+	return !vcpu->cpuid_set || okvm_guest_has(vcpu, function, reg, bit);
 }
 
 /*

@@ -73,8 +73,17 @@ static int okvm_default_routes(struct kvm_irq_routing_entry *ue)
 	return n;
 }
 
+/*
+ * With KVM_CAP_X2APIC_API's 32-bit IDs, address_hi bits 7:0 must be 0:
+ * KVM refuses such a route when it is set and when it fires.
+ */
+static bool okvm_msi_invalid(struct okvm_vm *vm, const struct kvm_msi *msi)
+{
+	return READ_ONCE(vm->x2apic_format) && (msi->address_hi & 0xff);
+}
+
 /* Check one entry of the ioctl and fill @e, as KVM's checks go. */
-static int okvm_route_setup(struct okvm_irq_routing *rt,
+static int okvm_route_setup(struct okvm_vm *vm, struct okvm_irq_routing *rt,
 			    struct okvm_irq_route *e,
 			    const struct kvm_irq_routing_entry *ue)
 {
@@ -128,6 +137,8 @@ static int okvm_route_setup(struct okvm_irq_routing *rt,
 			.flags = ue->flags,
 			.devid = ue->u.msi.devid,
 		};
+		if (okvm_msi_invalid(vm, &e->msi))
+			return -EINVAL;
 		break;
 	default:
 		/* Hyper-V SynIC, Xen event channels, ...: not in okvm. */
@@ -174,7 +185,7 @@ static int okvm_set_routing(struct okvm_vm *vm,
 		}
 	}
 	for (i = 0; i < nr; i++) {
-		ret = okvm_route_setup(rt, &rt->routes[i], &ue[i]);
+		ret = okvm_route_setup(vm, rt, &rt->routes[i], &ue[i]);
 		if (ret) {
 			okvm_routing_free_table(rt);
 			return ret;
@@ -235,10 +246,10 @@ int okvm_irq_routing_ioctl(struct okvm_vm *vm, void __user *argp)
  * An MSI as an APIC message (SDM Vol. 3 10.11.1, 10.11.2): destination in
  * address bits 19:12, logical in bit 2; vector, delivery mode and trigger
  * in the data. The upper 24 bits of a 32-bit x2APIC destination ride in
- * address_hi only when the VMM opted in with KVM_CAP_X2APIC_API, which
- * okvm does not offer yet, so address_hi is ignored as in KVM without it.
+ * address_hi bits 31:8 only when the VMM opted in with KVM_CAP_X2APIC_API;
+ * otherwise address_hi is ignored, as in KVM.
  */
-static void okvm_msi_to_irq(const struct kvm_msi *msi,
+static void okvm_msi_to_irq(struct okvm_vm *vm, const struct kvm_msi *msi,
 			    struct okvm_apic_irq *irq)
 {
 	*irq = (struct okvm_apic_irq) {
@@ -250,13 +261,17 @@ static void okvm_msi_to_irq(const struct kvm_msi *msi,
 		.assert = true,
 		.dest = (msi->address_lo >> 12) & 0xff,
 	};
+	if (READ_ONCE(vm->x2apic_format))
+		irq->dest |= msi->address_hi & 0xffffff00;
 }
 
 int okvm_deliver_msi(struct okvm_vm *vm, const struct kvm_msi *msi)
 {
 	struct okvm_apic_irq irq;
 
-	okvm_msi_to_irq(msi, &irq);
+	if (okvm_msi_invalid(vm, msi))
+		return -EINVAL;
+	okvm_msi_to_irq(vm, msi, &irq);
 	return okvm_apic_deliver(vm, NULL, &irq);
 }
 

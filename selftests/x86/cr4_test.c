@@ -138,4 +138,106 @@ TEST(guest_cr4_checked_against_cpuid)
 	kvm_vm_free(vm);
 }
 
+/* CPUID bits of the CR4 features (SDM Vol. 2A CPUID; Vol. 3A 2.5). */
+static const struct {
+	uint64_t cr4;
+	uint32_t function;
+	int reg;		/* 2: ECX, 1: EBX */
+	int bit;
+	const char *name;
+} cr4_features[] = {
+	{ 1ULL << 11, 7, 2, 2, "UMIP" },
+	{ 1ULL << 12, 7, 2, 16, "LA57" },
+	{ 1ULL << 13, 1, 2, 5, "VMXE" },
+	{ 1ULL << 14, 1, 2, 6, "SMXE" },
+	{ 1ULL << 16, 7, 1, 0, "FSGSBASE" },
+	{ 1ULL << 17, 1, 2, 17, "PCIDE" },
+	{ 1ULL << 18, 1, 2, 26, "OSXSAVE" },
+	{ 1ULL << 20, 7, 1, 7, "SMEP" },
+	{ 1ULL << 21, 7, 1, 20, "SMAP" },
+	{ 1ULL << 22, 7, 2, 3, "PKE" },
+};
+
+/* The features of the table in c: their CR4 bits. */
+static uint64_t cr4_offered(struct kvm_cpuid2 *c)
+{
+	uint64_t cr4 = 0;
+	unsigned int i;
+	uint32_t j;
+
+	for (i = 0; i < ARRAY_SIZE(cr4_features); i++)
+		for (j = 0; j < c->nent; j++) {
+			struct kvm_cpuid_entry2 *e = &c->entries[j];
+			uint32_t r = cr4_features[i].reg == 2 ? e->ecx : e->ebx;
+
+			if (e->function == cr4_features[i].function &&
+			    e->index == 0 && (r >> cr4_features[i].bit & 1))
+				cr4 |= cr4_features[i].cr4;
+		}
+	return cr4;
+}
+
+/* The bits every x86-64 CPU has: VME PVI TSD DE PSE PAE MCE PGE PCE OSFXSR OSXMMEXCPT. */
+#define CR4_ALWAYS	0x7ffULL
+
+/*
+ * Before the VMM gave a CPUID, KVM_SET_SREGS takes every CR4 bit of what
+ * KVM_GET_SUPPORTED_CPUID offers (a VMM may restore CR4 before CPUID),
+ * and still refuses the others and reserved bits, changing nothing.
+ * Afterwards, the vCPU's CPUID decides; an empty one leaves the bits
+ * every CPU has, MCE among them.
+ */
+TEST(sregs_cr4_before_and_after_cpuid)
+{
+	struct kvm_vm *vm = vm_create_bare();
+	struct kvm_vcpu *vcpu = vm_vcpu_add_bare(vm, 0);
+	struct kvm_cpuid2 *sup = kvm_get_supported_cpuid(vm);
+	struct kvm_cpuid2 empty = { .nent = 0 };
+	uint64_t offered = cr4_offered(sup);
+	struct kvm_sregs s, orig, got;
+	unsigned int i;
+
+	vcpu_sregs_get(vcpu, &orig);
+	s = orig;
+	s.cr4 |= CR4_ALWAYS | offered;
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_SREGS, (uintptr_t)&s))
+		TH_LOG("CR4 %#llx", s.cr4);
+	vcpu_sregs_get(vcpu, &got);
+	EXPECT_EQ(s.cr4, got.cr4);
+	orig = got;
+	for (i = 0; i < ARRAY_SIZE(cr4_features); i++) {
+		if (offered & cr4_features[i].cr4)
+			continue;
+		s = orig;
+		s.cr4 |= cr4_features[i].cr4;
+		EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_SREGS,
+					      (uintptr_t)&s))
+			TH_LOG("CR4.%s, not offered", cr4_features[i].name);
+		vcpu_sregs_get(vcpu, &got);
+		EXPECT_EQ(0, memcmp(&got, &orig, sizeof(got)));
+	}
+	s = orig;
+	s.cr4 |= 1ULL << 15;	/* reserved */
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_SREGS, (uintptr_t)&s));
+
+	/* An empty CPUID offers no feature. */
+	ASSERT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_CPUID2, (uintptr_t)&empty));
+	s = orig;
+	s.cr4 = CR4_ALWAYS;
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_SREGS, (uintptr_t)&s));
+	for (i = 0; i < ARRAY_SIZE(cr4_features); i++) {
+		s.cr4 = CR4_ALWAYS | cr4_features[i].cr4;
+		EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_SREGS,
+					      (uintptr_t)&s))
+			TH_LOG("CR4.%s with an empty CPUID",
+			       cr4_features[i].name);
+	}
+	/* The supported CPUID again: its bits come back. */
+	vcpu_set_cpuid(vcpu, sup);
+	s.cr4 = CR4_ALWAYS | offered;
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_SREGS, (uintptr_t)&s));
+	free(sup);
+	kvm_vm_free(vm);
+}
+
 TEST_HARNESS_MAIN

@@ -729,4 +729,112 @@ TEST(vapic_addr_errnos)
 	kvm_vm_free(vm);
 }
 
+/*
+ * KVM_CAP_X2APIC_API: 32-bit x2APIC IDs in struct kvm_lapic_state and MSI
+ * address_hi, and the xAPIC broadcast quirk for x2APIC targets turned off.
+ */
+static void guest_nothing(void)
+{
+	GUEST_DONE();
+}
+
+/* vCPU @id in x2APIC mode, software-enabled, by the VMM. */
+static struct kvm_vcpu *x2apic_vcpu(struct kvm_vm *vm, uint32_t id)
+{
+	struct kvm_vcpu *vcpu = vm_vcpu_add_guest(vm, id, guest_nothing);
+	struct kvm_lapic_state st;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x1b };
+
+	kvm_ioctl(vcpu->fd, KVM_GET_LAPIC, &st);
+	lapic_reg_set(&st, APIC_SPIV, 0x1ff);
+	kvm_ioctl(vcpu->fd, KVM_SET_LAPIC, &st);
+	kvm_ioctl(vcpu->fd, KVM_GET_MSRS, &m);
+	m.e.data |= 1ULL << 10;				/* EXTD */
+	KVM_ASSERT(ioctl(vcpu->fd, KVM_SET_MSRS, &m) == 1, "x2APIC mode");
+	return vcpu;
+}
+
+static int enable_x2apic_api(struct kvm_vm *vm, uint64_t flags)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X2APIC_API, .args[0] = flags,
+	};
+
+	return ioctl(vm->fd, KVM_ENABLE_CAP, &cap) ? errno : 0;
+}
+
+static int signal_msi(struct kvm_vm *vm, uint32_t dest, uint32_t hi)
+{
+	struct kvm_msi msi = {
+		.address_lo = 0xfee00000 | dest << 12,
+		.address_hi = hi,
+		.data = IPI_VEC,
+	};
+	int r = ioctl(vm->fd, KVM_SIGNAL_MSI, &msi);
+
+	return r < 0 ? -errno : r;
+}
+
+TEST(x2apic_api_state_and_msi)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+	struct kvm_vcpu *vcpu;
+	struct kvm_lapic_state st;
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e;
+	} rt = {
+		.hdr.nr = 1,
+		.e = { .gsi = 30, .type = KVM_IRQ_ROUTING_MSI,
+		       .u.msi = { .address_lo = 0xfee00000,
+				  .address_hi = 1, .data = IPI_VEC } },
+	};
+
+	vm_create_irqchip(vm);
+	EXPECT_EQ(KVM_X2APIC_API_USE_32BIT_IDS |
+		  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+		  ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_X2APIC_API));
+	EXPECT_EQ(EINVAL, enable_x2apic_api(vm, 4));
+	vcpu = x2apic_vcpu(vm, 1);
+
+	/* the old format: the ID in 31:24; address_hi ignored */
+	kvm_ioctl(vcpu->fd, KVM_GET_LAPIC, &st);
+	EXPECT_EQ(1U << 24, lapic_reg(&st, APIC_ID));
+	EXPECT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING,
+				(unsigned long)&rt));
+
+	EXPECT_EQ(0, enable_x2apic_api(vm, KVM_X2APIC_API_USE_32BIT_IDS));
+	kvm_ioctl(vcpu->fd, KVM_GET_LAPIC, &st);
+	EXPECT_EQ(1, lapic_reg(&st, APIC_ID));
+	EXPECT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SET_LAPIC, (unsigned long)&st));
+	lapic_reg_set(&st, APIC_ID, 1U << 24);		/* not the vCPU id */
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vcpu->fd, KVM_SET_LAPIC,
+				      (unsigned long)&st));
+	/* address_hi 7:0 must be 0, for a route and for KVM_SIGNAL_MSI */
+	EXPECT_EQ(-EINVAL, okvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING,
+				      (unsigned long)&rt));
+	EXPECT_EQ(-EINVAL, signal_msi(vm, 1, 1));
+	/* address_hi 31:8 are destination bits 31:8: 0x101 is nobody */
+	EXPECT_EQ(0, signal_msi(vm, 1, 1 << 8));
+	EXPECT_EQ(1, signal_msi(vm, 1, 0));
+	kvm_vm_free(vm);
+}
+
+TEST(x2apic_api_broadcast_quirk)
+{
+	struct kvm_vm *vm = vm_create_guest(0);
+
+	vm_create_irqchip(vm);
+	x2apic_vcpu(vm, 0);
+	/* an 8-bit 0xff from an MSI is a broadcast for x2APIC targets too */
+	EXPECT_EQ(1, signal_msi(vm, 0xff, 0));
+	EXPECT_EQ(0, enable_x2apic_api(vm,
+				       KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK));
+	EXPECT_EQ(0, signal_msi(vm, 0xff, 0));		/* APIC ID 255 */
+	kvm_vm_free(vm);
+}
+
 TEST_HARNESS_MAIN

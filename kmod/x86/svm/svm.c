@@ -424,6 +424,7 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.set_efer = svm_set_efer,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
+	.adjust_tsc_offset = svm_adjust_tsc_offset,
 	.enable_irq_window = svm_enable_irq_window,
 	.get_interrupt_shadow = svm_get_interrupt_shadow,
 	.set_interrupt_shadow = svm_set_interrupt_shadow,

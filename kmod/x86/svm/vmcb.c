@@ -376,6 +376,12 @@ int svm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	return 0;
 }
 
+/* The guest's TSC is the host's plus the VMCB's TSC offset (APM 15.30.5). */
+void svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
+{
+	to_svm(vcpu)->vmcb->control.tsc_offset += delta;
+}
+
 int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);

@@ -659,6 +659,7 @@ const struct okvm_x86_ops okvm_vmx_ops = {
 	.set_efer = vmx_set_efer,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.adjust_tsc_offset = vmx_adjust_tsc_offset,
 	.enable_irq_window = vmx_enable_irq_window,
 	.get_interrupt_shadow = vmx_get_interrupt_shadow,
 	.set_interrupt_shadow = vmx_set_interrupt_shadow,
