@@ -4,9 +4,8 @@
  * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, KVM_CLEAR_DIRTY_LOG (api.rst):
  *
  * - the log holds exactly the pages the guest wrote since the last
- *   collection, and a collection starts it over; reads do not count, for
- *   pages the VMM never wrote (KVM maps a page the VMM's mapping has
- *   writable already as writable on a read, and logs it then);
+ *   collection, and a collection starts it over; on okvm reads do not
+ *   count (KVM may map a page writable on a read, and log it then);
  * - pages the hypervisor writes for the guest (kvmclock's) are logged;
  * - logging turned on for a slot the guest has written already still
  *   sees the next write to each page (the pages were write-protected);
@@ -201,7 +200,14 @@ TEST(writes_are_logged_reads_are_not)
 	hva = addr_gpa2hva(vm, TEST_GPA);
 	guest_op(vcpu, OP_READ_ALL, 0, 0);
 	ASSERT_EQ(0, get_log(vm, TEST_SLOT, map));
-	EXPECT_STREQ("", first_mismatch(map, 0)) TH_LOG("after reads");
+	/*
+	 * okvm maps a page a read faulted in read-only in a logging slot.
+	 * KVM may map it writable and log it at once (in the bed it now and
+	 * then does so for a page the VMM never wrote), which over-reports
+	 * but loses nothing: only okvm must have an empty log here.
+	 */
+	if (okvm_dev_is_okvm())
+		EXPECT_STREQ("", first_mismatch(map, 0)) TH_LOG("after reads");
 
 	guest_op(vcpu, OP_WRITE_EVERY, 1000, 3);
 	ASSERT_EQ(0, get_log(vm, TEST_SLOT, map));
@@ -419,9 +425,11 @@ static void collect_while_writing(struct __test_metadata *_metadata,
 			}
 	}
 	ASSERT_STREQ("", s.err);
-	for (i = 0; i < TEST_PAGES; i++)
+	for (i = 0; i < TEST_PAGES; i++) {
+		/* Braces: the harness runs TH_LOG after EXPECT's statement. */
 		EXPECT_EQ(hva[i * PAGE / 8], copy[i])
 			TH_LOG("page %u: a write was not logged", i);
+	}
 	/* The guest did write meanwhile, and the log saw it. */
 	EXPECT_LT(0, s.writes);
 	EXPECT_LT(0, dirty);
@@ -583,6 +591,63 @@ TEST(slot_deleted_while_collecting)
 	EXPECT_EQ(0, c.bad);
 	kvm_vm_free(vm);
 	munmap(c.mem, TEST_PAGES * PAGE);
+}
+
+/*
+ * Logs come and go with their slots and flags without leaking: a 4 GiB
+ * slot has a 256 KiB log (two bitmaps of 128 KiB), made and freed by
+ * each round's flag changes, deletion and VM close, with failed calls
+ * in between. A leak of one log per round would be 25 MiB.
+ */
+TEST(logs_do_not_leak)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = 3, .guest_phys_addr = 1ULL << 33,
+		.memory_size = 4ULL << 30,
+	};
+	int rounds = bed_rounds(100), i;
+	uint64_t *map = malloc((4ULL << 30) / PAGE / 8);
+	long before, after;
+	struct kvm_vm *vm;
+	void *mem;
+
+	ASSERT_NE(NULL, map);
+	mem = mmap(NULL, r.memory_size, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	r.userspace_addr = (unsigned long)mem;
+	before = okvm_kernel_memory_kb();
+	ASSERT_LE(0, before);
+	for (i = 0; i < rounds; i++) {
+		vm = vm_create_bare();
+		if (i & 1)
+			ASSERT_EQ(0, enable_manual(vm, 3, 0));
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+		ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION,
+					(unsigned long)&r));
+		ASSERT_EQ(0, get_log(vm, 3, map));
+		EXPECT_EQ(-EFAULT, get_log(vm, 3, NULL));
+		r.flags = 0;
+		ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION,
+					(unsigned long)&r));
+		r.flags = KVM_MEM_LOG_DIRTY_PAGES;
+		ASSERT_EQ(0, okvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION,
+					(unsigned long)&r));
+		if (i % 3 == 0) {	/* deleted, else freed with the VM */
+			r.memory_size = 0;
+			ASSERT_EQ(0, okvm_ioctl(vm->fd,
+						KVM_SET_USER_MEMORY_REGION,
+						(unsigned long)&r));
+			r.memory_size = 4ULL << 30;
+		}
+		kvm_vm_free(vm);
+	}
+	after = okvm_kernel_memory_kb();
+	TH_LOG("kernel memory %ld KiB before, %ld KiB after %d rounds",
+	       before, after, rounds);
+	EXPECT_GT(8 * 1024, after - before);
+	munmap(mem, r.memory_size);
+	free(map);
 }
 
 TEST_HARNESS_MAIN

@@ -73,8 +73,9 @@ static void rom_test(struct __test_metadata *_metadata, uint32_t flags)
 
 	fill_rom(rom);
 	ASSERT_SYNC(vcpu, &uc, 1);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(pattern(i), uc.args[1 + i]) TH_LOG("read %d", i);
+	}
 	for (i = 0; i < 4; i++) {
 		expect_mmio(_metadata, vcpu, true, RO_GPA + offset[i], 1 << i);
 		v = 0;
@@ -83,8 +84,9 @@ static void rom_test(struct __test_metadata *_metadata, uint32_t flags)
 	}
 	/* The writes went to user space only: memory is unchanged. */
 	ASSERT_SYNC(vcpu, &uc, 2);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++) {
 		EXPECT_EQ(pattern(i), uc.args[1 + i]) TH_LOG("reread %d", i);
+	}
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	if (flags & KVM_MEM_LOG_DIRTY_PAGES) {
 		uint64_t map[1] = { ~0ULL };
