@@ -22,6 +22,9 @@
 #                   KVM_SELFTESTS="x86_64/cpuid_test" picks tests,
 #                   KVM_SELFTESTS_HV=vmx runs on the Bochs bed,
 #                   KVM_SELFTESTS_ARGS="--kernel 6.12" passes vmtest options
+#   make bench-launcher  okvm run's boot-to-init time on okvm next to
+#                   in-tree kvm-amd, its memory beyond guest RAM and its
+#                   size (BENCH_ROUNDS=3)
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -60,6 +63,11 @@ check:
 # scripts/bench builds okvm.ko for the kernel it boots and exit_bench itself.
 bench:
 	scripts/bench $(BENCH_ARGS)
+
+# okvm run's boot time and memory beside in-tree KVM (issue 12, item 9)
+bench-launcher: modules
+	$(MAKE) -C selftests/launcher guest
+	scripts/launcher-bench $(BENCH_ROUNDS)
 
 # scripts/fuzz builds okvm.ko for the kernel it boots and the selftests.
 FUZZ_SECONDS ?= 600
