@@ -144,6 +144,16 @@ static int okvm_mce_setup(struct okvm_vcpu *vcpu, u64 __user *argp)
 	return 0;
 }
 
+/* STATUS, ADDR and MISC of @bank take the error; OVER if one was there. */
+static void mce_fill_bank(u64 *bank, const struct kvm_x86_mce *mce)
+{
+	u64 over = bank[1] & MCI_STATUS_VAL ? MCI_STATUS_OVER : 0;
+
+	bank[1] = mce->status | over;
+	bank[2] = mce->addr;
+	bank[3] = mce->misc;
+}
+
 /*
  * KVM_X86_SET_MCE: record an error in a bank as the hardware would (SDM
  * 15.3.2.2: an older valid error sets OVER) and, for an uncorrected one,
@@ -174,11 +184,7 @@ static int okvm_mce_inject(struct okvm_vcpu *vcpu, void __user *argp)
 			vcpu->shutdown_pending = true;
 			return 0;
 		}
-		if (bank[1] & MCI_STATUS_VAL)
-			mce.status |= MCI_STATUS_OVER;
-		bank[1] = mce.status;
-		bank[2] = mce.addr;
-		bank[3] = mce.misc;
+		mce_fill_bank(bank, &mce);
 		m->mcg_status = mce.mcg_status;
 		okvm_queue_exception(vcpu, OKVM_MC_VECTOR, false, 0);
 		return 0;
@@ -188,11 +194,7 @@ static int okvm_mce_inject(struct okvm_vcpu *vcpu, void __user *argp)
 		bank[1] |= MCI_STATUS_OVER;
 		return 0;
 	}
-	if (bank[1] & MCI_STATUS_VAL)
-		mce.status |= MCI_STATUS_OVER;
-	bank[1] = mce.status;
-	bank[2] = mce.addr;
-	bank[3] = mce.misc;
+	mce_fill_bank(bank, &mce);
 	return 0;
 }
 
