@@ -74,6 +74,40 @@ u64 okvm_mmu_root_pa(struct okvm_vm *vm)
 #define OKVM_MMU_GFN_LIMIT	(1ULL << (OKVM_SPTE_INDEX_BITS * OKVM_SPTE_LEVELS))
 
 /*
+ * The last-level table that maps @*gfn; or, when an entry on the way down
+ * is absent, NULL with @*gfn moved past that entry's whole span (nothing
+ * is mapped there). @mmu->lock held. The walk of okvm_mmu_zap_some() and
+ * okvm_mmu_wrprot_range(): one step per table, so a sparse range costs
+ * what it has mapped.
+ */
+static u64 *okvm_mmu_leaf_table(struct okvm_mmu *mmu, u64 *gfn)
+{
+	const struct okvm_spte_format *fmt = okvm_spte();
+	u64 *table = mmu->root;
+	u64 span;
+	int level;
+
+	for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
+		u64 spte = table[okvm_spte_index(*gfn, level)];
+
+		if (!(spte & fmt->present)) {
+			span = okvm_spte_span(level);
+			*gfn = round_down(*gfn, span) + span;
+			return NULL;
+		}
+		table = okvm_spte_table(spte);
+	}
+	return table;
+}
+
+/* Where the last-level table holding @gfn ends, or @limit before that. */
+static u64 okvm_mmu_table_end(u64 gfn, u64 limit)
+{
+	return min(limit, round_down(gfn, OKVM_SPTE_PER_TABLE) +
+			  OKVM_SPTE_PER_TABLE);
+}
+
+/*
  * Remove the leaves for guest frames [start, end), one last-level table (or
  * one absent higher-level entry) per step, so that each step is bounded:
  * at most 512 leaves and a four-level descent. Tables stay, empty.
@@ -94,24 +128,11 @@ static u64 okvm_mmu_zap_some(struct okvm_mmu *mmu, u64 start, u64 end,
 
 	lockdep_assert_held(&mmu->lock);
 	while (gfn < limit) {
-		u64 *table = mmu->root;
-		u64 span, next;
-		int level;
+		u64 *table = okvm_mmu_leaf_table(mmu, &gfn);
+		u64 next;
 
-		for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
-			u64 spte = table[okvm_spte_index(gfn, level)];
-
-			if (!(spte & fmt->present))
-				break;
-			table = okvm_spte_table(spte);
-		}
-		if (level > 1) {
-			/* Nothing is mapped below this entry: skip its span. */
-			span = okvm_spte_span(level);
-			gfn = round_down(gfn, span) + span;
-		} else {
-			next = min(limit, round_down(gfn, OKVM_SPTE_PER_TABLE) +
-					  OKVM_SPTE_PER_TABLE);
+		if (table) {
+			next = okvm_mmu_table_end(gfn, limit);
 			for (; gfn < next; gfn++) {
 				u64 *spte = &table[okvm_spte_index(gfn, 1)];
 
@@ -589,23 +610,11 @@ void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end)
 	might_sleep();
 	spin_lock(&mmu->lock);
 	while (gfn < limit) {
-		u64 *table = mmu->root;
-		u64 span, next;
-		int level;
+		u64 *table = okvm_mmu_leaf_table(mmu, &gfn);
+		u64 next;
 
-		for (level = OKVM_SPTE_LEVELS; level > 1; level--) {
-			u64 spte = table[okvm_spte_index(gfn, level)];
-
-			if (!(spte & fmt->present))
-				break;
-			table = okvm_spte_table(spte);
-		}
-		if (level > 1) {
-			span = okvm_spte_span(level);
-			gfn = round_down(gfn, span) + span;
-		} else {
-			next = min(limit, round_down(gfn, OKVM_SPTE_PER_TABLE) +
-					  OKVM_SPTE_PER_TABLE);
+		if (table) {
+			next = okvm_mmu_table_end(gfn, limit);
 			for (; gfn < next; gfn++) {
 				u64 *spte = &table[okvm_spte_index(gfn, 1)];
 

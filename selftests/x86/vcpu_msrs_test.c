@@ -549,6 +549,21 @@ TEST(misc_enable_round_trip)
 	kvm_vm_free(vm);
 }
 
+/*
+ * MSR_AMD64_NB_CFG (0xc001001f), which Linux reads on AMD guests: 0, and
+ * writes accepted and dropped, as KVM does on both vendors.
+ */
+TEST(nb_cfg_reads_zero_and_drops_writes)
+{
+	struct kvm_vm *vm = vm_create_bare();
+	struct kvm_vcpu *vcpu = vm_vcpu_add_bare(vm, 0);
+
+	EXPECT_EQ(0, vcpu_get_msr(vcpu, 0xc001001f));
+	EXPECT_EQ(1, vcpu_set_msr(vcpu, 0xc001001f, 1ULL << 46));
+	EXPECT_EQ(0, vcpu_get_msr(vcpu, 0xc001001f));
+	kvm_vm_free(vm);
+}
+
 static volatile uint64_t gp_count;
 
 static void skip_msr_insn(struct ex_regs *regs)
