@@ -4,7 +4,8 @@
  * from the launcher's test guest to L1 over its virtio-net card.
  *
  *   net_bench sink PORT            (in L1) accept connections one after
- *                                  the other, read each to its end, close
+ *                                  the other, read each to its end (or
+ *                                  20 s of silence), close
  *   net_bench send HOST PORT SECS  (in the guest) send 64 KiB writes for
  *                                  SECS, shut the connection down and wait
  *                                  until the sink has read everything
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +42,7 @@ static int run_sink(int port)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET,
 				 .sin_port = htons(port) };
+	struct timeval idle = { .tv_sec = 20 };
 	static char buf[CHUNK];
 	int one = 1, s, c;
 
@@ -57,6 +60,8 @@ static int run_sink(int port)
 			perror("net_bench: accept");
 			return 1;
 		}
+		/* a sender that died mid-transfer must not block the next */
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
 		while (read(c, buf, sizeof(buf)) > 0)
 			;
 		close(c);
