@@ -11,22 +11,9 @@
  * pieces may share descriptors: they are cut out of the chain by byte
  * offsets, not by descriptor.
  *
- * Reads are asynchronous: the worker submits each IN request's
- * ->read_iter with a kiocb of the request's own and goes on to the next
- * chain, so one worker keeps many reads in flight where the file
- * completes them later (O_DIRECT on a block device or a file system with
- * direct I/O: -EIOCBQUEUED). The completion may run in interrupt
- * context, where the guest's memory (a user address space) cannot be
- * reached: it only queues the request on a lock-free list and wakes the
- * worker, which writes the status byte and the used entry. A file that
- * completes at once (buffered I/O) is served as if synchronous. Writes,
- * flushes and the rest stay synchronous (a write's freeze protection
- * would have to follow the kiocb from the worker to the completion).
- *
- * Detaching the backend (SET_BACKEND, RESET_OWNER, release) first waits
- * until every read in flight completed, then returns them to the guest
- * when the owner's address space is the caller's (the ioctls), or drops
- * them (release at the owner's exit: the guest is gone).
+ * The worker does the I/O synchronously, one request after the other,
+ * through the file's ->read_iter/->write_iter with a kiocb of its own (the
+ * step before asynchronous completion, which is not done yet).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -34,7 +21,6 @@
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/llist.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -66,25 +52,6 @@ struct okvm_blk {
 	u64 sectors;
 	bool ro;
 	char id[OKVM_VHOST_BLK_ID_BYTES];
-	/* the reads in flight: @lock guards @inflight and the wake-up */
-	spinlock_t lock;
-	unsigned int inflight;
-	wait_queue_head_t idle;
-	struct llist_head done;	/* completed, for the worker */
-};
-
-/* An IN request in flight: its own kiocb, iovecs and dirty-log ranges. */
-struct okvm_blk_req {
-	struct kiocb iocb;
-	struct okvm_blk *b;
-	struct llist_node node;
-	long ret;		/* the read's bytes or -errno */
-	size_t len;		/* the bytes asked for */
-	u8 __user *status;
-	u16 head;
-	unsigned int nlog;
-	struct okvm_vhost_log *log;
-	struct iovec iov[];	/* then the log ranges */
 };
 
 static struct okvm_blk *to_blk(struct okvm_vq *vq)
@@ -200,132 +167,6 @@ static u8 okvm_blk_request(struct okvm_blk *b, u32 type, u64 sector,
 	}
 }
 
-/* The kiocb's completion, in any context: hand the request to the worker. */
-static void okvm_blk_read_done(struct kiocb *iocb, long ret)
-{
-	struct okvm_blk_req *req = container_of(iocb, struct okvm_blk_req, iocb);
-	struct okvm_blk *b = req->b;
-	unsigned long flags;
-
-	req->ret = ret;
-	llist_add(&req->node, &b->done);
-	okvm_vhost_queue_work(&b->dev, OKVM_VHOST_BLK_VQ_REQ);
-	/* under the lock: a detach waiting for zero cannot free @b under us */
-	spin_lock_irqsave(&b->lock, flags);
-	if (!--b->inflight)
-		wake_up(&b->idle);
-	spin_unlock_irqrestore(&b->lock, flags);
-}
-
-/*
- * Return the completed reads to the guest (ring mutex held; with
- * @to_guest false, or on a broken ring, only free them): the status
- * byte, then the used entry with the read's dirty-log ranges; one
- * interrupt for them all.
- */
-static void okvm_blk_reap(struct okvm_blk *b, bool to_guest)
-{
-	struct llist_node *list = llist_reverse_order(llist_del_all(&b->done));
-	struct okvm_blk_req *req, *tmp;
-	struct okvm_vq *vq = &b->vq;
-	bool used = false;
-	u8 status;
-
-	llist_for_each_entry_safe(req, tmp, list, node) {
-		if (to_guest && !vq->broken) {
-			status = req->ret == req->len ? VIRTIO_BLK_S_OK :
-							VIRTIO_BLK_S_IOERR;
-			if (put_user(status, req->status)) {
-				okvm_vq_error(vq, "cannot write the status byte");
-			} else {
-				memcpy(vq->log, req->log, req->nlog * sizeof(*req->log));
-				vq->nlog = req->nlog;
-				if (!okvm_vq_add_used(vq, req->head,
-						      (req->ret > 0 ? req->ret : 0) + 1))
-					used = true;
-			}
-		}
-		kfree(req);
-	}
-	if (used)
-		okvm_vq_notify(vq);
-}
-
-/*
- * Wait until no read is in flight (ring mutex held), then return them
- * to the guest when the caller is in the owner's address space (the
- * ioctls), else drop them (release at the owner's exit).
- */
-static void okvm_blk_drain(struct okvm_blk *b)
-{
-	wait_event(b->idle, !READ_ONCE(b->inflight));
-	/* the last completion has left its critical section */
-	spin_lock_irq(&b->lock);
-	spin_unlock_irq(&b->lock);
-	okvm_blk_reap(b, b->dev.mm && current->mm == b->dev.mm);
-}
-
-/*
- * An IN request (its range checked) with a kiocb of its own. Returns
- * -EIOCBQUEUED when the file completes it later (okvm_blk_read_done()),
- * else the used length, the status byte written; -ENOMEM when it could
- * not be set up (the caller serves it synchronously); another negative
- * errno when it stopped the ring.
- */
-static long okvm_blk_read_async(struct okvm_blk *b, const struct okvm_vhost_chain *c,
-				u64 sector)
-{
-	struct okvm_vq *vq = &b->vq;
-	const struct iovec *last = NULL;
-	struct okvm_blk_req *req;
-	struct iov_iter it;
-	unsigned int i;
-	ssize_t r;
-	u8 status;
-
-	for (i = c->out + c->in; i-- > c->out && !last;)
-		if (vq->iov[i].iov_len)
-			last = &vq->iov[i];
-	req = kmalloc(struct_size(req, iov, c->in) + vq->nlog * sizeof(*req->log),
-		      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!req || !last) {
-		kfree(req);
-		return -ENOMEM;
-	}
-	memcpy(req->iov, vq->iov + c->out, c->in * sizeof(req->iov[0]));
-	req->log = (struct okvm_vhost_log *)(req->iov + c->in);
-	memcpy(req->log, vq->log, vq->nlog * sizeof(*req->log));
-	req->nlog = vq->nlog;
-	vq->nlog = 0;
-	req->b = b;
-	req->head = c->head;
-	req->len = c->in_len - 1;
-	req->status = (u8 __user *)last->iov_base + last->iov_len - 1;
-	iov_iter_init(&it, ITER_DEST, req->iov, c->in, c->in_len);
-	iov_iter_truncate(&it, req->len);
-	init_sync_kiocb(&req->iocb, b->file);
-	req->iocb.ki_complete = okvm_blk_read_done;
-	req->iocb.ki_pos = sector * OKVM_BLK_SECTOR;
-	spin_lock_irq(&b->lock);
-	b->inflight++;
-	spin_unlock_irq(&b->lock);
-	r = b->file->f_op->read_iter(&req->iocb, &it);
-	if (r == -EIOCBQUEUED)
-		return r;
-	/* done at once: no completion will come */
-	spin_lock_irq(&b->lock);
-	b->inflight--;
-	spin_unlock_irq(&b->lock);
-	memcpy(vq->log, req->log, req->nlog * sizeof(*req->log));
-	vq->nlog = req->nlog;
-	status = r == req->len ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
-	r = put_user(status, req->status) ? -EFAULT : (r > 0 ? r : 0) + 1;
-	kfree(req);
-	if (r < 0)
-		okvm_vq_error(vq, "cannot write the status byte");
-	return r;
-}
-
 /*
  * One request: the header out of the chain, the I/O, the status byte in;
  * the used length is what was written before the status, plus the status.
@@ -335,10 +176,8 @@ static long okvm_blk_serve(struct okvm_vq *vq, const struct okvm_vhost_chain *c)
 	struct okvm_blk *b = to_blk(vq);
 	struct virtio_blk_outhdr hdr;
 	struct iov_iter out, in, st;
-	u32 written, type;
-	u64 sector;
+	u32 written;
 	u8 status;
-	long r;
 
 	if (c->out_len < sizeof(hdr) || !c->in_len) {
 		okvm_vq_error(vq, "request without header or status byte");
@@ -354,15 +193,9 @@ static long okvm_blk_serve(struct okvm_vq *vq, const struct okvm_vhost_chain *c)
 	st = in;
 	iov_iter_advance(&st, c->in_len - 1);
 	iov_iter_truncate(&in, c->in_len - 1);
-	type = le32_to_cpu((__force __le32)hdr.type);
-	sector = le64_to_cpu((__force __le64)hdr.sector);
-	if (type == VIRTIO_BLK_T_IN &&
-	    okvm_blk_range_ok(b, sector, iov_iter_count(&in))) {
-		r = okvm_blk_read_async(b, c, sector);
-		if (r != -ENOMEM)
-			return r;
-	}
-	status = okvm_blk_request(b, type, sector, &out, &in, &written);
+	status = okvm_blk_request(b, le32_to_cpu((__force __le32)hdr.type),
+				  le64_to_cpu((__force __le64)hdr.sector),
+				  &out, &in, &written);
 	if (copy_to_iter(&status, 1, &st) != 1) {
 		okvm_vq_error(vq, "cannot write the status byte");
 		return -EFAULT;
@@ -372,9 +205,6 @@ static long okvm_blk_serve(struct okvm_vq *vq, const struct okvm_vhost_chain *c)
 
 static void okvm_blk_handle(struct okvm_vq *vq)
 {
-	mutex_lock(&vq->mutex);
-	okvm_blk_reap(to_blk(vq), true);
-	mutex_unlock(&vq->mutex);
 	okvm_vq_serve(vq, okvm_blk_serve);
 }
 
@@ -387,9 +217,6 @@ static int okvm_blk_open(struct inode *inode, struct file *f)
 	if (!b)
 		return -ENOMEM;
 	b->vq_ptr = &b->vq;
-	spin_lock_init(&b->lock);
-	init_waitqueue_head(&b->idle);
-	init_llist_head(&b->done);
 	okvm_vhost_dev_init(&b->dev, &b->vq_ptr, OKVM_VHOST_BLK_VQ_MAX, &handler);
 	strscpy(b->id, "okvm-vhost-blk", sizeof(b->id));
 	f->private_data = b;
@@ -401,7 +228,6 @@ static struct file *okvm_blk_detach(struct okvm_blk *b)
 {
 	struct file *file = b->file;
 
-	okvm_blk_drain(b);
 	b->file = NULL;
 	b->vq.backend = NULL;
 	return file;

@@ -126,9 +126,7 @@ void okvm_vq_serve(struct okvm_vq *vq, okvm_vq_chain_fn serve)
 			break;
 		}
 		len = serve(vq, &c);
-		/* -EIOCBQUEUED: the device adds it to the used ring later */
-		if (len != -EIOCBQUEUED &&
-		    (len < 0 || okvm_vq_add_used(vq, c.head, len)))
+		if (len < 0 || okvm_vq_add_used(vq, c.head, len))
 			break;
 		if (++done >= OKVM_VHOST_BUDGET) {
 			okvm_vhost_queue_work(vq->dev, vq->index);

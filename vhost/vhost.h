@@ -184,10 +184,8 @@ static inline bool okvm_vq_has(const struct okvm_vq *vq, unsigned int bit)
 
 /*
  * A handler's work on one chain (its iovecs in vq->iov, the ring mutex
- * held): the bytes it wrote before the used entry, -EIOCBQUEUED when the
- * device completes the chain later (and adds it to the used ring then),
- * or another negative errno when it stopped the ring (okvm_vq_error())
- * and the chain is not used.
+ * held): the bytes it wrote before the used entry, or a negative errno
+ * when it stopped the ring (okvm_vq_error()) and the chain is not used.
  */
 typedef long (*okvm_vq_chain_fn)(struct okvm_vq *vq,
 				 const struct okvm_vhost_chain *c);

@@ -3,13 +3,11 @@
  * vhost_blk_test - /dev/okvm-vhost-blk driven by a user-space virtio-blk
  * driver (vring_driver.c) over a regular file and over a loop device:
  * IN, OUT, FLUSH, GET_ID, DISCARD, WRITE_ZEROES, indirect chains,
- * EVENT_IDX, the dirty log, and its own ioctls' errnos; and many reads in
- * flight at once from an O_DIRECT loop device (asynchronous completion). okvm only: Linux
+ * EVENT_IDX, the dirty log, and its own ioctls' errnos. okvm only: Linux
  * has no vhost-blk to compare with.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,76 +433,6 @@ TEST_F(blk, hostile_two_indirect_tables)
 	vd_kick(&self->d, 0);
 	EXPECT_TRUE(vd_wait_err(&self->d, 0, VD_TIMEOUT_MS));
 	EXPECT_EQ(0, vd_used_idx(&self->d, 0));
-}
-
-/*
- * Reads in flight at once: the loop device opened O_DIRECT queues each
- * read (-EIOCBQUEUED), so the worker submits all 32 before the first
- * completes; every one must come back once, with its data and status.
- */
-#define NR_READS	32
-
-TEST(blk_direct_reads_in_flight)
-{
-	struct virtio_blk_outhdr *hdr[NR_READS];
-	unsigned char *data[NR_READS], *st[NR_READS];
-	int fd = open(BLK_DEV, O_RDWR), disk, loopfd, direct, head[NR_READS];
-	uint64_t f = (1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
-	bool seen[NR_READS] = { false };
-	struct vring_used_elem e;
-	unsigned char *area;
-	char path[64];
-	struct vd d;
-	int i, j;
-
-	if (fd < 0)
-		SKIP(return, "no " BLK_DEV " (okvm-vhost.ko not loaded)");
-	disk = make_disk(true, path, &loopfd);
-	if (disk == -2)
-		SKIP(return, "no loop device");
-	ASSERT_GE(disk, 0);
-	direct = open(path, O_RDWR | O_DIRECT);
-	ASSERT_GE(direct, 0);
-	ASSERT_EQ(0, vd_init(&d, fd, 1));
-	ASSERT_EQ(0, vd_setup(&d, f, 64));
-	ASSERT_EQ(0, attach(&d, direct));
-	/* O_DIRECT wants sector-aligned buffers */
-	area = vd_alloc(&d, (NR_READS + 1) * 4096);
-	ASSERT_NE(NULL, area);
-	area = (unsigned char *)(((uintptr_t)area + 4095) & ~4095UL);
-	for (i = 0; i < NR_READS; i++) {
-		struct vd_buf b[3];
-
-		data[i] = area + i * 4096;
-		hdr[i] = vd_alloc(&d, sizeof(*hdr[i]));
-		st[i] = vd_alloc(&d, 1);
-		hdr[i]->type = VIRTIO_BLK_T_IN;
-		hdr[i]->sector = 8 * (NR_READS - i);	/* out of order on disk */
-		*st[i] = 0xff;
-		b[0] = (struct vd_buf){ hdr[i], sizeof(*hdr[i]), false };
-		b[1] = (struct vd_buf){ data[i], 4096, true };
-		b[2] = (struct vd_buf){ st[i], 1, true };
-		head[i] = vd_add_indirect(&d, 0, b, 3);
-		ASSERT_GE(head[i], 0);
-	}
-	vd_kick(&d, 0);
-	for (j = 0; j < NR_READS; j++) {
-		ASSERT_TRUE(vd_get_used(&d, 0, &e, VD_TIMEOUT_MS));
-		for (i = 0; i < NR_READS && head[i] != (int)e.id; i++)
-			;
-		ASSERT_LT(i, NR_READS);
-		ASSERT_FALSE(seen[i]);
-		seen[i] = true;
-		EXPECT_EQ(4096 + 1, e.len);
-		EXPECT_EQ(VIRTIO_BLK_S_OK, *st[i]);
-		for (int k = 0; k < 4096; k++)
-			ASSERT_EQ(pattern(hdr[i]->sector * 512 + k), data[i][k]);
-	}
-	EXPECT_FALSE(vd_get_used(&d, 0, &e, 100));
-	vd_fini(&d);
-	close(direct);
-	ioctl(loopfd, LOOP_CLR_FD);
-	close(loopfd);
 }
 
 TEST_HARNESS_MAIN
