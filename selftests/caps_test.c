@@ -871,6 +871,58 @@ static const char *check_get_tsc_khz(int dev, long answer)
 }
 
 /*
+ * KVM_CAP_SYNC_REGS: the answer is the parts KVM_RUN moves through
+ * kvm_run->s.regs (registers, special registers, events). General
+ * registers named in kvm_dirty_regs are loaded: the guest, started past
+ * its load, sends the AL it was given; those named in kvm_valid_regs come
+ * back as KVM_GET_REGS has them. A part beyond the answer is EINVAL
+ * (sync_regs_test has the rest).
+ */
+static const char *check_sync_regs(int dev, long answer)
+{
+	struct kvm_regs regs;
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	struct kvm_run *run = g.v.run;
+
+	if (why)
+		goto out;
+	why = "the answer is not KVM_SYNC_X86_REGS|SREGS|EVENTS";
+	if (answer != (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
+		       KVM_SYNC_X86_EVENTS))
+		goto out;
+	why = "a part beyond the answer was not EINVAL";
+	run->kvm_dirty_regs = answer + 1;
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) != -EINVAL)
+		goto out;
+	why = "KVM_GET_REGS failed";
+	if (okvm_ioctl(g.v.fd, KVM_GET_REGS, (unsigned long)&regs))
+		goto out;
+	run->s.regs.regs = regs;
+	run->s.regs.regs.rip = GUEST_CODE + 3;	/* the OUT */
+	run->s.regs.regs.rax = 0x77;
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	g.mem[GUEST_DATA] = 0x5a;
+	why = guest_expect_byte(&g, 0x77);
+	if (why)
+		goto out;
+	why = "kvm_dirty_regs was not cleared";
+	if (run->kvm_dirty_regs)
+		goto out;
+	why = "KVM_GET_REGS failed";
+	if (okvm_ioctl(g.v.fd, KVM_GET_REGS, (unsigned long)&regs))
+		goto out;
+	why = "kvm_run->s.regs.regs differs from KVM_GET_REGS";
+	if (memcmp(&regs, &run->s.regs.regs, sizeof(regs)))
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
  * KVM_CAP_IMMEDIATE_EXIT: with kvm_run->immediate_exit set KVM_RUN returns
  * EINTR before entering the guest, so the guest has not moved; cleared, the
  * same vCPU runs (the flag alone held it back).
@@ -1723,6 +1775,7 @@ static const struct {
 	{ KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS", check_debugregs },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT",
 	  check_immediate_exit },
+	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", check_sync_regs },
 	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",
 	  check_get_msr_features },
 	{ KVM_CAP_HLT, "KVM_CAP_HLT", check_hlt },

@@ -370,6 +370,17 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 			ret = -EAGAIN;
 		goto out_sigmask;
 	}
+	/* KVM_CAP_SYNC_REGS (sync_regs.c): unknown parts are refused. */
+	if ((READ_ONCE(run->kvm_valid_regs) & ~KVM_SYNC_X86_VALID_FIELDS) ||
+	    (READ_ONCE(run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
+		ret = -EINVAL;
+		goto out_sigmask;
+	}
+	if (READ_ONCE(run->kvm_dirty_regs)) {
+		ret = okvm_sync_regs_from_run(vcpu);
+		if (ret)
+			goto out_sigmask;
+	}
 	/* With a local APIC, CR8 is the TPR's and kvm_run's is ignored. */
 	if (vcpu->lapic)
 		goto run;
@@ -402,6 +413,8 @@ run:
 out:
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 out_sigmask:
+	if (READ_ONCE(run->kvm_valid_regs))
+		okvm_sync_regs_to_run(vcpu);
 	okvm_post_run_state(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);

@@ -76,7 +76,14 @@ void okvm_pit_free(struct okvm_vm *vm);
 /* regs.c */
 int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
+void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *regs);
+void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *regs);
 void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *sregs);
+int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *sregs);
+void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
+			  struct kvm_vcpu_events *events);
+int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
+			 const struct kvm_vcpu_events *events);
 enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
 unsigned int okvm_vcpu_cpl(struct okvm_vcpu *vcpu);
 unsigned int okvm_xsave2_size(void);
@@ -84,6 +91,10 @@ unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
 bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4);
 int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val);
 int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val);
+
+/* sync_regs.c */
+int okvm_sync_regs_from_run(struct okvm_vcpu *vcpu);
+void okvm_sync_regs_to_run(struct okvm_vcpu *vcpu);
 
 /* cpuid.c */
 int okvm_cpuid_init(void);
