@@ -871,6 +871,109 @@ static const char *check_get_tsc_khz(int dev, long answer)
 }
 
 /*
+ * A real-mode RDMSR of @msr by the test guest: KVM_RUN's result, the exit
+ * in g->v.run.
+ */
+static const char *guest_rdmsr(struct test_guest *g, __u32 msr)
+{
+	static const unsigned char rdmsr[] = { 0x0f, 0x32, 0xf4 };
+	struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2, .rcx = msr };
+
+	if (okvm_ioctl(g->v.fd, KVM_SET_REGS, (unsigned long)&regs))
+		return "KVM_SET_REGS failed";
+	return guest_run_code(g, rdmsr, sizeof(rdmsr));
+}
+
+static int enable_user_space_msr(struct test_guest *g, __u64 reasons)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR, .args = { reasons },
+	};
+
+	return okvm_ioctl(g->v.vm, KVM_ENABLE_CAP, (unsigned long)&cap);
+}
+
+/*
+ * KVM_CAP_X86_USER_SPACE_MSR: KVM_ENABLE_CAP takes the three
+ * KVM_MSR_EXIT_REASON_* and refuses more; with UNKNOWN enabled, the
+ * guest's RDMSR of an MSR nobody has exits to the VMM, naming it
+ * (msr_filter_test has the rest).
+ */
+static const char *check_user_space_msr(int dev, long answer)
+{
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	struct kvm_run *run = g.v.run;
+
+	if (why)
+		goto out;
+	why = "a reason beyond KVM_MSR_EXIT_REASON_FILTER was not EINVAL";
+	if (enable_user_space_msr(&g, KVM_MSR_EXIT_REASON_FILTER << 1) !=
+	    -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with KVM_MSR_EXIT_REASON_UNKNOWN failed";
+	if (enable_user_space_msr(&g, KVM_MSR_EXIT_REASON_UNKNOWN))
+		goto out;
+	why = guest_rdmsr(&g, 0x474f4f00);
+	if (why)
+		goto out;
+	why = "RDMSR of an unknown MSR did not exit as KVM_EXIT_X86_RDMSR";
+	if (run->exit_reason != KVM_EXIT_X86_RDMSR ||
+	    run->msr.index != 0x474f4f00 ||
+	    run->msr.reason != KVM_MSR_EXIT_REASON_UNKNOWN)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
+ * KVM_CAP_X86_MSR_FILTER: a filter denying reads of MSR_STAR (which the
+ * guest otherwise reads without an exit) makes the guest's RDMSR exit with
+ * KVM_MSR_EXIT_REASON_FILTER; a filter denying by default with no range
+ * is EINVAL.
+ */
+static const char *check_msr_filter(int dev, long answer)
+{
+	static __u8 deny;
+	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_DENY };
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	struct kvm_run *run = g.v.run;
+
+	if (why)
+		goto out;
+	why = "a default-deny filter with no range was not EINVAL";
+	if (okvm_ioctl(g.v.vm, KVM_X86_SET_MSR_FILTER, (unsigned long)&f) !=
+	    -EINVAL)
+		goto out;
+	f.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+	f.ranges[0] = (struct kvm_msr_filter_range) {
+		.flags = KVM_MSR_FILTER_READ, .nmsrs = 1,
+		.base = 0xc0000081, .bitmap = &deny,	/* MSR_STAR */
+	};
+	why = "KVM_X86_SET_MSR_FILTER failed";
+	if (okvm_ioctl(g.v.vm, KVM_X86_SET_MSR_FILTER, (unsigned long)&f))
+		goto out;
+	why = "KVM_ENABLE_CAP with KVM_MSR_EXIT_REASON_FILTER failed";
+	if (enable_user_space_msr(&g, KVM_MSR_EXIT_REASON_FILTER))
+		goto out;
+	why = guest_rdmsr(&g, 0xc0000081);
+	if (why)
+		goto out;
+	why = "RDMSR of a denied MSR did not exit as KVM_EXIT_X86_RDMSR";
+	if (run->exit_reason != KVM_EXIT_X86_RDMSR ||
+	    run->msr.index != 0xc0000081 ||
+	    run->msr.reason != KVM_MSR_EXIT_REASON_FILTER)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
  * KVM_CAP_SYNC_REGS: the answer is the parts KVM_RUN moves through
  * kvm_run->s.regs (registers, special registers, events). General
  * registers named in kvm_dirty_regs are loaded: the guest, started past
@@ -1776,6 +1879,9 @@ static const struct {
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT",
 	  check_immediate_exit },
 	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", check_sync_regs },
+	{ KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR",
+	  check_user_space_msr },
+	{ KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER", check_msr_filter },
 	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",
 	  check_get_msr_features },
 	{ KVM_CAP_HLT, "KVM_CAP_HLT", check_hlt },

@@ -4,7 +4,8 @@
  * the VMM (the services exit handlers share are in exit_common.c).
  *
  * One KVM_RUN, start to end (Documentation/design.rst walks through it):
- *   1. finish the I/O the last exit left for user space (io.c);
+ *   1. finish the I/O or MSR access the last exit left for user space
+ *      (io.c, msr.c);
  *   2. swap the thread's FPU registers for the guest's;
  *   3. loop: with preemption and interrupts off, enter the guest through
  *      the vendor's vcpu_run hook; on exit, with interrupts back on (the
@@ -403,6 +404,8 @@ run:
 	ret = okvm_complete_io(vcpu);
 	if (ret <= 0)
 		goto out;
+	/* The VMM's answer to a KVM_EXIT_X86_RDMSR/WRMSR (msr.c). */
+	okvm_msr_complete_user(vcpu);
 
 	/* Asked to return at once, after completing I/O (KVM api.rst 5). */
 	if (okvm_run_immediate_exit(run)) {

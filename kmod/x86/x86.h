@@ -125,8 +125,20 @@ int okvm_mtrr_get_msr(struct okvm_vcpu *vcpu, u32 msr, u64 *data);
 int okvm_mtrr_set_msr(struct okvm_vcpu *vcpu, u32 msr, u64 data);
 
 /* msr.c */
-int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
-int okvm_emulate_wrmsr(struct okvm_vcpu *vcpu);
+/*
+ * What the MSR accessors return besides 0 and 1 (1: the access is refused,
+ * KVM's "invalid"): no such MSR, or the VMM's filter denied the access.
+ */
+#define OKVM_MSR_UNKNOWN	2
+#define OKVM_MSR_FILTERED	3
+int okvm_handle_rdmsr(struct okvm_vcpu *vcpu, unsigned int len);
+int okvm_handle_wrmsr(struct okvm_vcpu *vcpu, unsigned int len);
+void okvm_msr_complete_user(struct okvm_vcpu *vcpu);
+
+/* msr_filter.c */
+long okvm_vm_set_msr_filter(struct okvm_vm *vm, void __user *argp);
+bool okvm_msr_allowed(struct okvm_vcpu *vcpu, u32 index, u32 type);
+void okvm_msr_filter_free(struct okvm_vm *vm);
 int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp);
