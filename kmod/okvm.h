@@ -198,6 +198,8 @@ struct okvm_vm {
 	 * it denies something, so the vendors intercept every MSR.
 	 */
 	u32 user_space_msr_mask;
+	/* KVM_CAP_DISABLE_QUIRKS2: KVM_X86_QUIRK_* turned off (hypercall.c) */
+	u64 disabled_quirks;
 	struct okvm_msr_filter __rcu *msr_filter;
 	bool msr_intercept_all;
 	struct okvm_pic *pic;
@@ -371,6 +373,8 @@ struct okvm_vcpu {
 	u64 misc_enable;
 	u64 hwcr;
 	u64 power_ctl;		/* MSR_IA32_POWER_CTL, only kept */
+	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID (x86/hypercall.c) */
+	bool pv_enforce;
 	/*
 	 * A KVM_EXIT_X86_RDMSR/WRMSR the VMM answers before the next
 	 * KVM_RUN completes the instruction (x86/msr.c).
@@ -486,6 +490,10 @@ void okvm_hardware_exit(void);
 /* caps.c */
 #define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
 				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
+/* The KVM quirks okvm has, each of which KVM_CAP_DISABLE_QUIRKS2 turns off. */
+#define OKVM_QUIRKS		(KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT | \
+				 KVM_X86_QUIRK_FIX_HYPERCALL_INSN | \
+				 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
 #define OKVM_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL | \
 				 KVM_MSR_EXIT_REASON_UNKNOWN | \
 				 KVM_MSR_EXIT_REASON_FILTER)

@@ -113,6 +113,12 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return okvm_vm_enable_cap_dirty_log(vm, &cap);
+	case KVM_CAP_DISABLE_QUIRKS2:
+		/* any time; the set replaces the last one, as in KVM */
+		if (cap.args[0] & ~OKVM_QUIRKS)
+			return -EINVAL;
+		WRITE_ONCE(vm->disabled_quirks, cap.args[0]);
+		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		/* any time, replacing the mask, as in KVM */
 		if (cap.args[0] & ~OKVM_MSR_EXIT_REASONS)

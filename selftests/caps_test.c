@@ -974,6 +974,68 @@ out:
 }
 
 /*
+ * KVM_CAP_DISABLE_QUIRKS2: the answer is the quirks KVM_ENABLE_CAP may turn
+ * off, among them KVM_X86_QUIRK_FIX_HYPERCALL_INSN; all of them at once
+ * are accepted, one bit beyond them is EINVAL (hypercall_test has the
+ * quirks' effects).
+ */
+static const char *check_disable_quirks2(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_DISABLE_QUIRKS2 };
+	int vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = "KVM_CREATE_VM failed";
+	long beyond = 1;
+
+	if (vm < 0)
+		return why;
+	why = "the answer lacks KVM_X86_QUIRK_FIX_HYPERCALL_INSN";
+	if (!(answer & KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		goto out;
+	while (answer & beyond)
+		beyond <<= 1;
+	why = "a quirk beyond the answer was not EINVAL";
+	cap.args[0] = beyond;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with the answer failed";
+	cap.args[0] = answer;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID: a vCPU capability; KVM_ENABLE_CAP on
+ * the vCPU takes it, and refuses flags (hypercall_test has the effects).
+ */
+static const char *check_enforce_pv(int dev, long answer)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 },
+		.flags = 1,
+	};
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_ENABLE_CAP with flags was not EINVAL";
+	if (okvm_ioctl(v.fd, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP on the vCPU failed";
+	cap.flags = 0;
+	if (okvm_ioctl(v.fd, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * KVM_CAP_SYNC_REGS: the answer is the parts KVM_RUN moves through
  * kvm_run->s.regs (registers, special registers, events). General
  * registers named in kvm_dirty_regs are loaded: the guest, started past
@@ -1882,6 +1944,10 @@ static const struct {
 	{ KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR",
 	  check_user_space_msr },
 	{ KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER", check_msr_filter },
+	{ KVM_CAP_DISABLE_QUIRKS2, "KVM_CAP_DISABLE_QUIRKS2",
+	  check_disable_quirks2 },
+	{ KVM_CAP_ENFORCE_PV_FEATURE_CPUID, "KVM_CAP_ENFORCE_PV_FEATURE_CPUID",
+	  check_enforce_pv },
 	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",
 	  check_get_msr_features },
 	{ KVM_CAP_HLT, "KVM_CAP_HLT", check_hlt },

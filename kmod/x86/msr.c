@@ -265,6 +265,39 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	}
 }
 
+/*
+ * With KVM_CAP_ENFORCE_PV_FEATURE_CPUID, the kvmclock MSRs exist only when
+ * the vCPU's CPUID offers them: the old pair with KVM_FEATURE_CLOCKSOURCE,
+ * the _NEW pair with KVM_FEATURE_CLOCKSOURCE2. As in KVM 6.1 this holds
+ * for the VMM's KVM_GET/SET_MSRS too.
+ */
+static bool okvm_pv_msr_allowed(struct okvm_vcpu *vcpu, u32 index)
+{
+	if (index == MSR_KVM_WALL_CLOCK || index == MSR_KVM_SYSTEM_TIME)
+		return okvm_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE);
+	return okvm_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2);
+}
+
+/*
+ * MWAIT in IA32_MISC_ENABLE (bit 18): with KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT
+ * disabled, a change shows in the guest's CPUID.1:ECX[3], and needs SSE3
+ * there (KVM's rule); with the quirk, the bit is only kept.
+ */
+static int okvm_set_misc_enable(struct okvm_vcpu *vcpu, u64 data)
+{
+	bool mwait = data & MSR_IA32_MISC_ENABLE_MWAIT;
+
+	if (!okvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+	    ((vcpu->misc_enable ^ data) & MSR_IA32_MISC_ENABLE_MWAIT)) {
+		if (!okvm_guest_has(vcpu, 1, CPUID_ECX, X86_FEATURE_XMM3 & 31))
+			return 1;
+		okvm_guest_cpuid_set(vcpu, 1, CPUID_ECX,
+				     X86_FEATURE_MWAIT & 31, mwait);
+	}
+	vcpu->misc_enable = data;
+	return 0;
+}
+
 /* The MSRs whose reads are allowed to the VMM only (@host) or also the guest. */
 static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 				bool host)
@@ -276,8 +309,11 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->tsc_aux;
 		return 0;
 	}
-	if (okvm_is_kvmclock_msr(index))
+	if (okvm_is_kvmclock_msr(index)) {
+		if (!okvm_pv_msr_allowed(vcpu, index))
+			return 1;
 		return okvm_kvmclock_get_msr(vcpu, index, data);
+	}
 	if (okvm_is_mtrr_msr(index))
 		return okvm_mtrr_get_msr(vcpu, index, data);
 	if (okvm_is_mce_msr(index))
@@ -326,14 +362,15 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		vcpu->apic_base = data;
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
-		vcpu->misc_enable = data;
-		return 0;
+		return okvm_set_misc_enable(vcpu, data);
 	case MSR_TSC_AUX:
 		return okvm_set_tsc_aux(vcpu, data, host);
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK_NEW:
 	case MSR_KVM_SYSTEM_TIME_NEW:
+		if (!okvm_pv_msr_allowed(vcpu, index))
+			return 1;
 		return okvm_kvmclock_set_msr(vcpu, index, data);
 	case MSR_IA32_TSC:
 		/* A new TSC offset: the kvmclock page's TSC reading is stale. */

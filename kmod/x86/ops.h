@@ -24,6 +24,8 @@ struct okvm_spte_format;
  * are called with its mutex held.
  *
  * @name:	"svm" or "vmx", for messages and /sys/module/okvm/parameters.
+ * @hypercall_insn: the vendor's hypercall instruction (VMMCALL, VMCALL),
+ *		which hypercall.c writes over the other vendor's.
  * @probe:	decide whether this CPU can run okvm on this extension. Called
  *		once at module load, in process context. Returns 0 when every
  *		online CPU is usable; -ENODEV when the CPU does not implement
@@ -91,6 +93,7 @@ struct okvm_spte_format;
  */
 struct okvm_x86_ops {
 	const char *name;
+	const u8 *hypercall_insn;	/* the native one, 3 bytes */
 	int (*probe)(void);
 	void (*unload)(void);
 	int (*hardware_enable)(void);

@@ -107,6 +107,8 @@ int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
 unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
+void okvm_guest_cpuid_set(struct okvm_vcpu *vcpu, u32 function, int reg,
+			  int bit, bool on);
 bool okvm_guest_is_intel(struct okvm_vcpu *vcpu);
 unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu);
 
@@ -134,6 +136,13 @@ int okvm_mtrr_set_msr(struct okvm_vcpu *vcpu, u32 msr, u64 data);
 int okvm_handle_rdmsr(struct okvm_vcpu *vcpu, unsigned int len);
 int okvm_handle_wrmsr(struct okvm_vcpu *vcpu, unsigned int len);
 void okvm_msr_complete_user(struct okvm_vcpu *vcpu);
+
+/* hypercall.c */
+bool okvm_has_quirk(struct okvm_vm *vm, u64 quirk);
+bool okvm_guest_pv_has(struct okvm_vcpu *vcpu, unsigned int feature);
+int okvm_emulate_hypercall(struct okvm_vcpu *vcpu, unsigned int len);
+int okvm_handle_ud(struct okvm_vcpu *vcpu);
+int okvm_emulate_monitor_mwait(struct okvm_vcpu *vcpu, unsigned int len);
 
 /* msr_filter.c */
 long okvm_vm_set_msr_filter(struct okvm_vm *vm, void __user *argp);

@@ -409,6 +409,7 @@ u64 svm_host_vmsave_pa(void)
 
 const struct okvm_x86_ops okvm_svm_ops = {
 	.name = "svm",
+	.hypercall_insn = (const u8 []){ 0x0f, 0x01, 0xd9 },	/* VMMCALL */
 	.probe = svm_probe,
 	.unload = svm_unload,
 	.hardware_enable = svm_hardware_enable,

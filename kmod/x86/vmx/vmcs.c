@@ -170,10 +170,12 @@ static void vmx_set_controls(struct vmx_vcpu *vmx)
 	 * Machine checks belong to the host (exit.c). #DB and #AC are
 	 * intercepted only so that a guest cannot make their delivery raise
 	 * them again forever inside the CPU, where the host never gets it
-	 * back (CVE-2015-8104, CVE-2015-5307); exit.c reflects them.
+	 * back (CVE-2015-8104, CVE-2015-5307); exit.c reflects them. #UD
+	 * is intercepted to turn AMD's VMMCALL into VMCALL (hypercall.c).
 	 */
 	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(18) | BIT(OKVM_DB_VECTOR) |
-					  BIT(OKVM_AC_VECTOR));
+					  BIT(OKVM_AC_VECTOR) |
+					  BIT(OKVM_UD_VECTOR));
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);

@@ -649,6 +649,7 @@ static void vmx_emergency_disable(void)
 
 const struct okvm_x86_ops okvm_vmx_ops = {
 	.name = "vmx",
+	.hypercall_insn = (const u8 []){ 0x0f, 0x01, 0xc1 },	/* VMCALL */
 	.probe = vmx_probe,
 	.unload = vmx_unload,
 	.hardware_enable = vmx_hardware_enable,
