@@ -191,6 +191,15 @@ struct okvm_vm {
 	 */
 	bool x2apic_format;
 	bool x2apic_broadcast_quirk_disabled;
+	/*
+	 * KVM_CAP_X86_USER_SPACE_MSR's KVM_MSR_EXIT_REASON_* mask and the
+	 * KVM_X86_SET_MSR_FILTER filter (x86/msr_filter.c): the filter is
+	 * replaced under @lock and read under RCU; @msr_intercept_all says
+	 * it denies something, so the vendors intercept every MSR.
+	 */
+	u32 user_space_msr_mask;
+	struct okvm_msr_filter __rcu *msr_filter;
+	bool msr_intercept_all;
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
@@ -361,6 +370,16 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
+	u64 power_ctl;		/* MSR_IA32_POWER_CTL, only kept */
+	/*
+	 * A KVM_EXIT_X86_RDMSR/WRMSR the VMM answers before the next
+	 * KVM_RUN completes the instruction (x86/msr.c).
+	 */
+	struct {
+		bool pending;
+		bool rdmsr;
+		u8 len;
+	} msr_user;
 	struct okvm_mtrr mtrr;		/* x86/mtrr.c */
 	struct okvm_mce mce;		/* x86/mce.c */
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
@@ -467,6 +486,9 @@ void okvm_hardware_exit(void);
 /* caps.c */
 #define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
 				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
+#define OKVM_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL | \
+				 KVM_MSR_EXIT_REASON_UNKNOWN | \
+				 KVM_MSR_EXIT_REASON_FILTER)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* eventfd.c */

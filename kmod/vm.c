@@ -39,6 +39,7 @@ static void okvm_vm_free(struct okvm_vm *vm)
 	okvm_irqchip_free(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
+	okvm_msr_filter_free(vm);
 	okvm_memslots_free(vm);
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
@@ -112,6 +113,12 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return okvm_vm_enable_cap_dirty_log(vm, &cap);
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		/* any time, replacing the mask, as in KVM */
+		if (cap.args[0] & ~OKVM_MSR_EXIT_REASONS)
+			return -EINVAL;
+		WRITE_ONCE(vm->user_space_msr_mask, cap.args[0]);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -185,6 +192,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		mutex_unlock(&vm->lock);
 		return ret;
 	}
+	case KVM_X86_SET_MSR_FILTER:
+		return okvm_vm_set_msr_filter(vm, (void __user *)arg);
 	case KVM_IOEVENTFD:
 	case KVM_IRQFD:
 	case KVM_REGISTER_COALESCED_MMIO:

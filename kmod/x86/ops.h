@@ -73,8 +73,11 @@ struct okvm_spte_format;
  * @get_cr/@set_cr: CR0, CR2, CR3, CR4 or CR8 (the TPR); set_cr does not
  *		validate (the caller has) and never fails.
  * @get_efer/@set_efer: the guest's EFER as the guest sees it.
- * @get_msr/@set_msr: the MSRs the VMCB/VMCS holds; return 1 for an MSR the
- *		vendor does not hold, so generic code (msr.c) tries its own.
+ * @get_msr/@set_msr: the MSRs the VMCB/VMCS holds; @get_msr returns 1 for
+ *		an MSR the vendor does not hold, so generic code (msr.c) tries
+ *		its own; @set_msr is called last, returns 1 for a value the
+ *		MSR cannot take and OKVM_MSR_UNKNOWN for an MSR it does not
+ *		hold.
  * @adjust_tsc_offset: add @delta to the guest's TSC offset, exactly (the
  *		guest's TSC moves by @delta; msr.c, IA32_TSC_ADJUST).
  * @enable_irq_window: make the guest exit as soon as it can take an

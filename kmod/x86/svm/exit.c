@@ -112,19 +112,13 @@ static int svm_exit_msr(struct okvm_vcpu *vcpu)
 {
 	bool write = to_svm(vcpu)->vmcb->control.exit_info_1;
 	unsigned int len;
-	int ret;
 
 	/* EXITINFO1: 0 for RDMSR, 1 for WRMSR (APM 15.11). */
 	if (write ? !svm_insn_len(vcpu, &svm_op_wrmsr, NULL, &len) :
 		    !svm_insn_len(vcpu, &svm_op_rdmsr, NULL, &len))
 		return 0;
-	if (write)
-		ret = okvm_emulate_wrmsr(vcpu);
-	else
-		ret = okvm_emulate_rdmsr(vcpu);
-	if (ret == 0)
-		okvm_skip_insn(vcpu, len);
-	return 1;
+	return write ? okvm_handle_wrmsr(vcpu, len) :
+		       okvm_handle_rdmsr(vcpu, len);
 }
 
 /*

@@ -393,7 +393,7 @@ int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 	}
 	slot = svm_msr_slot(svm, index);
 	if (!slot)
-		return 1;
+		return OKVM_MSR_UNKNOWN;
 	/* The 32-bit SYSENTER MSRs keep 64 bits on AMD; KVM does too. */
 	*slot = data;
 	return 0;

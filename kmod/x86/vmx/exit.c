@@ -65,11 +65,10 @@ static int vmx_exit_io(struct okvm_vcpu *vcpu)
 
 static int vmx_exit_msr(struct okvm_vcpu *vcpu, bool write)
 {
-	int ret = write ? okvm_emulate_wrmsr(vcpu) : okvm_emulate_rdmsr(vcpu);
+	unsigned int len = to_vmx(vcpu)->exit_insn_len;
 
-	if (ret == 0)
-		vmx_skip(vcpu);
-	return 1;
+	return write ? okvm_handle_wrmsr(vcpu, len) :
+		       okvm_handle_rdmsr(vcpu, len);
 }
 
 /*
