@@ -51,7 +51,7 @@ static const u32 okvm_msrs_to_save[] = {
 
 /* Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST): read on the system fd. */
 static const u32 okvm_feature_msrs[] = {
-	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
+	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV, MSR_IA32_PERF_CAPABILITIES,
 };
 
 /*
@@ -84,6 +84,13 @@ static int okvm_get_feature_msr(u32 index, u64 *data)
 		*data = okvm_arch_capabilities();
 		return 0;
 	case MSR_IA32_UCODE_REV:
+		*data = 0;
+		return 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		/*
+		 * The PMU features a VMM may offer (SDM Vol. 4 Table 2-2):
+		 * none, since okvm offers no PMU (KVM answers 0 on AMD too).
+		 */
 		*data = 0;
 		return 0;
 	default:

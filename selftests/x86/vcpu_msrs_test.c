@@ -26,6 +26,7 @@
 #define MSR_IA32_APICBASE		0x1b
 #define MSR_IA32_UCODE_REV		0x8b
 #define MSR_IA32_ARCH_CAPABILITIES	0x10a
+#define MSR_IA32_PERF_CAPABILITIES	0x345
 #define MSR_IA32_SYSENTER_CS		0x174
 #define MSR_IA32_SYSENTER_ESP		0x175
 #define MSR_IA32_SYSENTER_EIP		0x176
@@ -164,8 +165,8 @@ TEST_F(dev, msr_index_list_wrong_fd)
 /*
  * api.rst "KVM_GET_MSR_FEATURE_INDEX_LIST" and "KVM_GET_MSRS" on the
  * system fd: the feature MSRs KVM emulates for every guest include
- * ARCH_CAPABILITIES; each reads; an MSR outside the list stops the read
- * (the answer is how many were read).
+ * ARCH_CAPABILITIES and PERF_CAPABILITIES; each reads; an MSR outside the
+ * list stops the read (the answer is how many were read).
  */
 TEST_F(dev, feature_msrs)
 {
@@ -179,6 +180,7 @@ TEST_F(dev, feature_msrs)
 	list = get_msr_list(self->fd, KVM_GET_MSR_FEATURE_INDEX_LIST);
 	TH_LOG("%u feature MSRs", list->nmsrs);
 	EXPECT_TRUE(list_has(list, MSR_IA32_ARCH_CAPABILITIES));
+	EXPECT_TRUE(list_has(list, MSR_IA32_PERF_CAPABILITIES));
 
 	m = msrs_alloc(list->nmsrs);
 	ASSERT_NE(NULL, m);
