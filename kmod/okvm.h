@@ -162,6 +162,11 @@ struct okvm_vm {
 	 * KVM_ENABLE_CAP under @slots_lock, read under it (dirty_log.c).
 	 */
 	u64 dirty_log_manual;
+	/*
+	 * KVM_CAP_MSR_PLATFORM_INFO enabled with 0: the guest's RDMSR of
+	 * MSR_PLATFORM_INFO raises #GP (msr.c). Any time, no lock, as KVM.
+	 */
+	bool platform_info_hidden;
 
 	struct okvm_mmu mmu;
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
@@ -366,6 +371,7 @@ struct okvm_vcpu {
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
 	bool shutdown_pending;
 	s64 tsc_adjust;			/* IA32_TSC_ADJUST (msr.c) */
+	u64 platform_info;		/* MSR_PLATFORM_INFO (msr.c) */
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*

@@ -112,6 +112,10 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return okvm_vm_enable_cap_dirty_log(vm, &cap);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		/* args[0] nonzero: the guest may read it (the default). */
+		WRITE_ONCE(vm->platform_info_hidden, !cap.args[0]);
+		return 0;
 	default:
 		return -EINVAL;
 	}

@@ -1620,6 +1620,43 @@ out:
 }
 
 /*
+ * KVM_CAP_MSR_PLATFORM_INFO: MSR_PLATFORM_INFO (0xce) is the VMM's to set
+ * and read back, and KVM_ENABLE_CAP takes 0 and 1 (msr_platform_info_test
+ * has the guest's side).
+ */
+static const char *check_msr_platform_info(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MSR_PLATFORM_INFO };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0xce, .e.data = 0xff00 };
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_SET_MSRS of MSR_PLATFORM_INFO failed";
+	if (okvm_ioctl(v.fd, KVM_SET_MSRS, (unsigned long)&m) != 1)
+		goto out;
+	why = "MSR_PLATFORM_INFO did not read back";
+	m.e.data = 0;
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1 ||
+	    m.e.data != 0xff00)
+		goto out;
+	why = "KVM_ENABLE_CAP with 0 or 1 failed";
+	if (okvm_ioctl(v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	cap.args[0] = 1;
+	if (okvm_ioctl(v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
  * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
  * bits 7:0 set is refused (lapic_test covers the rest).
@@ -1763,6 +1800,8 @@ static const struct {
 	  "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", check_manual_dirty_log },
 	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
+	{ KVM_CAP_MSR_PLATFORM_INFO, "KVM_CAP_MSR_PLATFORM_INFO",
+	  check_msr_platform_info },
 };
 
 static int find_check(long cap)

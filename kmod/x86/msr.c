@@ -45,6 +45,7 @@ static const u32 okvm_msrs_to_save[] = {
 	/* KVM's paravirtual MSRs (clock.c), first of its emulated list. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
+	MSR_PLATFORM_INFO,
 	MSR_TSC_AUX,	/* last: listed only where the host has it */
 };
 
@@ -269,6 +270,13 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->tsc_aux;
 		return 0;
 	}
+	if (index == MSR_PLATFORM_INFO) {
+		/* KVM_CAP_MSR_PLATFORM_INFO turns the guest's reads off (vm.c). */
+		if (!host && READ_ONCE(vcpu->vm->platform_info_hidden))
+			return 1;
+		*data = vcpu->platform_info;
+		return 0;
+	}
 	if (okvm_is_kvmclock_msr(index))
 		return okvm_kvmclock_get_msr(vcpu, index, data);
 	if (okvm_is_mtrr_msr(index))
@@ -337,6 +345,17 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		okvm_set_tsc_adjust(vcpu, data, host);
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/*
+		 * Read-only to the guest (SDM Vol. 4 Table 2-12, 0CEH); the
+		 * VMM sets what the guest reads, any value, as in KVM. KVM
+		 * starts it with CPUID faulting (bit 31) offered; okvm has
+		 * no CPUID faulting, so it starts at 0 (api.rst).
+		 */
+		if (!host)
+			return 1;
+		vcpu->platform_info = data;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:
