@@ -151,6 +151,12 @@ struct okvm_vm {
 	 * the first KVM_CREATE_VCPU fixes it, under @lock, as in KVM.
 	 */
 	u32 max_vcpu_ids;
+	/*
+	 * KVM_SET_BOOT_CPU_ID: the id of the vCPU that comes out of RESET as
+	 * the BSP (okvm_vcpu_is_reset_bsp()); 0 by default, changed under
+	 * @lock only while no vCPU exists, so read without it afterwards.
+	 */
+	u32 bsp_vcpu_id;
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
@@ -455,6 +461,15 @@ long okvm_vm_ioctl_mmu_pages(struct okvm_vm *vm, unsigned int ioctl,
 			     unsigned long arg);
 
 /* vcpu.c */
+/*
+ * The vCPU KVM_SET_BOOT_CPU_ID named: its APIC base has the BSP flag at
+ * RESET (SDM Vol. 3 10.4.4), and it runs without waiting for INIT-SIPI.
+ */
+static inline bool okvm_vcpu_is_reset_bsp(const struct okvm_vcpu *vcpu)
+{
+	return vcpu->id == vcpu->vm->bsp_vcpu_id;
+}
+
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id);
 void okvm_vcpu_free(struct okvm_vcpu *vcpu);
 

@@ -173,6 +173,22 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		vm->tss_addr = arg;
 		mutex_unlock(&vm->lock);
 		return 0;
+	case KVM_SET_BOOT_CPU_ID: {
+		int ret = -EBUSY;
+
+		/*
+		 * As KVM: only before the first vCPU, which takes its reset
+		 * state from it; any id, truncated to 32 bits, is accepted
+		 * (a VM whose BSP is never created has no BSP).
+		 */
+		mutex_lock(&vm->lock);
+		if (!vm->nr_vcpus) {
+			vm->bsp_vcpu_id = (u32)arg;
+			ret = 0;
+		}
+		mutex_unlock(&vm->lock);
+		return ret;
+	}
 	case KVM_SET_IDENTITY_MAP_ADDR: {
 		u64 addr;
 		int ret = -EINVAL;

@@ -1657,6 +1657,48 @@ out:
 }
 
 /*
+ * KVM_CAP_SET_BOOT_CPU_ID: KVM_SET_BOOT_CPU_ID names the vCPU whose APIC
+ * base has the BSP flag, and is EBUSY once a vCPU exists
+ * (boot_cpu_id_test has the rest).
+ */
+static const char *check_set_boot_cpu_id(int dev, long answer)
+{
+	struct kvm_sregs sregs;
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	long v0 = -1, v1 = -1;
+	const char *why = "KVM_SET_BOOT_CPU_ID 1 failed";
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (okvm_ioctl(vm, KVM_SET_BOOT_CPU_ID, 1))
+		goto out;
+	why = "KVM_CREATE_VCPU failed";
+	v0 = okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	v1 = okvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	if (v0 < 0 || v1 < 0)
+		goto out;
+	why = "vCPU 0 has the BSP flag";
+	if (okvm_ioctl(v0, KVM_GET_SREGS, (unsigned long)&sregs) ||
+	    (sregs.apic_base & (1 << 8)))
+		goto out;
+	why = "vCPU 1 lacks the BSP flag";
+	if (okvm_ioctl(v1, KVM_GET_SREGS, (unsigned long)&sregs) ||
+	    !(sregs.apic_base & (1 << 8)))
+		goto out;
+	why = "KVM_SET_BOOT_CPU_ID after KVM_CREATE_VCPU is not EBUSY";
+	if (okvm_ioctl(vm, KVM_SET_BOOT_CPU_ID, 0) != -EBUSY)
+		goto out;
+	why = NULL;
+out:
+	if (v1 >= 0)
+		close(v1);
+	if (v0 >= 0)
+		close(v0);
+	close(vm);
+	return why;
+}
+
+/*
  * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
  * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
  * bits 7:0 set is refused (lapic_test covers the rest).
@@ -1802,6 +1844,8 @@ static const struct {
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
 	{ KVM_CAP_MSR_PLATFORM_INFO, "KVM_CAP_MSR_PLATFORM_INFO",
 	  check_msr_platform_info },
+	{ KVM_CAP_SET_BOOT_CPU_ID, "KVM_CAP_SET_BOOT_CPU_ID",
+	  check_set_boot_cpu_id },
 };
 
 static int find_check(long cap)

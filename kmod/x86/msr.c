@@ -94,7 +94,7 @@ static int okvm_get_feature_msr(u32 index, u64 *data)
 void okvm_msr_reset(struct okvm_vcpu *vcpu)
 {
 	vcpu->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE |
-			  (vcpu->id == 0 ? APIC_BASE_BSP : 0);
+			  (okvm_vcpu_is_reset_bsp(vcpu) ? APIC_BASE_BSP : 0);
 	/* What KVM starts with: no PEBS, no BTS (SDM Vol. 4 Table 2-2). */
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
