@@ -1699,6 +1699,41 @@ out:
 }
 
 /*
+ * KVM_CAP_VCPU_ATTRIBUTES: the vCPU fd has KVM_VCPU_TSC_CTRL's
+ * KVM_VCPU_TSC_OFFSET, which reads back as set, within 2^33 cycles: KVM
+ * moves it at each vcpu_load where the host's TSC is unstable
+ * (tsc_offset_attr_test has the rest).
+ */
+static const char *check_vcpu_attributes(int dev, long answer)
+{
+	__u64 offset = 1ULL << 40;
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (unsigned long)&offset,
+	};
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_HAS_DEVICE_ATTR of KVM_VCPU_TSC_OFFSET failed";
+	if (okvm_ioctl(v.fd, KVM_HAS_DEVICE_ATTR, (unsigned long)&a))
+		goto out;
+	why = "KVM_SET_DEVICE_ATTR of KVM_VCPU_TSC_OFFSET failed";
+	if (okvm_ioctl(v.fd, KVM_SET_DEVICE_ATTR, (unsigned long)&a))
+		goto out;
+	why = "KVM_VCPU_TSC_OFFSET did not read back";
+	offset = 0;
+	if (okvm_ioctl(v.fd, KVM_GET_DEVICE_ATTR, (unsigned long)&a) ||
+	    offset - (1ULL << 40) + (1ULL << 33) >= 1ULL << 34)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
  * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
  * bits 7:0 set is refused (lapic_test covers the rest).
@@ -1846,6 +1881,8 @@ static const struct {
 	  check_msr_platform_info },
 	{ KVM_CAP_SET_BOOT_CPU_ID, "KVM_CAP_SET_BOOT_CPU_ID",
 	  check_set_boot_cpu_id },
+	{ KVM_CAP_VCPU_ATTRIBUTES, "KVM_CAP_VCPU_ATTRIBUTES",
+	  check_vcpu_attributes },
 };
 
 static int find_check(long cap)

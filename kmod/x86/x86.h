@@ -67,6 +67,10 @@ void okvm_kvmclock_request_all(struct okvm_vm *vm);
 void okvm_kvmclock_before_entry(struct okvm_vcpu *vcpu);
 long okvm_vcpu_kvmclock_ctrl(struct okvm_vcpu *vcpu);
 
+/* tsc_ctrl.c */
+long okvm_vcpu_ioctl_device_attr(struct okvm_vcpu *vcpu, unsigned int ioctl,
+				 void __user *argp);
+
 /* pit.c */
 long okvm_vm_ioctl_pit(struct okvm_vm *vm, unsigned int ioctl,
 		       void __user *argp);
