@@ -120,6 +120,25 @@ struct okvm_mmu {
 };
 
 /*
+ * Counters KVM_GET_STATS_FD shows (stats.c), with KVM's names and
+ * meanings. Each is written by one party only (the vCPU's thread; the
+ * VM's under mmu.kick_lock) with plain increments and read without a
+ * lock, as KVM's are.
+ */
+struct okvm_vm_stats {
+	u64 remote_tlb_flush;	/* invalidations that kicked the vCPUs (mmu.c) */
+};
+
+struct okvm_vcpu_stats {
+	u64 exits;		/* every exit from the guest (x86/run.c) */
+	u64 io_exits;		/* port I/O exits (x86/io.c) */
+	u64 mmio_exits;		/* MMIO exits to user space (x86/io.c) */
+	u64 signal_exits;	/* KVM_RUN ended by a signal (x86/run.c) */
+	u64 halt_exits;		/* HLT executed (x86/exit_common.c) */
+	u64 pf_fixed;		/* second-level faults mapped (mmu.c) */
+};
+
+/*
  * struct okvm_vm - one virtual machine.
  *
  * Lifetime: created by KVM_CREATE_VM. Its file and each vCPU file hold a
@@ -175,6 +194,7 @@ struct okvm_vm {
 	bool platform_info_hidden;
 
 	struct okvm_mmu mmu;
+	struct okvm_vm_stats stat;	/* stats.c */
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
 	/*
 	 * kvmclock = CLOCK_BOOTTIME + @kvmclock_offset (x86/clock.c);
@@ -394,6 +414,7 @@ struct okvm_vcpu {
 
 	sigset_t sigset;
 	bool sigset_active;
+	struct okvm_vcpu_stats stat;	/* stats.c */
 };
 
 #define OKVM_OUTSIDE_GUEST	0
@@ -489,6 +510,10 @@ void okvm_hardware_exit(void);
 #define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
 				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
+
+/* stats.c */
+int okvm_vm_get_stats_fd(struct okvm_vm *vm);
+int okvm_vcpu_get_stats_fd(struct okvm_vcpu *vcpu);
 
 /* eventfd.c */
 int okvm_eventfd_init(struct okvm_vm *vm);

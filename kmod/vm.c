@@ -141,6 +141,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return okvm_create_vcpu(vm, arg);
 	case KVM_ENABLE_CAP:
 		return okvm_vm_enable_cap(vm, (void __user *)arg);
+	case KVM_GET_STATS_FD:
+		return okvm_vm_get_stats_fd(vm);
 	case KVM_SET_NR_MMU_PAGES:
 	case KVM_GET_NR_MMU_PAGES:
 		return okvm_vm_ioctl_mmu_pages(vm, ioctl, arg);

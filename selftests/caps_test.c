@@ -1734,6 +1734,43 @@ out:
 }
 
 /*
+ * KVM_CAP_BINARY_STATS_FD: KVM_GET_STATS_FD on a VM and a vCPU gives a
+ * file that starts with KVM's header, 48-byte names and an id "kvm-..."
+ * (stats_test has the rest).
+ */
+static const char *check_stats_one(int fd)
+{
+	struct {
+		struct kvm_stats_header hdr;
+		char id[48];
+	} f;
+	const char *why = "KVM_GET_STATS_FD failed";
+
+	if (fd < 0)
+		return why;
+	why = "the header or id is not KVM's";
+	if (pread(fd, &f, sizeof(f), 0) == sizeof(f) &&
+	    f.hdr.name_size == 48 && f.hdr.id_offset == sizeof(f.hdr) &&
+	    f.hdr.num_desc && !strncmp(f.id, "kvm-", 4))
+		why = NULL;
+	close(fd);
+	return why;
+}
+
+static const char *check_binary_stats_fd(int dev, long answer)
+{
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (!why)
+		why = check_stats_one(okvm_ioctl(v.vm, KVM_GET_STATS_FD, 0));
+	if (!why)
+		why = check_stats_one(okvm_ioctl(v.fd, KVM_GET_STATS_FD, 0));
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
  * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
  * bits 7:0 set is refused (lapic_test covers the rest).
@@ -1883,6 +1920,8 @@ static const struct {
 	  check_set_boot_cpu_id },
 	{ KVM_CAP_VCPU_ATTRIBUTES, "KVM_CAP_VCPU_ATTRIBUTES",
 	  check_vcpu_attributes },
+	{ KVM_CAP_BINARY_STATS_FD, "KVM_CAP_BINARY_STATS_FD",
+	  check_binary_stats_fd },
 };
 
 static int find_check(long cap)
