@@ -56,11 +56,22 @@ static const struct okvm_stat okvm_vcpu_stats[] = {
 	OKVM_STAT(struct okvm_vcpu_stats, pf_fixed),
 };
 
-/* A descriptor as the file holds it: the struct, then the name's field. */
+/*
+ * A descriptor as the file holds it: struct kvm_stats_desc, then the name's
+ * field. Spelled out because the kernel's own view of that struct differs
+ * by version (6.1's ends in a flexible name[], later ones, inside the
+ * kernel, in name[KVM_STATS_NAME_SIZE]); the file's layout does not.
+ */
 struct okvm_stats_desc {
-	struct kvm_stats_desc desc;
+	u32 flags;
+	s16 exponent;
+	u16 size;
+	u32 offset;
+	u32 bucket_size;
 	char name[KVM_STATS_NAME_SIZE];
 };
+
+static_assert(sizeof(struct okvm_stats_desc) == 16 + KVM_STATS_NAME_SIZE);
 
 /* What one stats fd shows. */
 struct okvm_stats_src {
@@ -101,13 +112,11 @@ static void okvm_stats_fill(const struct okvm_stats_src *src, void *buf)
 	for (i = 0; i < src->nr; i++) {
 		const struct okvm_stat *s = &src->stats[i];
 
-		desc[i].desc = (struct kvm_stats_desc) {
-			.flags = s->flags,
-			.exponent = 0,
-			.size = 1,
-			.offset = i * sizeof(u64),
-			.bucket_size = 0,
-		};
+		desc[i].flags = s->flags;
+		desc[i].exponent = 0;
+		desc[i].size = 1;
+		desc[i].offset = i * sizeof(u64);
+		desc[i].bucket_size = 0;
 		strscpy(desc[i].name, s->name, sizeof(desc[i].name));
 		data[i] = READ_ONCE(*(const u64 *)(src->values + s->offset));
 	}
