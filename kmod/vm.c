@@ -180,13 +180,18 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 
 		/*
 		 * As KVM: only before the first vCPU, which takes its reset
-		 * state from it; any id, truncated to 32 bits, is accepted
-		 * (a VM whose BSP is never created has no BSP).
+		 * state from it. 6.1 took any id, truncated to 32 bits;
+		 * later KVM refuses one above the id limit, and so does
+		 * okvm (a VM whose BSP is never created has no BSP).
 		 */
 		mutex_lock(&vm->lock);
 		if (!vm->nr_vcpus) {
-			vm->bsp_vcpu_id = (u32)arg;
-			ret = 0;
+			ret = -EINVAL;
+			if (arg <= OKVM_MAX_VCPU_ID &&
+			    (!vm->max_vcpu_ids || arg <= vm->max_vcpu_ids)) {
+				vm->bsp_vcpu_id = arg;
+				ret = 0;
+			}
 		}
 		mutex_unlock(&vm->lock);
 		return ret;
