@@ -93,6 +93,14 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_XSAVE2:
 		return boot_cpu_has(X86_FEATURE_XSAVE) ? okvm_xsave2_size() : 0;
+	case KVM_CAP_DISABLE_QUIRKS2:	/* the quirks okvm has (hypercall.c) */
+		return OKVM_QUIRKS;
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:	/* x86/hypercall.c */
+	case KVM_CAP_X86_USER_SPACE_MSR:	/* x86/msr.c, msr_filter.c */
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
+	case KVM_CAP_SYNC_REGS:		/* the parts x86/sync_regs.c moves */
+		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_ADJUST_CLOCK:	/* KVM_GET/SET_CLOCK (x86/clock.c) */
 		return okvm_clock_valid_flags();
 	default:

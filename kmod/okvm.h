@@ -222,6 +222,17 @@ struct okvm_vm {
 	 */
 	bool x2apic_format;
 	bool x2apic_broadcast_quirk_disabled;
+	/*
+	 * KVM_CAP_X86_USER_SPACE_MSR's KVM_MSR_EXIT_REASON_* mask and the
+	 * KVM_X86_SET_MSR_FILTER filter (x86/msr_filter.c): the filter is
+	 * replaced under @lock and read under RCU; @msr_intercept_all says
+	 * it denies something, so the vendors intercept every MSR.
+	 */
+	u32 user_space_msr_mask;
+	/* KVM_CAP_DISABLE_QUIRKS2: KVM_X86_QUIRK_* turned off (hypercall.c) */
+	u64 disabled_quirks;
+	struct okvm_msr_filter __rcu *msr_filter;
+	bool msr_intercept_all;
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
@@ -392,6 +403,18 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
+	u64 power_ctl;		/* MSR_IA32_POWER_CTL, only kept */
+	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID (x86/hypercall.c) */
+	bool pv_enforce;
+	/*
+	 * A KVM_EXIT_X86_RDMSR/WRMSR the VMM answers before the next
+	 * KVM_RUN completes the instruction (x86/msr.c).
+	 */
+	struct {
+		bool pending;
+		bool rdmsr;
+		u8 len;
+	} msr_user;
 	struct okvm_mtrr mtrr;		/* x86/mtrr.c */
 	struct okvm_mce mce;		/* x86/mce.c */
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
@@ -509,6 +532,13 @@ void okvm_hardware_exit(void);
 /* caps.c */
 #define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
 				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
+/* The KVM quirks okvm has, each of which KVM_CAP_DISABLE_QUIRKS2 turns off. */
+#define OKVM_QUIRKS		(KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT | \
+				 KVM_X86_QUIRK_FIX_HYPERCALL_INSN | \
+				 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+#define OKVM_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL | \
+				 KVM_MSR_EXIT_REASON_UNKNOWN | \
+				 KVM_MSR_EXIT_REASON_FILTER)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* stats.c */

@@ -189,13 +189,17 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		struct kvm_enable_cap cap;
 
 		/*
-		 * No per-vCPU capability can be enabled on okvm (KVM's are
-		 * Hyper-V's and nested state), so, as KVM answers for the
-		 * ones it does not know: EINVAL, after reading the argument.
+		 * KVM_CAP_ENFORCE_PV_FEATURE_CPUID is the one per-vCPU
+		 * capability okvm has (KVM's others are Hyper-V's); flags,
+		 * and the rest, are EINVAL after reading the argument.
 		 */
 		if (copy_from_user(&cap, argp, sizeof(cap)))
 			return -EFAULT;
-		return -EINVAL;
+		if (cap.flags || cap.cap != KVM_CAP_ENFORCE_PV_FEATURE_CPUID)
+			return -EINVAL;
+		/* any non-zero args[0] turns it on, as in KVM */
+		vcpu->pv_enforce = cap.args[0];
+		return 0;
 	}
 	default:
 		break;

@@ -39,6 +39,7 @@ static void okvm_vm_free(struct okvm_vm *vm)
 	okvm_irqchip_free(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
+	okvm_msr_filter_free(vm);
 	okvm_memslots_free(vm);
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
@@ -115,6 +116,18 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 		/* args[0] nonzero: the guest may read it (the default). */
 		WRITE_ONCE(vm->platform_info_hidden, !cap.args[0]);
+		return 0;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		/* any time; the set replaces the last one, as in KVM */
+		if (cap.args[0] & ~OKVM_QUIRKS)
+			return -EINVAL;
+		WRITE_ONCE(vm->disabled_quirks, cap.args[0]);
+		return 0;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		/* any time, replacing the mask, as in KVM */
+		if (cap.args[0] & ~OKVM_MSR_EXIT_REASONS)
+			return -EINVAL;
+		WRITE_ONCE(vm->user_space_msr_mask, cap.args[0]);
 		return 0;
 	default:
 		return -EINVAL;
@@ -212,6 +225,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		mutex_unlock(&vm->lock);
 		return ret;
 	}
+	case KVM_X86_SET_MSR_FILTER:
+		return okvm_vm_set_msr_filter(vm, (void __user *)arg);
 	case KVM_IOEVENTFD:
 	case KVM_IRQFD:
 	case KVM_REGISTER_COALESCED_MMIO:

@@ -68,29 +68,6 @@ static long set_msrs(int fd, struct kvm_msrs *m)
 	return okvm_ioctl(fd, KVM_SET_MSRS, (uintptr_t)m);
 }
 
-static uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
-
-	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
-		kvm_die("KVM_GET_MSRS of MSR 0x%x", index);
-	return m.e.data;
-}
-
-static long vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index,
-			 uint64_t data)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return okvm_ioctl(vcpu->fd, KVM_SET_MSRS, (uintptr_t)&m);
-}
-
 /* The whole list of a KVM_GET_MSR(_FEATURE)_INDEX_LIST, malloc'ed. */
 static struct kvm_msr_list *get_msr_list(int fd, unsigned long req)
 {

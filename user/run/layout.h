@@ -58,6 +58,8 @@ struct disk_opt {
 	char path[RUN_PATH_MAX];
 	int ro;
 	int nocache;
+	/* the passphrase of the encrypted images of its chain; "" if none */
+	char key_file[RUN_PATH_MAX];
 };
 
 /* -n tap[=NAME][,bridge=BR][,guest_mac=MAC] */

@@ -17,7 +17,7 @@
 void run_usage(void *file)
 {
 	fputs("usage: okvm run -k KERNEL [-i INITRD] [-p PARAMS] [-m SIZE] [-c CPUS]\n"
-	      "                [-d FILE[,ro][,cache=none]]... [--rng]\n"
+	      "                [-d FILE[,ro][,cache=none][,key-file=PATH]]... [--rng]\n"
 	      "                [-n tap[=NAME][,bridge=BR][,guest_mac=MAC]]...\n"
 	      "                [--dev PATH] [--boot-timer]\n"
 	      "\n"
@@ -28,10 +28,12 @@ void run_usage(void *file)
 	      "  -p, --params PARAMS   kernel command line, after okvm's console=ttyS0\n"
 	      "  -m, --mem SIZE        guest RAM: MiB, or with a K, M, G suffix (default 512M)\n"
 	      "  -c, --cpus CPUS       vCPUs, one thread each (default 1)\n"
-	      "  -d, --disk FILE[,ro][,cache=none]\n"
+	      "  -d, --disk FILE[,ro][,cache=none][,key-file=PATH]\n"
 	      "                        a virtio-blk disk (/dev/vda, vdb, ... in order): a\n"
 	      "                        raw or qcow2 image or a block device; ro: read-only,\n"
-	      "                        cache=none: O_DIRECT (up to 8 disks)\n"
+	      "                        cache=none: O_DIRECT, key-file: the passphrase (the\n"
+	      "                        file's bytes) of the encrypted images of its backing\n"
+	      "                        chain (up to 8 disks)\n"
 	      "  -n, --network tap[=NAME][,bridge=BR][,guest_mac=MAC]\n"
 	      "                        a virtio-net card on a new tap device (named NAME),\n"
 	      "                        attached to the existing bridge BR (up to 4)\n"
@@ -109,7 +111,7 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 	memset(d, 0, sizeof(*d));
 	rest = word(s, d->path, sizeof(d->path), &toolong);
 	if (!d->path[0] || toolong) {
-		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none], not '%s'", s);
+		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,key-file=PATH], not '%s'", s);
 		return -1;
 	}
 	while (rest) {
@@ -118,8 +120,10 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 			d->ro = 1;
 		} else if (!strcmp(w, "cache=none")) {
 			d->nocache = 1;
+		} else if (!strncmp(w, "key-file=", 9) && w[9] && !toolong) {
+			snprintf(d->key_file, sizeof(d->key_file), "%s", w + 9);
 		} else {
-			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none)",
+			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH)",
 				 d->path, w);
 			return -1;
 		}

@@ -40,7 +40,7 @@ static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)
 }
 
 /* svm.c */
-extern u64 svm_iopm_pa, svm_msrpm_pa;
+extern u64 svm_iopm_pa, svm_msrpm_pa, svm_msrpm_all_pa;
 extern bool svm_has_nrips;
 /* vmenter.S: the X86_FEATURE_* flags its RSB fill and untraining key on. */
 extern const u32 okvm_svm_rsb_flag, okvm_svm_untrain_ibpb_flag;

@@ -68,6 +68,7 @@ struct vmx_vcpu {
 	u64 vmcs_pa;
 	int vmcs_cpu;
 	bool launched;
+	bool msr_intercept_all;	/* VMCS_MSR_BITMAP is the intercept-all one */
 	struct list_head active_node;
 	u16 vpid;
 
@@ -107,7 +108,7 @@ void vmx_vmclear(u64 pa);
 bool vmx_vmcs_is_current(struct vmx_vcpu *vmx);
 void vmx_vcpu_load(struct okvm_vcpu *vcpu);
 bool vmx_cpu_on(void);
-u64 vmx_msr_bitmap_pa(void);
+u64 vmx_msr_bitmap_pa(bool intercept_all);
 int vmx_vpid_alloc(void);
 void vmx_vpid_free(int vpid);
 void vmx_invept(u64 eptp);
