@@ -62,6 +62,10 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_KVMCLOCK_CTRL:	/* x86/clock.c */
 	case KVM_CAP_READONLY_MEM:	/* writes exit as MMIO (mmu.c) */
+	case KVM_CAP_MSR_PLATFORM_INFO:	/* x86/msr.c, vm.c */
+	case KVM_CAP_SET_BOOT_CPU_ID:	/* vm.c, okvm_vcpu_is_reset_bsp() */
+	case KVM_CAP_VCPU_ATTRIBUTES:	/* KVM_VCPU_TSC_CTRL (x86/tsc_ctrl.c) */
+	case KVM_CAP_BINARY_STATS_FD:	/* KVM_GET_STATS_FD (stats.c) */
 		return 1;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:	/* dirty_log.c */
 		return okvm_dirty_log_manual_caps();

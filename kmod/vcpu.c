@@ -176,6 +176,12 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_set_tsc_khz((unsigned long)argp);
 	case KVM_KVMCLOCK_CTRL:
 		return okvm_vcpu_kvmclock_ctrl(vcpu);
+	case KVM_GET_STATS_FD:
+		return okvm_vcpu_get_stats_fd(vcpu);
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		return okvm_vcpu_ioctl_device_attr(vcpu, ioctl, argp);
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return okvm_mce_vcpu_ioctl(vcpu, ioctl, argp);

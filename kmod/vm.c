@@ -113,6 +113,10 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return okvm_vm_enable_cap_dirty_log(vm, &cap);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		/* args[0] nonzero: the guest may read it (the default). */
+		WRITE_ONCE(vm->platform_info_hidden, !cap.args[0]);
+		return 0;
 	case KVM_CAP_DISABLE_QUIRKS2:
 		/* any time; the set replaces the last one, as in KVM */
 		if (cap.args[0] & ~OKVM_QUIRKS)
@@ -150,6 +154,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return okvm_create_vcpu(vm, arg);
 	case KVM_ENABLE_CAP:
 		return okvm_vm_enable_cap(vm, (void __user *)arg);
+	case KVM_GET_STATS_FD:
+		return okvm_vm_get_stats_fd(vm);
 	case KVM_SET_NR_MMU_PAGES:
 	case KVM_GET_NR_MMU_PAGES:
 		return okvm_vm_ioctl_mmu_pages(vm, ioctl, arg);
@@ -182,6 +188,27 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		vm->tss_addr = arg;
 		mutex_unlock(&vm->lock);
 		return 0;
+	case KVM_SET_BOOT_CPU_ID: {
+		int ret = -EBUSY;
+
+		/*
+		 * As KVM: only before the first vCPU, which takes its reset
+		 * state from it. 6.1 took any id, truncated to 32 bits;
+		 * later KVM refuses one above the id limit, and so does
+		 * okvm (a VM whose BSP is never created has no BSP).
+		 */
+		mutex_lock(&vm->lock);
+		if (!vm->nr_vcpus) {
+			ret = -EINVAL;
+			if (arg <= OKVM_MAX_VCPU_ID &&
+			    (!vm->max_vcpu_ids || arg <= vm->max_vcpu_ids)) {
+				vm->bsp_vcpu_id = arg;
+				ret = 0;
+			}
+		}
+		mutex_unlock(&vm->lock);
+		return ret;
+	}
 	case KVM_SET_IDENTITY_MAP_ADDR: {
 		u64 addr;
 		int ret = -EINVAL;

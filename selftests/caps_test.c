@@ -1837,6 +1837,157 @@ out:
 }
 
 /*
+ * KVM_CAP_MSR_PLATFORM_INFO: MSR_PLATFORM_INFO (0xce) is the VMM's to set
+ * and read back, and KVM_ENABLE_CAP takes 0 and 1 (msr_platform_info_test
+ * has the guest's side).
+ */
+static const char *check_msr_platform_info(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MSR_PLATFORM_INFO };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0xce, .e.data = 0xff00 };
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_SET_MSRS of MSR_PLATFORM_INFO failed";
+	if (okvm_ioctl(v.fd, KVM_SET_MSRS, (unsigned long)&m) != 1)
+		goto out;
+	why = "MSR_PLATFORM_INFO did not read back";
+	m.e.data = 0;
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1 ||
+	    m.e.data != 0xff00)
+		goto out;
+	why = "KVM_ENABLE_CAP with 0 or 1 failed";
+	if (okvm_ioctl(v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	cap.args[0] = 1;
+	if (okvm_ioctl(v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_SET_BOOT_CPU_ID: KVM_SET_BOOT_CPU_ID names the vCPU whose APIC
+ * base has the BSP flag, and is EBUSY once a vCPU exists
+ * (boot_cpu_id_test has the rest).
+ */
+static const char *check_set_boot_cpu_id(int dev, long answer)
+{
+	struct kvm_sregs sregs;
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	long v0 = -1, v1 = -1;
+	const char *why = "KVM_SET_BOOT_CPU_ID 1 failed";
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (okvm_ioctl(vm, KVM_SET_BOOT_CPU_ID, 1))
+		goto out;
+	why = "KVM_CREATE_VCPU failed";
+	v0 = okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	v1 = okvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	if (v0 < 0 || v1 < 0)
+		goto out;
+	why = "vCPU 0 has the BSP flag";
+	if (okvm_ioctl(v0, KVM_GET_SREGS, (unsigned long)&sregs) ||
+	    (sregs.apic_base & (1 << 8)))
+		goto out;
+	why = "vCPU 1 lacks the BSP flag";
+	if (okvm_ioctl(v1, KVM_GET_SREGS, (unsigned long)&sregs) ||
+	    !(sregs.apic_base & (1 << 8)))
+		goto out;
+	why = "KVM_SET_BOOT_CPU_ID after KVM_CREATE_VCPU is not EBUSY";
+	if (okvm_ioctl(vm, KVM_SET_BOOT_CPU_ID, 0) != -EBUSY)
+		goto out;
+	why = NULL;
+out:
+	if (v1 >= 0)
+		close(v1);
+	if (v0 >= 0)
+		close(v0);
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_VCPU_ATTRIBUTES: the vCPU fd has KVM_VCPU_TSC_CTRL's
+ * KVM_VCPU_TSC_OFFSET, which reads back as set, within 2^33 cycles: KVM
+ * moves it at each vcpu_load where the host's TSC is unstable
+ * (tsc_offset_attr_test has the rest).
+ */
+static const char *check_vcpu_attributes(int dev, long answer)
+{
+	__u64 offset = 1ULL << 40;
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (unsigned long)&offset,
+	};
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_HAS_DEVICE_ATTR of KVM_VCPU_TSC_OFFSET failed";
+	if (okvm_ioctl(v.fd, KVM_HAS_DEVICE_ATTR, (unsigned long)&a))
+		goto out;
+	why = "KVM_SET_DEVICE_ATTR of KVM_VCPU_TSC_OFFSET failed";
+	if (okvm_ioctl(v.fd, KVM_SET_DEVICE_ATTR, (unsigned long)&a))
+		goto out;
+	why = "KVM_VCPU_TSC_OFFSET did not read back";
+	offset = 0;
+	if (okvm_ioctl(v.fd, KVM_GET_DEVICE_ATTR, (unsigned long)&a) ||
+	    offset - (1ULL << 40) + (1ULL << 33) >= 1ULL << 34)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_BINARY_STATS_FD: KVM_GET_STATS_FD on a VM and a vCPU gives a
+ * file that starts with KVM's header, 48-byte names and an id "kvm-..."
+ * (stats_test has the rest).
+ */
+static const char *check_stats_one(int fd)
+{
+	struct {
+		struct kvm_stats_header hdr;
+		char id[48];
+	} f;
+	const char *why = "KVM_GET_STATS_FD failed";
+
+	if (fd < 0)
+		return why;
+	why = "the header or id is not KVM's";
+	if (pread(fd, &f, sizeof(f), 0) == sizeof(f) &&
+	    f.hdr.name_size == 48 && f.hdr.id_offset == sizeof(f.hdr) &&
+	    f.hdr.num_desc && !strncmp(f.id, "kvm-", 4))
+		why = NULL;
+	close(fd);
+	return why;
+}
+
+static const char *check_binary_stats_fd(int dev, long answer)
+{
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (!why)
+		why = check_stats_one(okvm_ioctl(v.vm, KVM_GET_STATS_FD, 0));
+	if (!why)
+		why = check_stats_one(okvm_ioctl(v.fd, KVM_GET_STATS_FD, 0));
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
  * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
  * bits 7:0 set is refused (lapic_test covers the rest).
@@ -1988,6 +2139,14 @@ static const struct {
 	  "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", check_manual_dirty_log },
 	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
+	{ KVM_CAP_MSR_PLATFORM_INFO, "KVM_CAP_MSR_PLATFORM_INFO",
+	  check_msr_platform_info },
+	{ KVM_CAP_SET_BOOT_CPU_ID, "KVM_CAP_SET_BOOT_CPU_ID",
+	  check_set_boot_cpu_id },
+	{ KVM_CAP_VCPU_ATTRIBUTES, "KVM_CAP_VCPU_ATTRIBUTES",
+	  check_vcpu_attributes },
+	{ KVM_CAP_BINARY_STATS_FD, "KVM_CAP_BINARY_STATS_FD",
+	  check_binary_stats_fd },
 };
 
 static int find_check(long cap)

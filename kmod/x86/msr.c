@@ -46,6 +46,7 @@ static const u32 okvm_msrs_to_save[] = {
 	/* KVM's paravirtual MSRs (clock.c), first of its emulated list. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
+	MSR_PLATFORM_INFO,
 	MSR_TSC_AUX,	/* last: listed only where the host has it */
 };
 
@@ -101,7 +102,7 @@ static int okvm_get_feature_msr(u32 index, u64 *data)
 void okvm_msr_reset(struct okvm_vcpu *vcpu)
 {
 	vcpu->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE |
-			  (vcpu->id == 0 ? APIC_BASE_BSP : 0);
+			  (okvm_vcpu_is_reset_bsp(vcpu) ? APIC_BASE_BSP : 0);
 	/* What KVM starts with: no PEBS, no BTS (SDM Vol. 4 Table 2-2). */
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
@@ -316,6 +317,13 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->tsc_aux;
 		return 0;
 	}
+	if (index == MSR_PLATFORM_INFO) {
+		/* KVM_CAP_MSR_PLATFORM_INFO turns the guest's reads off (vm.c). */
+		if (!host && READ_ONCE(vcpu->vm->platform_info_hidden))
+			return 1;
+		*data = vcpu->platform_info;
+		return 0;
+	}
 	if (okvm_is_kvmclock_msr(index)) {
 		if (!okvm_pv_msr_allowed(vcpu, index))
 			return 1;
@@ -388,6 +396,17 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		okvm_set_tsc_adjust(vcpu, data, host);
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/*
+		 * Read-only to the guest (SDM Vol. 4 Table 2-12, 0CEH); the
+		 * VMM sets what the guest reads, any value, as in KVM. KVM
+		 * starts it with CPUID faulting (bit 31) offered; okvm has
+		 * no CPUID faulting, so it starts at 0 (api.rst).
+		 */
+		if (!host)
+			return 1;
+		vcpu->platform_info = data;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:

@@ -81,7 +81,8 @@ struct okvm_spte_format;
  *		MSR cannot take and OKVM_MSR_UNKNOWN for an MSR it does not
  *		hold.
  * @adjust_tsc_offset: add @delta to the guest's TSC offset, exactly (the
- *		guest's TSC moves by @delta; msr.c, IA32_TSC_ADJUST).
+ *		guest's TSC moves by @delta; msr.c, IA32_TSC_ADJUST), and
+ *		return the offset now in force (delta 0 reads it: tsc_ctrl.c).
  * @enable_irq_window: make the guest exit as soon as it can take an
  *		external interrupt (RFLAGS.IF set, no interrupt shadow); that
  *		exit's handle_exit returns 1.
@@ -127,7 +128,7 @@ struct okvm_x86_ops {
 	void (*set_efer)(struct okvm_vcpu *vcpu, u64 efer);
 	int (*get_msr)(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct okvm_vcpu *vcpu, u32 index, u64 data);
-	void (*adjust_tsc_offset)(struct okvm_vcpu *vcpu, s64 delta);
+	u64 (*adjust_tsc_offset)(struct okvm_vcpu *vcpu, s64 delta);
 	void (*enable_irq_window)(struct okvm_vcpu *vcpu);
 	u64 (*get_interrupt_shadow)(struct okvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct okvm_vcpu *vcpu, u64 shadow);

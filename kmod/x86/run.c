@@ -295,6 +295,7 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 
 	if (ret)
 		return ret;
+	vcpu->stat.exits++;
 	return okvm_x86->handle_exit(vcpu);
 }
 
@@ -315,6 +316,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 			if (okvm_lapic_mp_state(vcpu) != KVM_MP_STATE_RUNNABLE) {
 				if (okvm_lapic_block(vcpu)) {
 					vcpu->run->exit_reason = KVM_EXIT_INTR;
+					vcpu->stat.signal_exits++;
 					return -EINTR;
 				}
 				continue;
@@ -339,6 +341,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 		}
 		if (signal_pending(current)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat.signal_exits++;
 			return -EINTR;
 		}
 		cond_resched();
@@ -365,10 +368,12 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 	    okvm_lapic_mp_state(vcpu) == KVM_MP_STATE_UNINITIALIZED) {
 		ret = okvm_lapic_block(vcpu);
 		okvm_lapic_accept_events(vcpu);
-		if (ret)
+		if (ret) {
 			run->exit_reason = KVM_EXIT_INTR;
-		else
+			vcpu->stat.signal_exits++;
+		} else {
 			ret = -EAGAIN;
+		}
 		goto out_sigmask;
 	}
 	/* KVM_CAP_SYNC_REGS (sync_regs.c): unknown parts are refused. */

@@ -44,6 +44,9 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu);
 long okvm_vm_ioctl_irqchip(struct okvm_vm *vm, unsigned int ioctl,
 			   void __user *argp);
 void okvm_irqchip_free(struct okvm_vm *vm);
+
+/* exit_common.c */
+int okvm_exit_hlt(struct okvm_vcpu *vcpu);
 void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
 			  bool has_error_code, u32 error_code);
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len);
@@ -66,6 +69,10 @@ void okvm_kvmclock_request(struct okvm_vcpu *vcpu);
 void okvm_kvmclock_request_all(struct okvm_vm *vm);
 void okvm_kvmclock_before_entry(struct okvm_vcpu *vcpu);
 long okvm_vcpu_kvmclock_ctrl(struct okvm_vcpu *vcpu);
+
+/* tsc_ctrl.c */
+long okvm_vcpu_ioctl_device_attr(struct okvm_vcpu *vcpu, unsigned int ioctl,
+				 void __user *argp);
 
 /* pit.c */
 long okvm_vm_ioctl_pit(struct okvm_vm *vm, unsigned int ioctl,

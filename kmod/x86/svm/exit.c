@@ -83,10 +83,7 @@ static int svm_exit_cpuid(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/*
- * Without an in-kernel irqchip HLT is the VMM's business, as in KVM; with
- * one, the vCPU sleeps in the run loop until an event (lapic.c).
- */
+/* HLT: step over it; okvm_exit_hlt() (exit_common.c) does the rest. */
 static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	unsigned int len;
@@ -94,10 +91,7 @@ static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 	if (!svm_insn_len(vcpu, &svm_op_hlt, NULL, &len))
 		return 0;
 	okvm_skip_insn(vcpu, len);
-	if (vcpu->lapic)
-		return okvm_lapic_halt(vcpu);
-	vcpu->run->exit_reason = KVM_EXIT_HLT;
-	return 0;
+	return okvm_exit_hlt(vcpu);
 }
 
 static int svm_exit_ioio(struct okvm_vcpu *vcpu)

@@ -379,9 +379,12 @@ int svm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 }
 
 /* The guest's TSC is the host's plus the VMCB's TSC offset (APM 15.30.5). */
-void svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
+u64 svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
 {
-	to_svm(vcpu)->vmcb->control.tsc_offset += delta;
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->tsc_offset += delta;
+	return c->tsc_offset;
 }
 
 int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)

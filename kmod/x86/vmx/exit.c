@@ -38,17 +38,11 @@ static int vmx_exit_cpuid(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/*
- * Without an in-kernel irqchip HLT is the VMM's business, as in KVM; with
- * one, the vCPU sleeps in the run loop until an event (lapic.c).
- */
+/* HLT: step over it; okvm_exit_hlt() (exit_common.c) does the rest. */
 static int vmx_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	vmx_skip(vcpu);
-	if (vcpu->lapic)
-		return okvm_lapic_halt(vcpu);
-	vcpu->run->exit_reason = KVM_EXIT_HLT;
-	return 0;
+	return okvm_exit_hlt(vcpu);
 }
 
 /* SDM 28.2.1, Table 28-5: size, direction, string, port. */

@@ -563,13 +563,16 @@ int vmx_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 }
 
 /* The guest's TSC is the host's plus the VMCS's TSC offset (SDM 26.3). */
-void vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
+u64 vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 offset;
 
 	vmx_get(vmx);
-	vmcs_write(VMCS_TSC_OFFSET, vmcs_read(VMCS_TSC_OFFSET) + delta);
+	offset = vmcs_read(VMCS_TSC_OFFSET) + delta;
+	vmcs_write(VMCS_TSC_OFFSET, offset);
 	vmx_put();
+	return offset;
 }
 
 int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
