@@ -15,7 +15,12 @@
 #                   FUZZ_ARGS="--seed 1 --threads 8" passes options on
 #   make bench      exit costs on okvm next to in-tree kvm-amd, in one test
 #                   VM boot (not part of check: a benchmark has no verdict);
-#                   BENCH_ARGS="--kernel 6.12 --rounds 3" passes options on
+#                   BENCH_ARGS="--kernel 6.12 --rounds 3" passes options on;
+#                   then make bench-vhost
+#   make bench-vhost  a guest's disk and TCP throughput on okvm's vhost-blk
+#                   and vhost-net next to okvm run's user-space devices and
+#                   in-tree vhost_net, in one test VM boot, with ratios
+#                   (VHOST_BENCH="ROUNDS SECONDS", default "1 5")
 #   make kvm-selftests  KVM's own 6.1 selftests (selftests/kvm-6.1/) on
 #                   in-tree kvm-amd and on okvm in one test VM boot, with
 #                   the verdict of the kvm-selftests tier;
@@ -62,7 +67,12 @@ check:
 
 # scripts/bench builds okvm.ko for the kernel it boots and exit_bench itself.
 bench:
-	scripts/bench $(BENCH_ARGS)
+	scripts/bench $(BENCH_ARGS); rc=$$?; $(MAKE) bench-vhost || rc=1; exit $$rc
+
+# okvm-vhost.ko, the static launcher, the guest with its bench tools
+bench-vhost: modules
+	$(MAKE) -C selftests/launcher guest
+	scripts/vhost-bench $(VHOST_BENCH)
 
 # okvm run's boot time and memory beside in-tree KVM (issue 12, item 9)
 bench-launcher: modules
@@ -91,5 +101,5 @@ kvm-selftests: modules
 clean:
 	rm -rf build
 
-.PHONY: all modules selftests user checkpatch check bench fuzz demo \
+.PHONY: all modules selftests user checkpatch check bench bench-vhost fuzz demo \
 	kvm-selftests clean

@@ -167,64 +167,45 @@ static u8 okvm_blk_request(struct okvm_blk *b, u32 type, u64 sector,
 	}
 }
 
-static void okvm_blk_handle(struct okvm_vq *vq)
+/*
+ * One request: the header out of the chain, the I/O, the status byte in;
+ * the used length is what was written before the status, plus the status.
+ */
+static long okvm_blk_serve(struct okvm_vq *vq, const struct okvm_vhost_chain *c)
 {
 	struct okvm_blk *b = to_blk(vq);
 	struct virtio_blk_outhdr hdr;
-	struct okvm_vhost_chain c;
 	struct iov_iter out, in, st;
-	unsigned int done = 0;
 	u32 written;
 	u8 status;
-	int r;
 
-	mutex_lock(&vq->mutex);
-	if (!vq->backend || vq->broken)
-		goto out;
-	okvm_vq_disable_notify(vq);
-	for (;;) {
-		r = okvm_vq_get_chain(vq, vq->iov, OKVM_VHOST_IOV_MAX, &c);
-		if (r < 0)
-			break;
-		if (!r) {
-			if (okvm_vq_enable_notify(vq)) {
-				okvm_vq_disable_notify(vq);
-				continue;
-			}
-			break;
-		}
-		if (c.out_len < sizeof(hdr) || !c.in_len) {
-			okvm_vq_error(vq, "request without header or status byte");
-			break;
-		}
-		iov_iter_init(&out, ITER_SOURCE, vq->iov, c.out, c.out_len);
-		if (copy_from_iter(&hdr, sizeof(hdr), &out) != sizeof(hdr)) {
-			okvm_vq_error(vq, "cannot read the request header");
-			break;
-		}
-		/* the status is the chain's last writable byte */
-		iov_iter_init(&in, ITER_DEST, vq->iov + c.out, c.in, c.in_len);
-		st = in;
-		iov_iter_advance(&st, c.in_len - 1);
-		iov_iter_truncate(&in, c.in_len - 1);
-		status = okvm_blk_request(b, le32_to_cpu((__force __le32)hdr.type),
-					  le64_to_cpu((__force __le64)hdr.sector),
-					  &out, &in, &written);
-		if (copy_to_iter(&status, 1, &st) != 1) {
-			okvm_vq_error(vq, "cannot write the status byte");
-			break;
-		}
-		if (okvm_vq_add_used(vq, c.head, written + 1))
-			break;
-		if (++done >= OKVM_VHOST_BUDGET) {
-			okvm_vhost_queue_work(vq->dev, vq->index);
-			break;
-		}
+	if (c->out_len < sizeof(hdr) || !c->in_len) {
+		okvm_vq_error(vq, "request without header or status byte");
+		return -EINVAL;
 	}
-	if (done)
-		okvm_vq_notify(vq);
-out:
-	mutex_unlock(&vq->mutex);
+	iov_iter_init(&out, ITER_SOURCE, vq->iov, c->out, c->out_len);
+	if (copy_from_iter(&hdr, sizeof(hdr), &out) != sizeof(hdr)) {
+		okvm_vq_error(vq, "cannot read the request header");
+		return -EFAULT;
+	}
+	/* the status is the chain's last writable byte */
+	iov_iter_init(&in, ITER_DEST, vq->iov + c->out, c->in, c->in_len);
+	st = in;
+	iov_iter_advance(&st, c->in_len - 1);
+	iov_iter_truncate(&in, c->in_len - 1);
+	status = okvm_blk_request(b, le32_to_cpu((__force __le32)hdr.type),
+				  le64_to_cpu((__force __le64)hdr.sector),
+				  &out, &in, &written);
+	if (copy_to_iter(&status, 1, &st) != 1) {
+		okvm_vq_error(vq, "cannot write the status byte");
+		return -EFAULT;
+	}
+	return written + 1;
+}
+
+static void okvm_blk_handle(struct okvm_vq *vq)
+{
+	okvm_vq_serve(vq, okvm_blk_serve);
 }
 
 static int okvm_blk_open(struct inode *inode, struct file *f)

@@ -57,51 +57,27 @@ static struct okvm_net_vq *to_net_vq(struct okvm_vq *vq)
 }
 
 /* Guest -> tap: one chain of readable buffers is one frame. */
-static void okvm_net_handle_tx(struct okvm_vq *vq)
+/* One TX chain: the frame behind the virtio-net header to the tap. */
+static long okvm_net_tx_one(struct okvm_vq *vq, const struct okvm_vhost_chain *c)
 {
 	struct okvm_net_vq *nvq = to_net_vq(vq);
-	struct okvm_vhost_chain c;
-	struct socket *sock;
-	unsigned int done = 0;
-	int r;
+	struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
+	struct socket *sock = vq->backend;
 
-	mutex_lock(&vq->mutex);
-	sock = vq->backend;
-	if (!sock || vq->broken)
-		goto out;
-	okvm_vq_disable_notify(vq);
-	for (;;) {
-		struct msghdr msg = { .msg_flags = MSG_DONTWAIT };
-
-		r = okvm_vq_get_chain(vq, vq->iov, OKVM_VHOST_IOV_MAX, &c);
-		if (r < 0)
-			break;
-		if (!r) {
-			if (okvm_vq_enable_notify(vq)) {
-				okvm_vq_disable_notify(vq);
-				continue;
-			}
-			break;
-		}
-		if (c.in || c.out_len < nvq->vhost_hlen) {
-			okvm_vq_error(vq, "TX chain with writable buffers or no header");
-			break;
-		}
-		iov_iter_init(&msg.msg_iter, ITER_SOURCE, vq->iov, c.out, c.out_len);
-		iov_iter_advance(&msg.msg_iter, nvq->vhost_hlen);
-		/* A frame the tap refuses is dropped, as a NIC drops it. */
-		sock->ops->sendmsg(sock, &msg, iov_iter_count(&msg.msg_iter));
-		if (okvm_vq_add_used(vq, c.head, 0))
-			break;
-		if (++done >= OKVM_VHOST_BUDGET) {
-			okvm_vhost_queue_work(vq->dev, vq->index);
-			break;
-		}
+	if (c->in || c->out_len < nvq->vhost_hlen) {
+		okvm_vq_error(vq, "TX chain with writable buffers or no header");
+		return -EINVAL;
 	}
-	if (done)
-		okvm_vq_notify(vq);
-out:
-	mutex_unlock(&vq->mutex);
+	iov_iter_init(&msg.msg_iter, ITER_SOURCE, vq->iov, c->out, c->out_len);
+	iov_iter_advance(&msg.msg_iter, nvq->vhost_hlen);
+	/* A frame the tap refuses is dropped, as a NIC drops it. */
+	sock->ops->sendmsg(sock, &msg, iov_iter_count(&msg.msg_iter));
+	return 0;
+}
+
+static void okvm_net_handle_tx(struct okvm_vq *vq)
+{
+	okvm_vq_serve(vq, okvm_net_tx_one);
 }
 
 /*

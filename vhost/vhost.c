@@ -94,6 +94,52 @@ void okvm_vhost_poll_stop(struct okvm_vhost_poll *p)
 }
 
 /*
+ * The loop of a handler that serves one chain at a time (vhost-blk's
+ * requests, vhost-net's transmit ring): under the ring mutex, with a
+ * backend and a sound ring, take chains with the guest's kicks off; when
+ * the ring is empty turn them on and look once more, so that a chain
+ * added in between is not left waiting for a kick that will not come
+ * (virtio 1.1 2.6.7.2, 2.6.10). Each chain goes to @serve and then to the
+ * used ring. After OKVM_VHOST_BUDGET chains the ring is queued again and
+ * the worker moves on; one interrupt covers the whole batch.
+ */
+void okvm_vq_serve(struct okvm_vq *vq, okvm_vq_chain_fn serve)
+{
+	struct okvm_vhost_chain c;
+	unsigned int done = 0;
+	long len;
+	int r;
+
+	mutex_lock(&vq->mutex);
+	if (!vq->backend || vq->broken)
+		goto out;
+	okvm_vq_disable_notify(vq);
+	for (;;) {
+		r = okvm_vq_get_chain(vq, vq->iov, OKVM_VHOST_IOV_MAX, &c);
+		if (r < 0)
+			break;
+		if (!r) {
+			if (okvm_vq_enable_notify(vq)) {
+				okvm_vq_disable_notify(vq);
+				continue;
+			}
+			break;
+		}
+		len = serve(vq, &c);
+		if (len < 0 || okvm_vq_add_used(vq, c.head, len))
+			break;
+		if (++done >= OKVM_VHOST_BUDGET) {
+			okvm_vhost_queue_work(vq->dev, vq->index);
+			break;
+		}
+	}
+	if (done)
+		okvm_vq_notify(vq);
+out:
+	mutex_unlock(&vq->mutex);
+}
+
+/*
  * The worker: sleeps until some bit of dev->pending is set, then runs the
  * handler of each ring whose bit it took. A handler serves at most
  * OKVM_VHOST_BUDGET chains and queues itself again when more are waiting,

@@ -182,6 +182,15 @@ static inline bool okvm_vq_has(const struct okvm_vq *vq, unsigned int bit)
 /* Chains a handler serves before it yields the worker to other rings. */
 #define OKVM_VHOST_BUDGET	64
 
+/*
+ * A handler's work on one chain (its iovecs in vq->iov, the ring mutex
+ * held): the bytes it wrote before the used entry, or a negative errno
+ * when it stopped the ring (okvm_vq_error()) and the chain is not used.
+ */
+typedef long (*okvm_vq_chain_fn)(struct okvm_vq *vq,
+				 const struct okvm_vhost_chain *c);
+void okvm_vq_serve(struct okvm_vq *vq, okvm_vq_chain_fn serve);
+
 /* net.c, blk.c: the two devices */
 int okvm_vhost_net_init(void);
 void okvm_vhost_net_exit(void);

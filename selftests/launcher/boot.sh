@@ -6,9 +6,12 @@
 # with -c 2 to the guest's marker line with nproc 2 and power off; with
 # -c 1, a raw and a read-only qcow2 virtio-blk disk, virtio-rng and
 # virtio-net on a tap in a bridge of L1's (ping, 256 KiB each way) they
-# reboot; both end okvm run with status 0; a guest on a qcow2 overlay over
-# a LUKS-encrypted layer over a compressed image writes, and its writes
-# survive okvm img snapshot -c/-a; bad input gets status 2 and one line.
+# reboot; a guest on a qcow2 overlay over a LUKS-encrypted layer over a
+# compressed image writes, and its writes survive okvm img snapshot -c/-a;
+# then the raw disk and the network once more through okvm's vhost-blk and
+# vhost-net (okvm-vhost.ko, when it is in the current directory) and the
+# network through in-tree vhost_net (when L1 has it, mkl1mods.sh); all end
+# okvm run with status 0; bad input gets status 2 and one line.
 # Prints TAP. Expects okvm, vmlinuz and guest.cpio in the current
 # directory; the device is okvm run's default unless OKVM_RUN_DEV is set.
 
@@ -51,11 +54,6 @@ mkdisks()
 net_setup()
 {
 	net_ok=0
-	if [ -f l1mods/load ]; then
-		while read -r m; do
-			insmod "l1mods/$m.ko" 2> /dev/null
-		done < l1mods/load
-	fi
 	ip link add okbr0 type bridge 2> /dev/null &&
 	ip addr add 10.0.2.1/24 dev okbr0 &&
 	ip link set okbr0 up && net_ok=1
@@ -84,29 +82,89 @@ net_start()
 	sender=$!
 }
 
+# check_net [WHAT]: the transfers of the last boot, WHAT (default
+# virtio-net) naming the backend in the results
 check_net()
 {
+	what=${1:-virtio-net}
 	exec 4>&-
 	kill "$listener" "$sender" 2> /dev/null
 	wait "$listener" "$sender" 2> /dev/null
 	if grep -q "okvm-guest: net: ping 10.0.2.1 ok" console.txt &&
 	   grep -q "okvm run: virtio-net on tap .* in bridge okbr0" err.txt; then
-		ok "virtio-net: the guest pings the L1 over a tap in a bridge"
+		ok "$what: the guest pings the L1 over a tap in a bridge"
 	else
 		grep "okvm-guest: net\|virtio-net" console.txt err.txt | sed 's/^/# /'
-		not_ok "virtio-net ping"
+		not_ok "$what ping"
 	fi
 	if grep -q "okvm-guest: net: sent $(md5sum < from-guest.bin | cut -d' ' -f1)" console.txt; then
-		ok "virtio-net: 256 KiB from the guest to the L1"
+		ok "$what: 256 KiB from the guest to the L1"
 	else
 		grep "okvm-guest: net" console.txt | sed 's/^/# /'
-		not_ok "virtio-net: guest to L1 ($(wc -c < from-guest.bin) bytes arrived)"
+		not_ok "$what: guest to L1 ($(wc -c < from-guest.bin) bytes arrived)"
 	fi
 	if grep -q "okvm-guest: net: received $(md5sum < to-guest.bin | cut -d' ' -f1)" console.txt; then
-		ok "virtio-net: 256 KiB from the L1 to the guest"
+		ok "$what: 256 KiB from the L1 to the guest"
 	else
 		grep "okvm-guest: net" console.txt | sed 's/^/# /'
-		not_ok "virtio-net: L1 to guest"
+		not_ok "$what: L1 to guest"
+	fi
+}
+
+# check_raw WHAT: the raw disk of the last boot (a fresh mkdisks) as vda
+check_raw()
+{
+	if grep -q "okvm-guest: vda: hello from the raw disk, serial disk.raw, ro 0" console.txt &&
+	   grep -q "okvm-guest: vda: write ok" console.txt &&
+	   [ "$(dd if=disk.raw bs=1M skip=1 count=1 2> /dev/null | head -n 1)" = "written by the guest on vda" ]; then
+		ok "$1: the guest reads a file, its ID, and its write reaches the file"
+	else
+		grep "okvm-guest: vd" console.txt | sed 's/^/# /'
+		not_ok "$1 raw disk"
+	fi
+}
+
+# vhost_boots: the raw disk and the network through okvm's vhost-blk and
+# vhost-net, then the network through in-tree vhost_net; -c 1 as above
+vhost_boots()
+{
+	if [ ! -c /dev/okvm-vhost-blk ]; then
+		for c in "okvm vhost boot" "vhost-blk raw" "vhost: no device failed" \
+			 "okvm vhost-net ping" "okvm vhost-net guest to L1" \
+			 "okvm vhost-net L1 to guest"; do
+			skip "$c" "no okvm-vhost.ko"
+		done
+	elif [ "$net_ok" != 1 ]; then
+		mkdisks
+		check_boot reboot 1 rebooted -d disk.raw,vhost
+		check_raw "vhost-blk"
+		for c in "okvm vhost-net ping" "okvm vhost-net guest to L1" \
+			 "okvm vhost-net L1 to guest"; do
+			skip "$c" "no bridge in L1 (tun and bridge modules: mkl1mods.sh)"
+		done
+	else
+		mkdisks
+		net_start
+		check_boot reboot 1 rebooted -d disk.raw,vhost \
+			-n tap,bridge=okbr0,vhost
+		check_raw "vhost-blk"
+		if grep -q "needs a reset\|vhost-.*:.* on /dev" err.txt; then
+			sed 's/^/# /' err.txt
+			not_ok "vhost: no device failed"
+		else
+			ok "vhost: no device failed"
+		fi
+		check_net "okvm vhost-net"
+	fi
+	if [ "$net_ok" = 1 ] && [ -c /dev/vhost-net ]; then
+		net_start
+		check_boot reboot 1 rebooted -n tap,bridge=okbr0,vhost=/dev/vhost-net
+		check_net "in-tree vhost_net"
+	else
+		for c in "in-tree vhost_net ping" "in-tree vhost_net guest to L1" \
+			 "in-tree vhost_net L1 to guest"; do
+			skip "$c" "no /dev/vhost-net in L1 (mkl1mods.sh)"
+		done
 	fi
 }
 
@@ -326,6 +384,21 @@ skip()
 	echo "ok $n $1 # SKIP $2"
 }
 
+# L1's modules (mkl1mods.sh), then okvm's vhost devices, which need tun,
+# when scripts/check put okvm-vhost.ko here
+if [ -f l1mods/load ]; then
+	while read -r m; do
+		insmod "l1mods/$m.ko" 2> /dev/null
+	done < l1mods/load
+fi
+if [ -f okvm-vhost.ko ] && [ ! -c /dev/okvm-vhost-blk ]; then
+	if insmod okvm-vhost.ko; then
+		ok "okvm-vhost.ko loads"
+	else
+		not_ok "okvm-vhost.ko loads"
+	fi
+fi
+
 # okvm without its in-kernel irqchip (issue 10) cannot boot Linux yet:
 # the boots are skipped there, the bad-input cases still run.
 skipped=0
@@ -347,7 +420,11 @@ if grep -q "no in-kernel irqchip" probe.txt; then
 		 "virtio-rng" "device failures" "virtio-net ping" \
 		 "virtio-net guest to L1" "virtio-net L1 to guest" \
 		 "image chain: first boot" "image chain: snapshot -c" \
-		 "image chain: second boot" "image chain: snapshot -a"; do
+		 "image chain: second boot" "image chain: snapshot -a" \
+		 "okvm vhost boot" "vhost-blk raw" "vhost: no device failed" \
+		 "okvm vhost-net ping" "okvm vhost-net guest to L1" \
+		 "okvm vhost-net L1 to guest" "in-tree vhost_net ping" \
+		 "in-tree vhost_net guest to L1" "in-tree vhost_net L1 to guest"; do
 		skip "$c" "$why"
 	done
 else
@@ -381,6 +458,7 @@ else
 			not_ok "$c (no chain)"
 		done
 	fi
+	vhost_boots
 fi
 
 # SIGTERM stops the VM cleanly: status 143 and the reason, no hang
@@ -486,6 +564,30 @@ bad_input "encrypted disk, wrong passphrase" "enc.qcow2: wrong passphrase" \
 	-k vmlinuz -d ov.qcow2,key-file=wrong.key
 bad_input "missing key file" "nokey: No such file" \
 	-k vmlinuz -d ov.qcow2,key-file=nokey
+[ -f disk.qcow2 ] || mkdisks
+bad_input "vhost-blk on qcow2" "raw files and block devices only" -k vmlinuz \
+	-d disk.qcow2,vhost
+if [ -z "$why" ]; then
+	# shellcheck disable=SC2086
+	bad_input "missing vhost device" "cannot open /nonexistent" -k vmlinuz \
+		-m 128M $dev -d disk.raw,vhost=/nonexistent
+else
+	skip "missing vhost device" "$why"
+fi
+if [ -z "$why" ] && [ "$net_ok" = 1 ] && [ -c /dev/okvm-vhost-blk ]; then
+	# shellcheck disable=SC2086
+	bad_input "vhost-net on vhost-blk's node" "not a vhost-net device" \
+		-k vmlinuz -m 128M $dev -n tap,vhost=/dev/okvm-vhost-blk
+else
+	skip "vhost-net on vhost-blk's node" "${why:-no okvm-vhost.ko or tun}"
+fi
+if [ -z "$why" ] && [ -c /dev/vhost-net ]; then
+	# shellcheck disable=SC2086
+	bad_input "vhost-blk on in-tree vhost-net" "not a vhost-blk device" \
+		-k vmlinuz -m 128M $dev -d disk.raw,vhost=/dev/vhost-net
+else
+	skip "vhost-blk on in-tree vhost-net" "${why:-no /dev/vhost-net in L1}"
+fi
 if [ -z "$why" ] && [ "$net_ok" = 1 ]; then
 	# shellcheck disable=SC2086
 	bad_input "nonexistent bridge" "no such bridge" -k vmlinuz -m 128M $dev \

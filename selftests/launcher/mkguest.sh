@@ -33,6 +33,10 @@ for applet in sh mount sed cat nproc uname date dd printf echo sleep \
 	ln -s busybox "$tmp/bin/$applet"
 done
 cp "$here/guest-init" "$tmp/init"
+# scripts/vhost-bench's guest tools, static, when built (the Makefile)
+for t in ${GUEST_TOOLS:-}; do
+	cp "$t" "$tmp/bin/"
+done
 chmod 755 "$tmp/init"
 
 # virtio-pci and the blk, rng and net drivers with what they need, in

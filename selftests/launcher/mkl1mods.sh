@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # mkl1mods.sh DIR [KVER]: the modules boot.sh loads in the L1 test VM for
-# the virtio-net test (tun for the tap, bridge for the bridge it joins),
-# with what they depend on, from /lib/modules/KVER (default: the newest
+# the virtio-net test (tun for the tap, bridge for the bridge it joins,
+# vhost_net for the in-tree vhost-net case; loop for scripts/vhost-bench's
+# O_DIRECT disk), with what they depend on, from /lib/modules/KVER (default: the newest
 # Debian 6.1 in /boot, the L1 kernel of the launcher tiers). DIR/load
 # lists them in load order.
 set -euo pipefail
@@ -18,7 +19,7 @@ fi
 rm -rf "$out"
 mkdir -p "$out"
 : > "$out/load"
-modprobe -S "$kver" --show-depends -a tun bridge |
+modprobe -S "$kver" --show-depends -a tun bridge vhost_net loop |
 while read -r what path _; do
 	[ "$what" = insmod ] || continue
 	name=$(basename "$path")

@@ -53,21 +53,27 @@
 #define RUN_MAX_NETS		4
 #define RUN_PATH_MAX		4096
 
-/* -d FILE[,ro][,cache=none] */
+#define RUN_VHOST_MAX		256
+#define RUN_VHOST_BLK		"/dev/okvm-vhost-blk"
+#define RUN_VHOST_NET		"/dev/okvm-vhost-net"
+
+/* -d FILE[,ro][,cache=none][,vhost[=PATH]] */
 struct disk_opt {
 	char path[RUN_PATH_MAX];
 	int ro;
 	int nocache;
 	/* the passphrase of the encrypted images of its chain; "" if none */
 	char key_file[RUN_PATH_MAX];
+	char vhost[RUN_VHOST_MAX];	/* the vhost-blk node; empty: none */
 };
 
-/* -n tap[=NAME][,bridge=BR][,guest_mac=MAC] */
+/* -n tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]] */
 struct net_opt {
 	char ifname[16];	/* empty: the kernel names it */
 	char bridge[16];	/* empty: no bridge */
 	uint8_t mac[6];
 	int has_mac;
+	char vhost[RUN_VHOST_MAX];	/* the vhost-net node; empty: none */
 };
 
 struct run_opts {

@@ -1,18 +1,61 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * A tap's link, set through rtnetlink with libnl-route-3: up, and a port
+ * A tap: opened with IFF_VNET_HDR and virtio 1.x's 12-byte header and no
+ * offloads, so that header is what virtio-net's driver puts before each
+ * frame (virtio_net.c, and vhost-net's worker, which passes it through).
+ * Its link, set through rtnetlink with libnl-route-3: up, and a port
  * of an existing bridge when -n names one (RTM_NEWLINK with IFF_UP and
  * IFLA_MASTER, what `ip link set TAP master BR up` sends). The bridge is
  * checked first, so a wrong name is one line and no half-made setup.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "run.h"
+
+int net_tap_open(const struct net_opt *o, char *ifname, char *err,
+		 size_t errlen)
+{
+	int hdr = sizeof(struct virtio_net_hdr_mrg_rxbuf);
+	struct ifreq ifr;
+	int fd;
+
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "-n: cannot open /dev/net/tun: %s%s",
+			 strerror(errno), errno == ENOENT ?
+			 " (load the tun module)" : "");
+		return -1;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
+		 o->ifname[0] ? o->ifname : "okvm%d");
+	if (ioctl(fd, TUNSETIFF, &ifr)) {
+		snprintf(err, errlen, "-n: cannot create the tap %s: %s%s",
+			 ifr.ifr_name, strerror(errno), errno == EPERM ?
+			 " (needs CAP_NET_ADMIN, or a tap made for this user)" :
+			 errno == EBUSY ? " (in use)" : "");
+		close(fd);
+		return -1;
+	}
+	snprintf(ifname, IFNAMSIZ, "%s", ifr.ifr_name);
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) || ioctl(fd, TUNSETOFFLOAD, 0)) {
+		snprintf(err, errlen, "-n: tap %s: %s", ifname, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 int net_tap_up(const char *ifname, const char *bridge, char *err,
 	       size_t errlen)

@@ -17,8 +17,8 @@
 void run_usage(void *file)
 {
 	fputs("usage: okvm run -k KERNEL [-i INITRD] [-p PARAMS] [-m SIZE] [-c CPUS]\n"
-	      "                [-d FILE[,ro][,cache=none][,key-file=PATH]]... [--rng]\n"
-	      "                [-n tap[=NAME][,bridge=BR][,guest_mac=MAC]]...\n"
+	      "                [-d FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]]]...\n"
+	      "                [--rng] [-n tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]]...\n"
 	      "                [--dev PATH] [--boot-timer]\n"
 	      "\n"
 	      "Boot a Linux bzImage with COM1 (ttyS0) on this terminal.\n"
@@ -28,15 +28,19 @@ void run_usage(void *file)
 	      "  -p, --params PARAMS   kernel command line, after okvm's console=ttyS0\n"
 	      "  -m, --mem SIZE        guest RAM: MiB, or with a K, M, G suffix (default 512M)\n"
 	      "  -c, --cpus CPUS       vCPUs, one thread each (default 1)\n"
-	      "  -d, --disk FILE[,ro][,cache=none][,key-file=PATH]\n"
+	      "  -d, --disk FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]]\n"
 	      "                        a virtio-blk disk (/dev/vda, vdb, ... in order): a\n"
 	      "                        raw or qcow2 image or a block device; ro: read-only,\n"
 	      "                        cache=none: O_DIRECT, key-file: the passphrase (the\n"
 	      "                        file's bytes) of the encrypted images of its backing\n"
-	      "                        chain (up to 8 disks)\n"
-	      "  -n, --network tap[=NAME][,bridge=BR][,guest_mac=MAC]\n"
+	      "                        chain (up to 8 disks); vhost: served in the kernel\n"
+	      "                        by " RUN_VHOST_BLK " (or PATH), raw images and\n"
+	      "                        block devices only\n"
+	      "  -n, --network tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]\n"
 	      "                        a virtio-net card on a new tap device (named NAME),\n"
-	      "                        attached to the existing bridge BR (up to 4)\n"
+	      "                        attached to the existing bridge BR (up to 4); vhost:\n"
+	      "                        served in the kernel by " RUN_VHOST_NET ",\n"
+	      "                        vhost=/dev/vhost-net: by Linux's vhost_net\n"
 	      "      --rng             a virtio-rng device fed by getrandom()\n"
 	      "      --dev PATH        the KVM device (default: /dev/okvm if it has the\n"
 	      "                        in-kernel irqchip, else /dev/kvm)\n"
@@ -91,6 +95,25 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* "vhost" (the default node @dflt) or "vhost=PATH" into @out; 1 if it is one */
+static int parse_vhost(const char *w, const char *dflt, char *out,
+		       const char *opt, char *err, size_t errlen)
+{
+	if (!strcmp(w, "vhost")) {
+		snprintf(out, RUN_VHOST_MAX, "%s", dflt);
+		return 1;
+	}
+	if (strncmp(w, "vhost=", 6))
+		return 0;
+	if (w[6] != '/' || strlen(w + 6) >= RUN_VHOST_MAX) {
+		snprintf(err, errlen, "%s vhost=PATH: '%s' is not a device path",
+			 opt, w + 6);
+		return -1;
+	}
+	strcpy(out, w + 6);
+	return 1;
+}
+
 /* the next comma-separated word of @s into @w; the rest after it */
 static const char *word(const char *s, char *w, size_t wlen, bool *toolong)
 {
@@ -107,15 +130,23 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 	char w[RUN_PATH_MAX];
 	const char *rest;
 	bool toolong;
+	int r;
 
 	memset(d, 0, sizeof(*d));
 	rest = word(s, d->path, sizeof(d->path), &toolong);
 	if (!d->path[0] || toolong) {
-		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,key-file=PATH], not '%s'", s);
+		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]], not '%s'",
+			 s);
 		return -1;
 	}
 	while (rest) {
 		rest = word(rest, w, sizeof(w), &toolong);
+		r = toolong ? 0 : parse_vhost(w, RUN_VHOST_BLK, d->vhost, "-d", err,
+					      errlen);
+		if (r < 0)
+			return -1;
+		if (r)
+			continue;
 		if (!strcmp(w, "ro")) {
 			d->ro = 1;
 		} else if (!strcmp(w, "cache=none")) {
@@ -123,7 +154,7 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 		} else if (!strncmp(w, "key-file=", 9) && w[9] && !toolong) {
 			snprintf(d->key_file, sizeof(d->key_file), "%s", w + 9);
 		} else {
-			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH)",
+			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH, vhost)",
 				 d->path, w);
 			return -1;
 		}
@@ -149,9 +180,10 @@ static int parse_mac(const char *s, uint8_t *mac)
 int run_parse_net(const char *s, struct net_opt *n, char *err,
 		  size_t errlen)
 {
+	char w[RUN_VHOST_MAX + 8];
 	const char *rest;
-	char w[64];
 	bool toolong;
+	int r;
 
 	memset(n, 0, sizeof(*n));
 	rest = word(s, w, sizeof(w), &toolong);
@@ -164,12 +196,18 @@ int run_parse_net(const char *s, struct net_opt *n, char *err,
 		}
 		strcpy(n->ifname, w + 4);
 	} else if (strcmp(w, "tap")) {
-		snprintf(err, errlen, "-n takes tap[=NAME][,bridge=BR][,guest_mac=MAC], not '%s'",
+		snprintf(err, errlen, "-n takes tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]], not '%s'",
 			 s);
 		return -1;
 	}
 	while (rest) {
 		rest = word(rest, w, sizeof(w), &toolong);
+		r = toolong ? 0 : parse_vhost(w, RUN_VHOST_NET, n->vhost, "-n", err,
+					      errlen);
+		if (r < 0)
+			return -1;
+		if (r)
+			continue;
 		if (!strncmp(w, "bridge=", 7) && !toolong) {
 			if (!w[7] || strlen(w + 7) >= sizeof(n->bridge)) {
 				snprintf(err, errlen, "-n bridge=BR: '%s' is not an interface name",
@@ -185,7 +223,7 @@ int run_parse_net(const char *s, struct net_opt *n, char *err,
 			}
 			n->has_mac = 1;
 		} else {
-			snprintf(err, errlen, "-n: unknown network option '%s' (bridge=, guest_mac=)",
+			snprintf(err, errlen, "-n: unknown network option '%s' (bridge=, guest_mac=, vhost)",
 				 w);
 			return -1;
 		}

@@ -121,9 +121,18 @@ int virtio_blk_open(const struct disk_opt *o, struct blk **b, char *err,
 int virtio_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
 		   char *err, size_t errlen);
 
+/* the same served by a vhost device in the kernel, o->vhost (vhost_dev.c) */
+int vhost_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
+		  char *err, size_t errlen);
+int vhost_net_add(struct vm *vm, const struct net_opt *o, unsigned int i,
+		  char *err, size_t errlen);
+
 /* virtio-net card @i on a tap (virtio_net.c); the tap's link (net_tap.c) */
 int virtio_net_add(struct vm *vm, const struct net_opt *o, unsigned int i,
 		   char *err, size_t errlen);
+/* a new tap for -n @o; its fd, its name in @ifname (IFNAMSIZ bytes) */
+int net_tap_open(const struct net_opt *o, char *ifname, char *err,
+		 size_t errlen);
 int net_tap_up(const char *ifname, const char *bridge, char *err,
 	       size_t errlen);
 

@@ -364,6 +364,8 @@ void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 
 uint64_t virtio_dev_features(const struct virtio_dev *d)
 {
+	if (d->ops->features_exact)
+		return d->ops->features;
 	return d->ops->features | 1ULL << VIRTIO_F_VERSION_1 |
 	       1ULL << VIRTIO_RING_F_INDIRECT_DESC |
 	       1ULL << VIRTIO_RING_F_EVENT_IDX;

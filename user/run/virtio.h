@@ -105,13 +105,22 @@ struct virtio_dev_ops {
 	uint32_t pci_class;		/* class, subclass, prog-if */
 	unsigned int nr_queues;
 	uint64_t features;		/* besides VERSION_1, ring features */
+	/*
+	 * @features is the whole offer, ring features included: a vhost
+	 * backend offers only what its kernel device acks (vhost_dev.c)
+	 */
+	bool features_exact;
 	size_t config_size;
 	/* device config read (@off + @len <= config_size) */
 	void (*config_read)(struct virtio_dev *d, unsigned int off,
 			    void *data, unsigned int len);
 	/* the driver set DRIVER_OK: start (0) or refuse (-1, with a log) */
 	int (*start)(struct virtio_dev *d);
-	/* the driver wrote queue @q's notify register */
+	/*
+	 * the driver wrote queue @q's notify register; NULL: the kicks are
+	 * the backend's own (a vhost worker waits on the transport's
+	 * kick_fd()) and the transport's thread leaves them alone
+	 */
 	void (*notify)(struct virtio_dev *d, unsigned int q);
 	/* reset or stop: no chain may be touched after it returns */
 	void (*stop)(struct virtio_dev *d);
@@ -122,6 +131,14 @@ struct virtio_dev_ops {
 struct virtio_transport_ops {
 	void (*queue_irq)(struct virtio_dev *d, unsigned int q);
 	void (*config_irq)(struct virtio_dev *d);
+	/* the eventfd the driver's kicks of queue @q signal (an ioeventfd) */
+	int (*kick_fd)(struct virtio_dev *d, unsigned int q);
+	/*
+	 * an eventfd that interrupts the driver for queue @q from the
+	 * kernel (an irqfd on the queue's vector, routed to its message
+	 * now and on every later change), or -1 when it has no vector
+	 */
+	int (*call_fd)(struct virtio_dev *d, unsigned int q);
 };
 
 struct virtio_dev {

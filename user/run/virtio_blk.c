@@ -349,6 +349,13 @@ int virtio_blk_open(const struct disk_opt *o, struct blk **b, char *err,
 			 r == -EACCES || r == -EROFS ? " (add ,ro for read-only use)" : "");
 		return -1;
 	}
+	if (o->vhost[0] && strcmp((*b)->ops->format, "raw")) {
+		snprintf(err, errlen, "disk %s: %s image; vhost-blk serves raw files and block devices only",
+			 o->path, (*b)->ops->format);
+		blk_close(*b);
+		*b = NULL;
+		return -1;
+	}
 	if ((*b)->size < SECTOR) {
 		snprintf(err, errlen, "disk %s: smaller than one 512-byte sector",
 			 o->path);
@@ -362,9 +369,12 @@ int virtio_blk_open(const struct disk_opt *o, struct blk **b, char *err,
 int virtio_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
 		   char *err, size_t errlen)
 {
-	struct blk_dev *bd = calloc(1, sizeof(*bd));
 	const char *base = strrchr(o->path, '/');
+	struct blk_dev *bd;
 
+	if (o->vhost[0])
+		return vhost_blk_add(vm, b, o, err, errlen);
+	bd = calloc(1, sizeof(*bd));
 	if (!bd) {
 		blk_close(b);
 		snprintf(err, errlen, "out of memory");

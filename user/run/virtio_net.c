@@ -14,12 +14,10 @@
  * the tap until the driver kicks the receive queue. Every ring access is
  * under the device lock, so a reset never races a copy.
  *
- * The tap is brought up and attached to an existing bridge through
- * rtnetlink with libnl-route-3 (net_tap.c), never by running ip or brctl.
+ * The tap is opened, brought up and attached to an existing bridge in
+ * net_tap.c (rtnetlink with libnl-route-3, never by running ip or brctl).
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <poll.h>
@@ -27,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -246,46 +243,15 @@ static const struct virtio_dev_ops net_ops = {
 	.destroy = net_destroy,
 };
 
-/* the tap: IFF_VNET_HDR with virtio 1.x's 12-byte header, no offloads */
-static int open_tap(struct net_dev *nd, const struct net_opt *o, char *err,
-		    size_t errlen)
-{
-	struct ifreq ifr;
-	int hdr = NET_HDR_LEN;
-
-	nd->tap_fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-	if (nd->tap_fd < 0) {
-		snprintf(err, errlen, "-n: cannot open /dev/net/tun: %s%s",
-			 strerror(errno), errno == ENOENT ?
-			 " (load the tun module)" : "");
-		return -1;
-	}
-	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s",
-		 o->ifname[0] ? o->ifname : "okvm%d");
-	if (ioctl(nd->tap_fd, TUNSETIFF, &ifr)) {
-		snprintf(err, errlen, "-n: cannot create the tap %s: %s%s",
-			 ifr.ifr_name, strerror(errno), errno == EPERM ?
-			 " (needs CAP_NET_ADMIN, or a tap made for this user)" :
-			 errno == EBUSY ? " (in use)" : "");
-		return -1;
-	}
-	snprintf(nd->ifname, sizeof(nd->ifname), "%s", ifr.ifr_name);
-	if (ioctl(nd->tap_fd, TUNSETVNETHDRSZ, &hdr) ||
-	    ioctl(nd->tap_fd, TUNSETOFFLOAD, 0)) {
-		snprintf(err, errlen, "-n: tap %s: %s", nd->ifname, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 int virtio_net_add(struct vm *vm, const struct net_opt *o, unsigned int i,
 		   char *err, size_t errlen)
 {
-	struct net_dev *nd = calloc(1, sizeof(*nd));
 	struct virtio_pci *vp;
+	struct net_dev *nd;
 
+	if (o->vhost[0])
+		return vhost_net_add(vm, o, i, err, errlen);
+	nd = calloc(1, sizeof(*nd));
 	if (!nd) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -306,7 +272,8 @@ int virtio_net_add(struct vm *vm, const struct net_opt *o, unsigned int i,
 		memcpy(nd->mac, "\x52\x54\x00\x12\x34\x56", 6);
 		nd->mac[5] += i;
 	}
-	if (open_tap(nd, o, err, errlen) ||
+	nd->tap_fd = net_tap_open(o, nd->ifname, err, errlen);
+	if (nd->tap_fd < 0 ||
 	    net_tap_up(nd->ifname, o->bridge, err, errlen)) {
 		net_destroy(&(struct virtio_dev){ .priv = nd });
 		return -1;

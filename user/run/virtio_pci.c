@@ -13,6 +13,14 @@
  * KVM_SET_GSI_ROUTING. A notify write that reaches user space anyway (a
  * width the ioeventfd does not match) signals the same eventfd.
  *
+ * A vhost backend (vhost_dev.c) takes both eventfds into the kernel: its
+ * worker waits on the kick eventfd and signals the vector's irqfd itself.
+ * Such a vector is "direct": its GSI follows every change of its message
+ * at once, since no msix_send() runs before the interrupt. Its mask bit
+ * is not seen by the kernel worker (the interrupt is delivered while
+ * masked); Linux masks a vector only while no handler is requested, when
+ * the device is reset or has no work for it.
+ *
  * BAR 0 layout (VP_*): common 0x0000, ISR 0x1000, device 0x2000,
  * notify 0x3000 (4 bytes per queue), MSI-X table 0x4000, PBA 0x5000.
  *
@@ -56,6 +64,7 @@ struct msix_vec {
 	int gsi, efd;
 	bool pending;
 	bool routed;
+	bool direct;			/* a vhost worker signals @efd */
 	uint32_t r_lo, r_hi, r_data;	/* what the GSI routes to now */
 };
 
@@ -86,21 +95,29 @@ static struct virtio_pci *to_vp(struct virtio_dev *d)
 	return d->transport;
 }
 
+/* msix_lock held: the vector's GSI to its message, if it changed */
+static int msix_route(struct virtio_pci *vp, struct msix_vec *v)
+{
+	if (v->routed && v->r_lo == v->addr_lo && v->r_hi == v->addr_hi &&
+	    v->r_data == v->data)
+		return 0;
+	if (vm_msi_route(vp->vm, v->gsi, (uint64_t)v->addr_hi << 32 |
+			 v->addr_lo, v->data))
+		return -1;
+	v->routed = true;
+	v->r_lo = v->addr_lo;
+	v->r_hi = v->addr_hi;
+	v->r_data = v->data;
+	return 0;
+}
+
 /* msix_lock held: the vector's route, then its irqfd */
 static void msix_send(struct virtio_pci *vp, struct msix_vec *v)
 {
 	uint64_t one = 1;
 
-	if (!v->routed || v->r_lo != v->addr_lo || v->r_hi != v->addr_hi ||
-	    v->r_data != v->data) {
-		if (vm_msi_route(vp->vm, v->gsi, (uint64_t)v->addr_hi << 32 |
-				 v->addr_lo, v->data))
-			return;
-		v->routed = true;
-		v->r_lo = v->addr_lo;
-		v->r_hi = v->addr_hi;
-		v->r_data = v->data;
-	}
+	if (msix_route(vp, v))
+		return;
 	if (write(v->efd, &one, sizeof(one)) < 0)
 		vm_request_stop(vp->vm, RUN_EXIT_CRASH, "%s: irqfd: %s",
 				vp->dev.ops->name, strerror(errno));
@@ -153,9 +170,33 @@ static void vp_config_irq(struct virtio_dev *d)
 	msix_fire(vp, __atomic_load_n(&vp->msix_config, __ATOMIC_RELAXED));
 }
 
+static int vp_kick_fd(struct virtio_dev *d, unsigned int q)
+{
+	return q < d->ops->nr_queues ? to_vp(d)->kick_fd[q] : -1;
+}
+
+static int vp_call_fd(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_pci *vp = to_vp(d);
+	unsigned int n = __atomic_load_n(&d->vq[q].msix_vector, __ATOMIC_RELAXED);
+	struct msix_vec *v;
+	int fd;
+
+	if (q >= d->ops->nr_queues || n >= vp->nr_vec)
+		return -1;
+	v = &vp->vec[n];
+	pthread_mutex_lock(&vp->msix_lock);
+	v->direct = true;
+	fd = msix_route(vp, v) ? -1 : v->efd;
+	pthread_mutex_unlock(&vp->msix_lock);
+	return fd;
+}
+
 static const struct virtio_transport_ops vp_tops = {
 	.queue_irq = vp_queue_irq,
 	.config_irq = vp_config_irq,
+	.kick_fd = vp_kick_fd,
+	.call_fd = vp_call_fd,
 };
 
 /* the notify registers follow BAR 0; bus lock held */
@@ -432,6 +473,8 @@ static void msix_mmio(struct virtio_pci *vp, uint64_t off, bool write,
 		if (reg == &v->ctrl) {
 			v->ctrl &= 1;	/* only the mask bit is defined */
 			msix_flush(vp);
+		} else if (v->direct) {
+			msix_route(vp, v);
 		}
 	}
 	pthread_mutex_unlock(&vp->msix_lock);
@@ -484,7 +527,8 @@ static void *vp_worker(void *arg)
 {
 	struct virtio_pci *vp = arg;
 	struct virtio_dev *d = &vp->dev;
-	unsigned int nq = d->ops->nr_queues, q;
+	/* a vhost backend's kernel worker takes the kicks itself */
+	unsigned int nq = d->ops->notify ? d->ops->nr_queues : 0, q;
 	struct pollfd pfd[VIRTIO_MAX_QUEUES + 1];
 	uint64_t cnt;
 
