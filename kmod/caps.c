@@ -62,6 +62,10 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_REINJECT_CONTROL:
 	case KVM_CAP_KVMCLOCK_CTRL:	/* x86/clock.c */
 	case KVM_CAP_READONLY_MEM:	/* writes exit as MMIO (mmu.c) */
+	case KVM_CAP_MSR_PLATFORM_INFO:	/* x86/msr.c, vm.c */
+	case KVM_CAP_SET_BOOT_CPU_ID:	/* vm.c, okvm_vcpu_is_reset_bsp() */
+	case KVM_CAP_VCPU_ATTRIBUTES:	/* KVM_VCPU_TSC_CTRL (x86/tsc_ctrl.c) */
+	case KVM_CAP_BINARY_STATS_FD:	/* KVM_GET_STATS_FD (stats.c) */
 		return 1;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:	/* dirty_log.c */
 		return okvm_dirty_log_manual_caps();
@@ -89,6 +93,14 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_XSAVE2:
 		return boot_cpu_has(X86_FEATURE_XSAVE) ? okvm_xsave2_size() : 0;
+	case KVM_CAP_DISABLE_QUIRKS2:	/* the quirks okvm has (hypercall.c) */
+		return OKVM_QUIRKS;
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:	/* x86/hypercall.c */
+	case KVM_CAP_X86_USER_SPACE_MSR:	/* x86/msr.c, msr_filter.c */
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
+	case KVM_CAP_SYNC_REGS:		/* the parts x86/sync_regs.c moves */
+		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_ADJUST_CLOCK:	/* KVM_GET/SET_CLOCK (x86/clock.c) */
 		return okvm_clock_valid_flags();
 	default:

@@ -198,6 +198,8 @@ static void okvm_mmu_kick_vcpus(struct okvm_vm *vm)
 	if (!cpumask_empty(mmu->kick_mask))
 		smp_call_function_many(mmu->kick_mask, okvm_mmu_kick_ipi, NULL,
 				       true);
+	/* KVM counts every remote flush, whether or not a vCPU was in. */
+	vm->stat.remote_tlb_flush++;
 	spin_unlock(&mmu->kick_lock);
 }
 
@@ -513,6 +515,7 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 		    (*spte & OKVM_SPTE_ADDR_MASK) == page_to_phys(page))
 			new |= *spte & fmt->leaf_write;
 		WRITE_ONCE(*spte, new);
+		vcpu->stat.pf_fixed++;
 	}
 	spin_unlock(&mmu->lock);
 	put_page(page);

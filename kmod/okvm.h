@@ -120,6 +120,25 @@ struct okvm_mmu {
 };
 
 /*
+ * Counters KVM_GET_STATS_FD shows (stats.c), with KVM's names and
+ * meanings. Each is written by one party only (the vCPU's thread; the
+ * VM's under mmu.kick_lock) with plain increments and read without a
+ * lock, as KVM's are.
+ */
+struct okvm_vm_stats {
+	u64 remote_tlb_flush;	/* invalidations that kicked the vCPUs (mmu.c) */
+};
+
+struct okvm_vcpu_stats {
+	u64 exits;		/* every exit from the guest (x86/run.c) */
+	u64 io_exits;		/* port I/O exits (x86/io.c) */
+	u64 mmio_exits;		/* MMIO exits to user space (x86/io.c) */
+	u64 signal_exits;	/* KVM_RUN ended by a signal (x86/run.c) */
+	u64 halt_exits;		/* HLT executed (x86/exit_common.c) */
+	u64 pf_fixed;		/* second-level faults mapped (mmu.c) */
+};
+
+/*
  * struct okvm_vm - one virtual machine.
  *
  * Lifetime: created by KVM_CREATE_VM. Its file and each vCPU file hold a
@@ -151,6 +170,12 @@ struct okvm_vm {
 	 * the first KVM_CREATE_VCPU fixes it, under @lock, as in KVM.
 	 */
 	u32 max_vcpu_ids;
+	/*
+	 * KVM_SET_BOOT_CPU_ID: the id of the vCPU that comes out of RESET as
+	 * the BSP (okvm_vcpu_is_reset_bsp()); 0 by default, changed under
+	 * @lock only while no vCPU exists, so read without it afterwards.
+	 */
+	u32 bsp_vcpu_id;
 
 	struct mutex slots_lock;	/* serializes memslot changes */
 	struct okvm_memslots __rcu *memslots;
@@ -162,8 +187,14 @@ struct okvm_vm {
 	 * KVM_ENABLE_CAP under @slots_lock, read under it (dirty_log.c).
 	 */
 	u64 dirty_log_manual;
+	/*
+	 * KVM_CAP_MSR_PLATFORM_INFO enabled with 0: the guest's RDMSR of
+	 * MSR_PLATFORM_INFO raises #GP (msr.c). Any time, no lock, as KVM.
+	 */
+	bool platform_info_hidden;
 
 	struct okvm_mmu mmu;
+	struct okvm_vm_stats stat;	/* stats.c */
 	bool failed_entry_dumped;	/* one VMCB/VMCS dump per VM */
 	/*
 	 * kvmclock = CLOCK_BOOTTIME + @kvmclock_offset (x86/clock.c);
@@ -191,6 +222,17 @@ struct okvm_vm {
 	 */
 	bool x2apic_format;
 	bool x2apic_broadcast_quirk_disabled;
+	/*
+	 * KVM_CAP_X86_USER_SPACE_MSR's KVM_MSR_EXIT_REASON_* mask and the
+	 * KVM_X86_SET_MSR_FILTER filter (x86/msr_filter.c): the filter is
+	 * replaced under @lock and read under RCU; @msr_intercept_all says
+	 * it denies something, so the vendors intercept every MSR.
+	 */
+	u32 user_space_msr_mask;
+	/* KVM_CAP_DISABLE_QUIRKS2: KVM_X86_QUIRK_* turned off (hypercall.c) */
+	u64 disabled_quirks;
+	struct okvm_msr_filter __rcu *msr_filter;
+	bool msr_intercept_all;
 	struct okvm_pic *pic;
 	struct okvm_ioapic *ioapic;
 	struct okvm_pit *pit;
@@ -361,11 +403,24 @@ struct okvm_vcpu {
 	unsigned long seen_tpr;
 	u64 misc_enable;
 	u64 hwcr;
+	u64 power_ctl;		/* MSR_IA32_POWER_CTL, only kept */
+	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID (x86/hypercall.c) */
+	bool pv_enforce;
+	/*
+	 * A KVM_EXIT_X86_RDMSR/WRMSR the VMM answers before the next
+	 * KVM_RUN completes the instruction (x86/msr.c).
+	 */
+	struct {
+		bool pending;
+		bool rdmsr;
+		u8 len;
+	} msr_user;
 	struct okvm_mtrr mtrr;		/* x86/mtrr.c */
 	struct okvm_mce mce;		/* x86/mce.c */
 	/* KVM_X86_SET_MCE hit a vCPU that cannot take #MC: exit SHUTDOWN */
 	bool shutdown_pending;
 	s64 tsc_adjust;			/* IA32_TSC_ADJUST (msr.c) */
+	u64 platform_info;		/* MSR_PLATFORM_INFO (msr.c) */
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*
@@ -382,6 +437,7 @@ struct okvm_vcpu {
 
 	sigset_t sigset;
 	bool sigset_active;
+	struct okvm_vcpu_stats stat;	/* stats.c */
 };
 
 #define OKVM_OUTSIDE_GUEST	0
@@ -449,6 +505,15 @@ long okvm_vm_ioctl_mmu_pages(struct okvm_vm *vm, unsigned int ioctl,
 			     unsigned long arg);
 
 /* vcpu.c */
+/*
+ * The vCPU KVM_SET_BOOT_CPU_ID named: its APIC base has the BSP flag at
+ * RESET (SDM Vol. 3 10.4.4), and it runs without waiting for INIT-SIPI.
+ */
+static inline bool okvm_vcpu_is_reset_bsp(const struct okvm_vcpu *vcpu)
+{
+	return vcpu->id == vcpu->vm->bsp_vcpu_id;
+}
+
 int okvm_create_vcpu(struct okvm_vm *vm, unsigned long id);
 void okvm_vcpu_free(struct okvm_vcpu *vcpu);
 
@@ -467,7 +532,18 @@ void okvm_hardware_exit(void);
 /* caps.c */
 #define OKVM_X2APIC_API_FLAGS	(KVM_X2APIC_API_USE_32BIT_IDS | \
 				 KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)
+/* The KVM quirks okvm has, each of which KVM_CAP_DISABLE_QUIRKS2 turns off. */
+#define OKVM_QUIRKS		(KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT | \
+				 KVM_X86_QUIRK_FIX_HYPERCALL_INSN | \
+				 KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+#define OKVM_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL | \
+				 KVM_MSR_EXIT_REASON_UNKNOWN | \
+				 KVM_MSR_EXIT_REASON_FILTER)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
+
+/* stats.c */
+int okvm_vm_get_stats_fd(struct okvm_vm *vm);
+int okvm_vcpu_get_stats_fd(struct okvm_vcpu *vcpu);
 
 /* eventfd.c */
 int okvm_eventfd_init(struct okvm_vm *vm);

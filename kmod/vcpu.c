@@ -176,6 +176,12 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		return okvm_set_tsc_khz((unsigned long)argp);
 	case KVM_KVMCLOCK_CTRL:
 		return okvm_vcpu_kvmclock_ctrl(vcpu);
+	case KVM_GET_STATS_FD:
+		return okvm_vcpu_get_stats_fd(vcpu);
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		return okvm_vcpu_ioctl_device_attr(vcpu, ioctl, argp);
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return okvm_mce_vcpu_ioctl(vcpu, ioctl, argp);
@@ -183,13 +189,17 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		struct kvm_enable_cap cap;
 
 		/*
-		 * No per-vCPU capability can be enabled on okvm (KVM's are
-		 * Hyper-V's and nested state), so, as KVM answers for the
-		 * ones it does not know: EINVAL, after reading the argument.
+		 * KVM_CAP_ENFORCE_PV_FEATURE_CPUID is the one per-vCPU
+		 * capability okvm has (KVM's others are Hyper-V's); flags,
+		 * and the rest, are EINVAL after reading the argument.
 		 */
 		if (copy_from_user(&cap, argp, sizeof(cap)))
 			return -EFAULT;
-		return -EINVAL;
+		if (cap.flags || cap.cap != KVM_CAP_ENFORCE_PV_FEATURE_CPUID)
+			return -EINVAL;
+		/* any non-zero args[0] turns it on, as in KVM */
+		vcpu->pv_enforce = cap.args[0];
+		return 0;
 	}
 	default:
 		break;

@@ -39,6 +39,7 @@ static void okvm_vm_free(struct okvm_vm *vm)
 	okvm_irqchip_free(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		okvm_vcpu_free(vm->vcpus[i]);
+	okvm_msr_filter_free(vm);
 	okvm_memslots_free(vm);
 	mmdrop(vm->mm);
 	ida_free(&okvm_vm_ida, vm->id);
@@ -112,6 +113,22 @@ static int okvm_vm_enable_cap(struct okvm_vm *vm, void __user *argp)
 		return 0;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
 		return okvm_vm_enable_cap_dirty_log(vm, &cap);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		/* args[0] nonzero: the guest may read it (the default). */
+		WRITE_ONCE(vm->platform_info_hidden, !cap.args[0]);
+		return 0;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		/* any time; the set replaces the last one, as in KVM */
+		if (cap.args[0] & ~OKVM_QUIRKS)
+			return -EINVAL;
+		WRITE_ONCE(vm->disabled_quirks, cap.args[0]);
+		return 0;
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		/* any time, replacing the mask, as in KVM */
+		if (cap.args[0] & ~OKVM_MSR_EXIT_REASONS)
+			return -EINVAL;
+		WRITE_ONCE(vm->user_space_msr_mask, cap.args[0]);
+		return 0;
 	default:
 		return -EINVAL;
 	}
@@ -137,6 +154,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return okvm_create_vcpu(vm, arg);
 	case KVM_ENABLE_CAP:
 		return okvm_vm_enable_cap(vm, (void __user *)arg);
+	case KVM_GET_STATS_FD:
+		return okvm_vm_get_stats_fd(vm);
 	case KVM_SET_NR_MMU_PAGES:
 	case KVM_GET_NR_MMU_PAGES:
 		return okvm_vm_ioctl_mmu_pages(vm, ioctl, arg);
@@ -169,6 +188,27 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		vm->tss_addr = arg;
 		mutex_unlock(&vm->lock);
 		return 0;
+	case KVM_SET_BOOT_CPU_ID: {
+		int ret = -EBUSY;
+
+		/*
+		 * As KVM: only before the first vCPU, which takes its reset
+		 * state from it. 6.1 took any id, truncated to 32 bits;
+		 * later KVM refuses one above the id limit, and so does
+		 * okvm (a VM whose BSP is never created has no BSP).
+		 */
+		mutex_lock(&vm->lock);
+		if (!vm->nr_vcpus) {
+			ret = -EINVAL;
+			if (arg <= OKVM_MAX_VCPU_ID &&
+			    (!vm->max_vcpu_ids || arg <= vm->max_vcpu_ids)) {
+				vm->bsp_vcpu_id = arg;
+				ret = 0;
+			}
+		}
+		mutex_unlock(&vm->lock);
+		return ret;
+	}
 	case KVM_SET_IDENTITY_MAP_ADDR: {
 		u64 addr;
 		int ret = -EINVAL;
@@ -185,6 +225,8 @@ static long okvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		mutex_unlock(&vm->lock);
 		return ret;
 	}
+	case KVM_X86_SET_MSR_FILTER:
+		return okvm_vm_set_msr_filter(vm, (void __user *)arg);
 	case KVM_IOEVENTFD:
 	case KVM_IRQFD:
 	case KVM_REGISTER_COALESCED_MMIO:

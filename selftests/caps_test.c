@@ -871,6 +871,223 @@ static const char *check_get_tsc_khz(int dev, long answer)
 }
 
 /*
+ * A real-mode RDMSR of @msr by the test guest: KVM_RUN's result, the exit
+ * in g->v.run.
+ */
+static const char *guest_rdmsr(struct test_guest *g, __u32 msr)
+{
+	static const unsigned char rdmsr[] = { 0x0f, 0x32, 0xf4 };
+	struct kvm_regs regs = { .rip = GUEST_CODE, .rflags = 2, .rcx = msr };
+
+	if (okvm_ioctl(g->v.fd, KVM_SET_REGS, (unsigned long)&regs))
+		return "KVM_SET_REGS failed";
+	return guest_run_code(g, rdmsr, sizeof(rdmsr));
+}
+
+static int enable_user_space_msr(struct test_guest *g, __u64 reasons)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR, .args = { reasons },
+	};
+
+	return okvm_ioctl(g->v.vm, KVM_ENABLE_CAP, (unsigned long)&cap);
+}
+
+/*
+ * KVM_CAP_X86_USER_SPACE_MSR: KVM_ENABLE_CAP takes the three
+ * KVM_MSR_EXIT_REASON_* and refuses more; with UNKNOWN enabled, the
+ * guest's RDMSR of an MSR nobody has exits to the VMM, naming it
+ * (msr_filter_test has the rest).
+ */
+static const char *check_user_space_msr(int dev, long answer)
+{
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	struct kvm_run *run = g.v.run;
+
+	if (why)
+		goto out;
+	why = "a reason beyond KVM_MSR_EXIT_REASON_FILTER was not EINVAL";
+	if (enable_user_space_msr(&g, KVM_MSR_EXIT_REASON_FILTER << 1) !=
+	    -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with KVM_MSR_EXIT_REASON_UNKNOWN failed";
+	if (enable_user_space_msr(&g, KVM_MSR_EXIT_REASON_UNKNOWN))
+		goto out;
+	why = guest_rdmsr(&g, 0x474f4f00);
+	if (why)
+		goto out;
+	why = "RDMSR of an unknown MSR did not exit as KVM_EXIT_X86_RDMSR";
+	if (run->exit_reason != KVM_EXIT_X86_RDMSR ||
+	    run->msr.index != 0x474f4f00 ||
+	    run->msr.reason != KVM_MSR_EXIT_REASON_UNKNOWN)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
+ * KVM_CAP_X86_MSR_FILTER: a filter denying reads of MSR_STAR (which the
+ * guest otherwise reads without an exit) makes the guest's RDMSR exit with
+ * KVM_MSR_EXIT_REASON_FILTER; a filter denying by default with no range
+ * is EINVAL.
+ */
+static const char *check_msr_filter(int dev, long answer)
+{
+	static __u8 deny;
+	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_DENY };
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	struct kvm_run *run = g.v.run;
+
+	if (why)
+		goto out;
+	why = "a default-deny filter with no range was not EINVAL";
+	if (okvm_ioctl(g.v.vm, KVM_X86_SET_MSR_FILTER, (unsigned long)&f) !=
+	    -EINVAL)
+		goto out;
+	f.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+	f.ranges[0] = (struct kvm_msr_filter_range) {
+		.flags = KVM_MSR_FILTER_READ, .nmsrs = 1,
+		.base = 0xc0000081, .bitmap = &deny,	/* MSR_STAR */
+	};
+	why = "KVM_X86_SET_MSR_FILTER failed";
+	if (okvm_ioctl(g.v.vm, KVM_X86_SET_MSR_FILTER, (unsigned long)&f))
+		goto out;
+	why = "KVM_ENABLE_CAP with KVM_MSR_EXIT_REASON_FILTER failed";
+	if (enable_user_space_msr(&g, KVM_MSR_EXIT_REASON_FILTER))
+		goto out;
+	why = guest_rdmsr(&g, 0xc0000081);
+	if (why)
+		goto out;
+	why = "RDMSR of a denied MSR did not exit as KVM_EXIT_X86_RDMSR";
+	if (run->exit_reason != KVM_EXIT_X86_RDMSR ||
+	    run->msr.index != 0xc0000081 ||
+	    run->msr.reason != KVM_MSR_EXIT_REASON_FILTER)
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
+ * KVM_CAP_DISABLE_QUIRKS2: the answer is the quirks KVM_ENABLE_CAP may turn
+ * off, among them KVM_X86_QUIRK_FIX_HYPERCALL_INSN; all of them at once
+ * are accepted, one bit beyond them is EINVAL (hypercall_test has the
+ * quirks' effects).
+ */
+static const char *check_disable_quirks2(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_DISABLE_QUIRKS2 };
+	int vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	const char *why = "KVM_CREATE_VM failed";
+	long beyond = 1;
+
+	if (vm < 0)
+		return why;
+	why = "the answer lacks KVM_X86_QUIRK_FIX_HYPERCALL_INSN";
+	if (!(answer & KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
+		goto out;
+	while (answer & beyond)
+		beyond <<= 1;
+	why = "a quirk beyond the answer was not EINVAL";
+	cap.args[0] = beyond;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP with the answer failed";
+	cap.args[0] = answer;
+	if (okvm_ioctl(vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_ENFORCE_PV_FEATURE_CPUID: a vCPU capability; KVM_ENABLE_CAP on
+ * the vCPU takes it, and refuses flags (hypercall_test has the effects).
+ */
+static const char *check_enforce_pv(int dev, long answer)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID, .args = { 1 },
+		.flags = 1,
+	};
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_ENABLE_CAP with flags was not EINVAL";
+	if (okvm_ioctl(v.fd, KVM_ENABLE_CAP, (unsigned long)&cap) != -EINVAL)
+		goto out;
+	why = "KVM_ENABLE_CAP on the vCPU failed";
+	cap.flags = 0;
+	if (okvm_ioctl(v.fd, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_SYNC_REGS: the answer is the parts KVM_RUN moves through
+ * kvm_run->s.regs (registers, special registers, events). General
+ * registers named in kvm_dirty_regs are loaded: the guest, started past
+ * its load, sends the AL it was given; those named in kvm_valid_regs come
+ * back as KVM_GET_REGS has them. A part beyond the answer is EINVAL
+ * (sync_regs_test has the rest).
+ */
+static const char *check_sync_regs(int dev, long answer)
+{
+	struct kvm_regs regs;
+	struct test_guest g;
+	const char *why = guest_open(dev, &g);
+	struct kvm_run *run = g.v.run;
+
+	if (why)
+		goto out;
+	why = "the answer is not KVM_SYNC_X86_REGS|SREGS|EVENTS";
+	if (answer != (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS |
+		       KVM_SYNC_X86_EVENTS))
+		goto out;
+	why = "a part beyond the answer was not EINVAL";
+	run->kvm_dirty_regs = answer + 1;
+	if (okvm_ioctl(g.v.fd, KVM_RUN, 0) != -EINVAL)
+		goto out;
+	why = "KVM_GET_REGS failed";
+	if (okvm_ioctl(g.v.fd, KVM_GET_REGS, (unsigned long)&regs))
+		goto out;
+	run->s.regs.regs = regs;
+	run->s.regs.regs.rip = GUEST_CODE + 3;	/* the OUT */
+	run->s.regs.regs.rax = 0x77;
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	g.mem[GUEST_DATA] = 0x5a;
+	why = guest_expect_byte(&g, 0x77);
+	if (why)
+		goto out;
+	why = "kvm_dirty_regs was not cleared";
+	if (run->kvm_dirty_regs)
+		goto out;
+	why = "KVM_GET_REGS failed";
+	if (okvm_ioctl(g.v.fd, KVM_GET_REGS, (unsigned long)&regs))
+		goto out;
+	why = "kvm_run->s.regs.regs differs from KVM_GET_REGS";
+	if (memcmp(&regs, &run->s.regs.regs, sizeof(regs)))
+		goto out;
+	why = NULL;
+out:
+	guest_close(&g);
+	return why;
+}
+
+/*
  * KVM_CAP_IMMEDIATE_EXIT: with kvm_run->immediate_exit set KVM_RUN returns
  * EINTR before entering the guest, so the guest has not moved; cleared, the
  * same vCPU runs (the flag alone held it back).
@@ -1620,6 +1837,157 @@ out:
 }
 
 /*
+ * KVM_CAP_MSR_PLATFORM_INFO: MSR_PLATFORM_INFO (0xce) is the VMM's to set
+ * and read back, and KVM_ENABLE_CAP takes 0 and 1 (msr_platform_info_test
+ * has the guest's side).
+ */
+static const char *check_msr_platform_info(int dev, long answer)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MSR_PLATFORM_INFO };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0xce, .e.data = 0xff00 };
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_SET_MSRS of MSR_PLATFORM_INFO failed";
+	if (okvm_ioctl(v.fd, KVM_SET_MSRS, (unsigned long)&m) != 1)
+		goto out;
+	why = "MSR_PLATFORM_INFO did not read back";
+	m.e.data = 0;
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1 ||
+	    m.e.data != 0xff00)
+		goto out;
+	why = "KVM_ENABLE_CAP with 0 or 1 failed";
+	if (okvm_ioctl(v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	cap.args[0] = 1;
+	if (okvm_ioctl(v.vm, KVM_ENABLE_CAP, (unsigned long)&cap))
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_SET_BOOT_CPU_ID: KVM_SET_BOOT_CPU_ID names the vCPU whose APIC
+ * base has the BSP flag, and is EBUSY once a vCPU exists
+ * (boot_cpu_id_test has the rest).
+ */
+static const char *check_set_boot_cpu_id(int dev, long answer)
+{
+	struct kvm_sregs sregs;
+	long vm = okvm_ioctl(dev, KVM_CREATE_VM, 0);
+	long v0 = -1, v1 = -1;
+	const char *why = "KVM_SET_BOOT_CPU_ID 1 failed";
+
+	if (vm < 0)
+		return "KVM_CREATE_VM failed";
+	if (okvm_ioctl(vm, KVM_SET_BOOT_CPU_ID, 1))
+		goto out;
+	why = "KVM_CREATE_VCPU failed";
+	v0 = okvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	v1 = okvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	if (v0 < 0 || v1 < 0)
+		goto out;
+	why = "vCPU 0 has the BSP flag";
+	if (okvm_ioctl(v0, KVM_GET_SREGS, (unsigned long)&sregs) ||
+	    (sregs.apic_base & (1 << 8)))
+		goto out;
+	why = "vCPU 1 lacks the BSP flag";
+	if (okvm_ioctl(v1, KVM_GET_SREGS, (unsigned long)&sregs) ||
+	    !(sregs.apic_base & (1 << 8)))
+		goto out;
+	why = "KVM_SET_BOOT_CPU_ID after KVM_CREATE_VCPU is not EBUSY";
+	if (okvm_ioctl(vm, KVM_SET_BOOT_CPU_ID, 0) != -EBUSY)
+		goto out;
+	why = NULL;
+out:
+	if (v1 >= 0)
+		close(v1);
+	if (v0 >= 0)
+		close(v0);
+	close(vm);
+	return why;
+}
+
+/*
+ * KVM_CAP_VCPU_ATTRIBUTES: the vCPU fd has KVM_VCPU_TSC_CTRL's
+ * KVM_VCPU_TSC_OFFSET, which reads back as set, within 2^33 cycles: KVM
+ * moves it at each vcpu_load where the host's TSC is unstable
+ * (tsc_offset_attr_test has the rest).
+ */
+static const char *check_vcpu_attributes(int dev, long answer)
+{
+	__u64 offset = 1ULL << 40;
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (unsigned long)&offset,
+	};
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_HAS_DEVICE_ATTR of KVM_VCPU_TSC_OFFSET failed";
+	if (okvm_ioctl(v.fd, KVM_HAS_DEVICE_ATTR, (unsigned long)&a))
+		goto out;
+	why = "KVM_SET_DEVICE_ATTR of KVM_VCPU_TSC_OFFSET failed";
+	if (okvm_ioctl(v.fd, KVM_SET_DEVICE_ATTR, (unsigned long)&a))
+		goto out;
+	why = "KVM_VCPU_TSC_OFFSET did not read back";
+	offset = 0;
+	if (okvm_ioctl(v.fd, KVM_GET_DEVICE_ATTR, (unsigned long)&a) ||
+	    offset - (1ULL << 40) + (1ULL << 33) >= 1ULL << 34)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
+ * KVM_CAP_BINARY_STATS_FD: KVM_GET_STATS_FD on a VM and a vCPU gives a
+ * file that starts with KVM's header, 48-byte names and an id "kvm-..."
+ * (stats_test has the rest).
+ */
+static const char *check_stats_one(int fd)
+{
+	struct {
+		struct kvm_stats_header hdr;
+		char id[48];
+	} f;
+	const char *why = "KVM_GET_STATS_FD failed";
+
+	if (fd < 0)
+		return why;
+	why = "the header or id is not KVM's";
+	if (pread(fd, &f, sizeof(f), 0) == sizeof(f) &&
+	    f.hdr.name_size == 48 && f.hdr.id_offset == sizeof(f.hdr) &&
+	    f.hdr.num_desc && !strncmp(f.id, "kvm-", 4))
+		why = NULL;
+	close(fd);
+	return why;
+}
+
+static const char *check_binary_stats_fd(int dev, long answer)
+{
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (!why)
+		why = check_stats_one(okvm_ioctl(v.vm, KVM_GET_STATS_FD, 0));
+	if (!why)
+		why = check_stats_one(okvm_ioctl(v.fd, KVM_GET_STATS_FD, 0));
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * KVM_CAP_X2APIC_API: the answer is the flags KVM_ENABLE_CAP takes; an
  * unknown one is EINVAL, and with 32-bit IDs an MSI whose address_hi has
  * bits 7:0 set is refused (lapic_test covers the rest).
@@ -1723,6 +2091,14 @@ static const struct {
 	{ KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS", check_debugregs },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT",
 	  check_immediate_exit },
+	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", check_sync_regs },
+	{ KVM_CAP_X86_USER_SPACE_MSR, "KVM_CAP_X86_USER_SPACE_MSR",
+	  check_user_space_msr },
+	{ KVM_CAP_X86_MSR_FILTER, "KVM_CAP_X86_MSR_FILTER", check_msr_filter },
+	{ KVM_CAP_DISABLE_QUIRKS2, "KVM_CAP_DISABLE_QUIRKS2",
+	  check_disable_quirks2 },
+	{ KVM_CAP_ENFORCE_PV_FEATURE_CPUID, "KVM_CAP_ENFORCE_PV_FEATURE_CPUID",
+	  check_enforce_pv },
 	{ KVM_CAP_GET_MSR_FEATURES, "KVM_CAP_GET_MSR_FEATURES",
 	  check_get_msr_features },
 	{ KVM_CAP_HLT, "KVM_CAP_HLT", check_hlt },
@@ -1763,6 +2139,14 @@ static const struct {
 	  "KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2", check_manual_dirty_log },
 	{ KVM_CAP_MCE, "KVM_CAP_MCE", check_mce },
 	{ KVM_CAP_X2APIC_API, "KVM_CAP_X2APIC_API", check_x2apic_api },
+	{ KVM_CAP_MSR_PLATFORM_INFO, "KVM_CAP_MSR_PLATFORM_INFO",
+	  check_msr_platform_info },
+	{ KVM_CAP_SET_BOOT_CPU_ID, "KVM_CAP_SET_BOOT_CPU_ID",
+	  check_set_boot_cpu_id },
+	{ KVM_CAP_VCPU_ATTRIBUTES, "KVM_CAP_VCPU_ATTRIBUTES",
+	  check_vcpu_attributes },
+	{ KVM_CAP_BINARY_STATS_FD, "KVM_CAP_BINARY_STATS_FD",
+	  check_binary_stats_fd },
 };
 
 static int find_check(long cap)

@@ -5,15 +5,18 @@
  *
  * KVM counts it from a base clock plus a per-VM offset; when its "master
  * clock" is in use (a stable host TSC and matched vCPU TSCs) it reads the
- * base through the TSC and reports KVM_CLOCK_TSC_STABLE, REALTIME and
- * HOST_TSC. okvm has no master clock: it always takes KVM's other path,
- * the host's CLOCK_BOOTTIME plus the offset, and reports no flag, exactly
- * as KVM does on a host without a stable TSC.
+ * base through the TSC and reports KVM_CLOCK_TSC_STABLE, and, where the
+ * host's clocksource is the TSC, REALTIME and HOST_TSC too. okvm has no
+ * master clock: it always takes KVM's other path, the host's
+ * CLOCK_BOOTTIME plus the offset, so it never reports TSC_STABLE; it
+ * reports REALTIME and HOST_TSC where KVM does, when the host's
+ * clocksource is the TSC (okvm_get_clock()).
  */
 #include <linux/kvm.h>
 #include <linux/ktime.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <asm/kvm_para.h>
 #include <asm/pvclock-abi.h>
@@ -48,11 +51,41 @@ u64 okvm_clock_read(struct okvm_vm *vm)
 	return ktime_get_boottime_ns() + READ_ONCE(vm->kvmclock_offset);
 }
 
+/*
+ * KVM_GET_CLOCK. The clock, and, when the host's timekeeping reads the
+ * TSC, the host's wall time (KVM_CLOCK_REALTIME) and TSC
+ * (KVM_CLOCK_HOST_TSC) of the same moment, which a VMM passes to the
+ * destination's KVM_SET_CLOCK to count the time a migration took. The
+ * timekeeper's snapshot gives the wall time with the clocksource reading
+ * it was computed from; that reading is the TSC exactly when it lies
+ * between two RDTSCs around the snapshot (with HPET or ACPI PM it is a
+ * 32- or 24-bit counter, nowhere near). The clock is read within the same
+ * window: off by the few hundred ns between the two, where KVM's master
+ * clock derives all three from one TSC reading.
+ */
+static void okvm_clock_sample(struct okvm_vm *vm, struct kvm_clock_data *data)
+{
+	struct system_time_snapshot snap;
+	u64 before, after;
+
+	preempt_disable();	/* both RDTSCs and the snapshot on one CPU */
+	before = rdtsc_ordered();
+	ktime_get_snapshot(&snap);
+	data->clock = okvm_clock_read(vm);
+	after = rdtsc_ordered();
+	preempt_enable();
+	if (snap.cycles < before || snap.cycles > after)
+		return;
+	data->flags = KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
+	data->realtime = ktime_to_ns(snap.real);
+	data->host_tsc = snap.cycles;
+}
+
 static int okvm_get_clock(struct okvm_vm *vm, void __user *argp)
 {
 	struct kvm_clock_data data = {};
 
-	data.clock = okvm_clock_read(vm);
+	okvm_clock_sample(vm, &data);
 	return copy_to_user(argp, &data, sizeof(data)) ? -EFAULT : 0;
 }
 

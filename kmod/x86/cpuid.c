@@ -33,7 +33,7 @@
  * (added below: the in-kernel local APIC has them whatever the host has);
  * MTRR, MCE, MCA (their MSRs are there, mtrr.c and mce.c, because VMMs
  * write them whatever CPUID says, but no guest is offered them yet);
- * MONITOR/MWAIT (intercepted, #UD); RDTSCP and RDPID
+ * MONITOR/MWAIT (intercepted, NOPs: hypercall.c); RDTSCP and RDPID
  * (TSC_AUX is not switched, so they would show the host's value); PKU
  * (PKRU is not switched); the speculation-control MSRs (not switched);
  * XSAVES (no IA32_XSS).
@@ -401,6 +401,25 @@ unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu)
 }
 
 /* Whether the guest's CPUID has (@function, index 0) @reg bit @bit. */
+/* Set or clear one bit of the vCPU's CPUID leaf @function (index 0). */
+void okvm_guest_cpuid_set(struct okvm_vcpu *vcpu, u32 function, int reg,
+			  int bit, bool on)
+{
+	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,
+						     vcpu->cpuid_nent,
+						     function, 0);
+	u32 *val;
+
+	if (!e)
+		return;
+	val = reg == CPUID_EAX ? &e->eax : reg == CPUID_EBX ? &e->ebx :
+	      reg == CPUID_ECX ? &e->ecx : &e->edx;
+	if (on)
+		*val |= BIT(bit);
+	else
+		*val &= ~BIT(bit);
+}
+
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit)
 {
 	struct kvm_cpuid_entry2 *e = okvm_cpuid_find(vcpu->cpuid,

@@ -11,9 +11,25 @@
 #include <uapi/asm/debugreg.h>
 #include <asm/processor-flags.h>
 
+#include "lapic.h"
 #include "ops.h"
 #include "x86.h"
 #include "xcr0.h"
+
+/*
+ * HLT, once the vendor stepped over it: without an in-kernel irqchip it is
+ * the VMM's business (KVM_EXIT_HLT), as in KVM; with one, the vCPU sleeps
+ * in the run loop until an event (lapic.c). Counted either way, as KVM's
+ * halt_exits (stats.c).
+ */
+int okvm_exit_hlt(struct okvm_vcpu *vcpu)
+{
+	vcpu->stat.halt_exits++;
+	if (vcpu->lapic)
+		return okvm_lapic_halt(vcpu);
+	vcpu->run->exit_reason = KVM_EXIT_HLT;
+	return 0;
+}
 
 /* Raise @vector in the guest at the next entry (the vendor injects it). */
 void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,

@@ -254,6 +254,8 @@ int okvm_emulate_pio(struct okvm_vcpu *vcpu, u16 port, u8 size, bool in,
 	unsigned int n;
 	int ret;
 
+	/* KVM's io_exits: every port I/O exit, answered in the kernel or not. */
+	vcpu->stat.io_exits++;
 	if (size != 1 && size != 2 && size != 4)
 		return okvm_internal_error(vcpu,
 					   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
@@ -313,6 +315,7 @@ static void okvm_mmio_exit(struct okvm_vcpu *vcpu, u64 gpa, unsigned int len,
 	struct kvm_run *run = vcpu->run;
 
 	run->exit_reason = KVM_EXIT_MMIO;
+	vcpu->stat.mmio_exits++;
 	run->mmio.phys_addr = gpa;
 	run->mmio.len = len;
 	run->mmio.is_write = write;

@@ -346,7 +346,7 @@ static void lapic_reset(struct okvm_lapic *l, bool init)
 	 * sets up virtual-wire mode (MP spec 3.6.2.2), so that the PIC
 	 * reaches the boot CPU before the guest touches its APIC.
 	 */
-	if (l->vcpu->id == 0)
+	if (okvm_vcpu_is_reset_bsp(l->vcpu))
 		lapic_set(l, APIC_LVT0, OKVM_APIC_DM_EXTINT << 8);
 	l->period_ns = 0;
 	l->tsc_deadline = 0;
@@ -1143,8 +1143,8 @@ int okvm_lapic_create(struct okvm_vcpu *vcpu)
 	vcpu->lapic = l;
 	lapic_reset(l, false);
 	/* As KVM: the BSP runs, the others wait for INIT and SIPI. */
-	l->mp_state = vcpu->id == 0 ? KVM_MP_STATE_RUNNABLE :
-				      KVM_MP_STATE_UNINITIALIZED;
+	l->mp_state = okvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+						     KVM_MP_STATE_UNINITIALIZED;
 	return 0;
 }
 

@@ -7,7 +7,8 @@
  * (svm.c's pass-through list), so each MSR below is either held by the
  * vendor (get_msr/set_msr: the VMCB/VMCS has it) or kept here. An MSR
  * okvm does not know raises #GP in the guest and fails the ioctl, as in
- * KVM with its default ignore_msrs=0.
+ * KVM with its default ignore_msrs=0, unless the VMM asked for such
+ * accesses (KVM_CAP_X86_USER_SPACE_MSR, msr_filter.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -41,16 +42,17 @@ static const u32 okvm_msrs_to_save[] = {
 	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
 	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
 	MSR_IA32_TSC, MSR_IA32_TSC_ADJUST, MSR_IA32_CR_PAT,
-	MSR_IA32_MISC_ENABLE,
+	MSR_IA32_MISC_ENABLE, MSR_IA32_POWER_CTL,
 	/* KVM's paravirtual MSRs (clock.c), first of its emulated list. */
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
+	MSR_PLATFORM_INFO,
 	MSR_TSC_AUX,	/* last: listed only where the host has it */
 };
 
 /* Feature MSRs (KVM_GET_MSR_FEATURE_INDEX_LIST): read on the system fd. */
 static const u32 okvm_feature_msrs[] = {
-	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV,
+	MSR_IA32_ARCH_CAPABILITIES, MSR_IA32_UCODE_REV, MSR_IA32_PERF_CAPABILITIES,
 };
 
 /*
@@ -85,6 +87,13 @@ static int okvm_get_feature_msr(u32 index, u64 *data)
 	case MSR_IA32_UCODE_REV:
 		*data = 0;
 		return 0;
+	case MSR_IA32_PERF_CAPABILITIES:
+		/*
+		 * The PMU features a VMM may offer (SDM Vol. 4 Table 2-2):
+		 * none, since okvm offers no PMU (KVM answers 0 on AMD too).
+		 */
+		*data = 0;
+		return 0;
 	default:
 		return 1;
 	}
@@ -93,7 +102,7 @@ static int okvm_get_feature_msr(u32 index, u64 *data)
 void okvm_msr_reset(struct okvm_vcpu *vcpu)
 {
 	vcpu->apic_base = APIC_BASE_DEFAULT | APIC_BASE_ENABLE |
-			  (vcpu->id == 0 ? APIC_BASE_BSP : 0);
+			  (okvm_vcpu_is_reset_bsp(vcpu) ? APIC_BASE_BSP : 0);
 	/* What KVM starts with: no PEBS, no BTS (SDM Vol. 4 Table 2-2). */
 	vcpu->misc_enable = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 			    MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
@@ -208,7 +217,10 @@ static void okvm_guest_set_tsc(struct okvm_vcpu *vcpu, u64 data)
 	vcpu->tsc_adjust += data - now;
 }
 
-/* Returns 0, or 1 when the MSR does not exist or @data is not valid. */
+/*
+ * Returns 0, 1 when the guest may not read the MSR (KVM's "invalid"), or
+ * OKVM_MSR_UNKNOWN when okvm has no such MSR.
+ */
 static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 {
 	int ret = okvm_x86->get_msr(vcpu, index, data);
@@ -253,9 +265,45 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 	case MSR_K7_HWCR:
 		*data = vcpu->hwcr;
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		*data = vcpu->power_ctl;
+		return 0;
 	default:
-		return 1;
+		return OKVM_MSR_UNKNOWN;
 	}
+}
+
+/*
+ * With KVM_CAP_ENFORCE_PV_FEATURE_CPUID, the kvmclock MSRs exist only when
+ * the vCPU's CPUID offers them: the old pair with KVM_FEATURE_CLOCKSOURCE,
+ * the _NEW pair with KVM_FEATURE_CLOCKSOURCE2. As in KVM 6.1 this holds
+ * for the VMM's KVM_GET/SET_MSRS too.
+ */
+static bool okvm_pv_msr_allowed(struct okvm_vcpu *vcpu, u32 index)
+{
+	if (index == MSR_KVM_WALL_CLOCK || index == MSR_KVM_SYSTEM_TIME)
+		return okvm_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE);
+	return okvm_guest_pv_has(vcpu, KVM_FEATURE_CLOCKSOURCE2);
+}
+
+/*
+ * MWAIT in IA32_MISC_ENABLE (bit 18): with KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT
+ * disabled, a change shows in the guest's CPUID.1:ECX[3], and needs SSE3
+ * there (KVM's rule); with the quirk, the bit is only kept.
+ */
+static int okvm_set_misc_enable(struct okvm_vcpu *vcpu, u64 data)
+{
+	bool mwait = data & MSR_IA32_MISC_ENABLE_MWAIT;
+
+	if (!okvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT) &&
+	    ((vcpu->misc_enable ^ data) & MSR_IA32_MISC_ENABLE_MWAIT)) {
+		if (!okvm_guest_has(vcpu, 1, CPUID_ECX, X86_FEATURE_XMM3 & 31))
+			return 1;
+		okvm_guest_cpuid_set(vcpu, 1, CPUID_ECX,
+				     X86_FEATURE_MWAIT & 31, mwait);
+	}
+	vcpu->misc_enable = data;
+	return 0;
 }
 
 /* The MSRs whose reads are allowed to the VMM only (@host) or also the guest. */
@@ -269,8 +317,18 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->tsc_aux;
 		return 0;
 	}
-	if (okvm_is_kvmclock_msr(index))
+	if (index == MSR_PLATFORM_INFO) {
+		/* KVM_CAP_MSR_PLATFORM_INFO turns the guest's reads off (vm.c). */
+		if (!host && READ_ONCE(vcpu->vm->platform_info_hidden))
+			return 1;
+		*data = vcpu->platform_info;
+		return 0;
+	}
+	if (okvm_is_kvmclock_msr(index)) {
+		if (!okvm_pv_msr_allowed(vcpu, index))
+			return 1;
 		return okvm_kvmclock_get_msr(vcpu, index, data);
+	}
 	if (okvm_is_mtrr_msr(index))
 		return okvm_mtrr_get_msr(vcpu, index, data);
 	if (okvm_is_mce_msr(index))
@@ -319,14 +377,15 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		vcpu->apic_base = data;
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
-		vcpu->misc_enable = data;
-		return 0;
+		return okvm_set_misc_enable(vcpu, data);
 	case MSR_TSC_AUX:
 		return okvm_set_tsc_aux(vcpu, data, host);
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_WALL_CLOCK_NEW:
 	case MSR_KVM_SYSTEM_TIME_NEW:
+		if (!okvm_pv_msr_allowed(vcpu, index))
+			return 1;
 		return okvm_kvmclock_set_msr(vcpu, index, data);
 	case MSR_IA32_TSC:
 		/* A new TSC offset: the kvmclock page's TSC reading is stale. */
@@ -337,6 +396,17 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 		return 0;
 	case MSR_IA32_TSC_ADJUST:
 		okvm_set_tsc_adjust(vcpu, data, host);
+		return 0;
+	case MSR_PLATFORM_INFO:
+		/*
+		 * Read-only to the guest (SDM Vol. 4 Table 2-12, 0CEH); the
+		 * VMM sets what the guest reads, any value, as in KVM. KVM
+		 * starts it with CPUID faulting (bit 31) offered; okvm has
+		 * no CPUID faulting, so it starts at 0 (api.rst).
+		 */
+		if (!host)
+			return 1;
+		vcpu->platform_info = data;
 		return 0;
 	case MSR_IA32_UCODE_REV:
 	case MSR_AMD64_SYSCFG:
@@ -349,38 +419,122 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 			return 1;
 		vcpu->hwcr = data;
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		/*
+		 * Intel's power-management knobs (SDM Vol. 4 2.17): nothing
+		 * to control in a guest, so the value is only kept, as KVM
+		 * keeps it, for guests that read back what they wrote.
+		 */
+		vcpu->power_ctl = data;
+		return 0;
 	default:
 		break;
 	}
+	/* The vendor holds the rest (ops.h). */
 	return okvm_x86->set_msr(vcpu, index, data);
 }
 
-/* RDMSR exit: returns 0 when the instruction completed, 1 after #GP. */
-int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu)
+/*
+ * The end of a guest RDMSR or WRMSR, now or after the VMM answered: #GP
+ * for an error, else the data (RDMSR) and RIP past the instruction.
+ */
+static void okvm_msr_finish(struct okvm_vcpu *vcpu, bool rdmsr, int err,
+			    u64 data, unsigned int len)
 {
-	u32 index = vcpu->regs[OKVM_RCX];
-	u64 data;
-
-	if (okvm_get_msr_checked(vcpu, index, &data, false)) {
+	if (err) {
 		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
-		return 1;
+		return;
 	}
-	vcpu->regs[OKVM_RAX] = (u32)data;
-	vcpu->regs[OKVM_RDX] = data >> 32;
-	return 0;
+	if (rdmsr) {
+		vcpu->regs[OKVM_RAX] = (u32)data;
+		vcpu->regs[OKVM_RDX] = data >> 32;
+	}
+	okvm_skip_insn(vcpu, len);
 }
 
-int okvm_emulate_wrmsr(struct okvm_vcpu *vcpu)
+/*
+ * KVM_CAP_X86_USER_SPACE_MSR: a failed access goes to the VMM when it
+ * asked for failures of this kind (KVM's reasons: the filter denied it,
+ * okvm has no such MSR, or refused the access). Returns true when
+ * kvm_run is set up for that exit.
+ */
+static bool okvm_msr_to_user(struct okvm_vcpu *vcpu, bool rdmsr, u32 index,
+			     u64 data, int err, unsigned int len)
+{
+	struct kvm_run *run = vcpu->run;
+	u32 reason;
+
+	if (err == OKVM_MSR_FILTERED)
+		reason = KVM_MSR_EXIT_REASON_FILTER;
+	else if (err == OKVM_MSR_UNKNOWN)
+		reason = KVM_MSR_EXIT_REASON_UNKNOWN;
+	else
+		reason = KVM_MSR_EXIT_REASON_INVAL;
+	if (!(READ_ONCE(vcpu->vm->user_space_msr_mask) & reason))
+		return false;
+	run->exit_reason = rdmsr ? KVM_EXIT_X86_RDMSR : KVM_EXIT_X86_WRMSR;
+	run->msr.error = 0;
+	memset(run->msr.pad, 0, sizeof(run->msr.pad));
+	run->msr.reason = reason;
+	run->msr.index = index;
+	run->msr.data = data;
+	vcpu->msr_user.pending = true;
+	vcpu->msr_user.rdmsr = rdmsr;
+	vcpu->msr_user.len = len;
+	return true;
+}
+
+/*
+ * The next KVM_RUN after a KVM_EXIT_X86_RDMSR/WRMSR: the VMM's answer
+ * completes the instruction (msr.error non-zero: #GP).
+ */
+void okvm_msr_complete_user(struct okvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (!vcpu->msr_user.pending)
+		return;
+	vcpu->msr_user.pending = false;
+	okvm_msr_finish(vcpu, vcpu->msr_user.rdmsr, READ_ONCE(run->msr.error),
+			READ_ONCE(run->msr.data), vcpu->msr_user.len);
+}
+
+/*
+ * A RDMSR exit, the instruction @len bytes long: returns 1 to enter the
+ * guest again, 0 to return to the VMM (msr_filter.c says which accesses
+ * go there).
+ */
+int okvm_handle_rdmsr(struct okvm_vcpu *vcpu, unsigned int len)
+{
+	u32 index = vcpu->regs[OKVM_RCX];
+	u64 data = 0;
+	int err;
+
+	if (!okvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_READ))
+		err = OKVM_MSR_FILTERED;
+	else
+		err = okvm_get_msr_checked(vcpu, index, &data, false);
+	if (err && okvm_msr_to_user(vcpu, true, index, 0, err, len))
+		return 0;
+	okvm_msr_finish(vcpu, true, err, data, len);
+	return 1;
+}
+
+int okvm_handle_wrmsr(struct okvm_vcpu *vcpu, unsigned int len)
 {
 	u32 index = vcpu->regs[OKVM_RCX];
 	u64 data = (u32)vcpu->regs[OKVM_RAX] |
 		   (u64)(u32)vcpu->regs[OKVM_RDX] << 32;
+	int err;
 
-	if (okvm_set_msr(vcpu, index, data, false)) {
-		okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
-		return 1;
-	}
-	return 0;
+	if (!okvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE))
+		err = OKVM_MSR_FILTERED;
+	else
+		err = okvm_set_msr(vcpu, index, data, false);
+	if (err && okvm_msr_to_user(vcpu, false, index, data, err, len))
+		return 0;
+	okvm_msr_finish(vcpu, false, err, 0, len);
+	return 1;
 }
 
 static int okvm_copy_index_list(void __user *argp, const u32 *list,

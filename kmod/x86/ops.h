@@ -24,6 +24,8 @@ struct okvm_spte_format;
  * are called with its mutex held.
  *
  * @name:	"svm" or "vmx", for messages and /sys/module/okvm/parameters.
+ * @hypercall_insn: the vendor's hypercall instruction (VMMCALL, VMCALL),
+ *		which hypercall.c writes over the other vendor's.
  * @probe:	decide whether this CPU can run okvm on this extension. Called
  *		once at module load, in process context. Returns 0 when every
  *		online CPU is usable; -ENODEV when the CPU does not implement
@@ -73,10 +75,14 @@ struct okvm_spte_format;
  * @get_cr/@set_cr: CR0, CR2, CR3, CR4 or CR8 (the TPR); set_cr does not
  *		validate (the caller has) and never fails.
  * @get_efer/@set_efer: the guest's EFER as the guest sees it.
- * @get_msr/@set_msr: the MSRs the VMCB/VMCS holds; return 1 for an MSR the
- *		vendor does not hold, so generic code (msr.c) tries its own.
+ * @get_msr/@set_msr: the MSRs the VMCB/VMCS holds; @get_msr returns 1 for
+ *		an MSR the vendor does not hold, so generic code (msr.c) tries
+ *		its own; @set_msr is called last, returns 1 for a value the
+ *		MSR cannot take and OKVM_MSR_UNKNOWN for an MSR it does not
+ *		hold.
  * @adjust_tsc_offset: add @delta to the guest's TSC offset, exactly (the
- *		guest's TSC moves by @delta; msr.c, IA32_TSC_ADJUST).
+ *		guest's TSC moves by @delta; msr.c, IA32_TSC_ADJUST), and
+ *		return the offset now in force (delta 0 reads it: tsc_ctrl.c).
  * @enable_irq_window: make the guest exit as soon as it can take an
  *		external interrupt (RFLAGS.IF set, no interrupt shadow); that
  *		exit's handle_exit returns 1.
@@ -88,6 +94,7 @@ struct okvm_spte_format;
  */
 struct okvm_x86_ops {
 	const char *name;
+	const u8 *hypercall_insn;	/* the native one, 3 bytes */
 	int (*probe)(void);
 	void (*unload)(void);
 	int (*hardware_enable)(void);
@@ -121,7 +128,7 @@ struct okvm_x86_ops {
 	void (*set_efer)(struct okvm_vcpu *vcpu, u64 efer);
 	int (*get_msr)(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 	int (*set_msr)(struct okvm_vcpu *vcpu, u32 index, u64 data);
-	void (*adjust_tsc_offset)(struct okvm_vcpu *vcpu, s64 delta);
+	u64 (*adjust_tsc_offset)(struct okvm_vcpu *vcpu, s64 delta);
 	void (*enable_irq_window)(struct okvm_vcpu *vcpu);
 	u64 (*get_interrupt_shadow)(struct okvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct okvm_vcpu *vcpu, u64 shadow);

@@ -70,7 +70,7 @@ enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu)
 			     okvm_x86->get_efer(vcpu) & EFER_LMA, cs.l, cs.db);
 }
 
-static void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *r)
+void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *r)
 {
 	const unsigned long *g = vcpu->regs;
 
@@ -85,7 +85,7 @@ static void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *r)
 	};
 }
 
-static void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *r)
+void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *r)
 {
 	unsigned long *g = vcpu->regs;
 
@@ -284,7 +284,7 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);
 }
 
-static int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
+int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
 	unsigned long vec;
 
@@ -418,8 +418,7 @@ static int okvm_set_debugregs(struct okvm_vcpu *vcpu,
 	return 0;
 }
 
-static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
-				 struct kvm_vcpu_events *ev)
+void okvm_get_vcpu_events(struct okvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 {
 	memset(ev, 0, sizeof(*ev));
 	/* Without KVM_CAP_EXCEPTION_PAYLOAD a queued exception is "injected". */
@@ -437,8 +436,8 @@ static void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
 		    KVM_VCPUEVENT_VALID_SMM;
 }
 
-static int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
-				const struct kvm_vcpu_events *ev)
+int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
+			 const struct kvm_vcpu_events *ev)
 {
 	/*
 	 * Exception payloads and triple-fault events need capabilities okvm

@@ -4,7 +4,8 @@
  * the VMM (the services exit handlers share are in exit_common.c).
  *
  * One KVM_RUN, start to end (Documentation/design.rst walks through it):
- *   1. finish the I/O the last exit left for user space (io.c);
+ *   1. finish the I/O or MSR access the last exit left for user space
+ *      (io.c, msr.c);
  *   2. swap the thread's FPU registers for the guest's;
  *   3. loop: with preemption and interrupts off, enter the guest through
  *      the vendor's vcpu_run hook; on exit, with interrupts back on (the
@@ -294,6 +295,7 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 
 	if (ret)
 		return ret;
+	vcpu->stat.exits++;
 	return okvm_x86->handle_exit(vcpu);
 }
 
@@ -314,6 +316,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 			if (okvm_lapic_mp_state(vcpu) != KVM_MP_STATE_RUNNABLE) {
 				if (okvm_lapic_block(vcpu)) {
 					vcpu->run->exit_reason = KVM_EXIT_INTR;
+					vcpu->stat.signal_exits++;
 					return -EINTR;
 				}
 				continue;
@@ -338,6 +341,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 		}
 		if (signal_pending(current)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat.signal_exits++;
 			return -EINTR;
 		}
 		cond_resched();
@@ -364,11 +368,24 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu)
 	    okvm_lapic_mp_state(vcpu) == KVM_MP_STATE_UNINITIALIZED) {
 		ret = okvm_lapic_block(vcpu);
 		okvm_lapic_accept_events(vcpu);
-		if (ret)
+		if (ret) {
 			run->exit_reason = KVM_EXIT_INTR;
-		else
+			vcpu->stat.signal_exits++;
+		} else {
 			ret = -EAGAIN;
+		}
 		goto out_sigmask;
+	}
+	/* KVM_CAP_SYNC_REGS (sync_regs.c): unknown parts are refused. */
+	if ((READ_ONCE(run->kvm_valid_regs) & ~KVM_SYNC_X86_VALID_FIELDS) ||
+	    (READ_ONCE(run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
+		ret = -EINVAL;
+		goto out_sigmask;
+	}
+	if (READ_ONCE(run->kvm_dirty_regs)) {
+		ret = okvm_sync_regs_from_run(vcpu);
+		if (ret)
+			goto out_sigmask;
 	}
 	/* With a local APIC, CR8 is the TPR's and kvm_run's is ignored. */
 	if (vcpu->lapic)
@@ -392,6 +409,8 @@ run:
 	ret = okvm_complete_io(vcpu);
 	if (ret <= 0)
 		goto out;
+	/* The VMM's answer to a KVM_EXIT_X86_RDMSR/WRMSR (msr.c). */
+	okvm_msr_complete_user(vcpu);
 
 	/* Asked to return at once, after completing I/O (KVM api.rst 5). */
 	if (okvm_run_immediate_exit(run)) {
@@ -402,6 +421,8 @@ run:
 out:
 	fpu_swap_kvm_fpstate(&vcpu->fpu, false);
 out_sigmask:
+	if (READ_ONCE(run->kvm_valid_regs))
+		okvm_sync_regs_to_run(vcpu);
 	okvm_post_run_state(vcpu);
 	if (vcpu->sigset_active)
 		sigprocmask(SIG_SETMASK, &saved, NULL);

@@ -44,6 +44,9 @@ int okvm_vcpu_ioctl_run(struct okvm_vcpu *vcpu);
 long okvm_vm_ioctl_irqchip(struct okvm_vm *vm, unsigned int ioctl,
 			   void __user *argp);
 void okvm_irqchip_free(struct okvm_vm *vm);
+
+/* exit_common.c */
+int okvm_exit_hlt(struct okvm_vcpu *vcpu);
 void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
 			  bool has_error_code, u32 error_code);
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len);
@@ -67,6 +70,10 @@ void okvm_kvmclock_request_all(struct okvm_vm *vm);
 void okvm_kvmclock_before_entry(struct okvm_vcpu *vcpu);
 long okvm_vcpu_kvmclock_ctrl(struct okvm_vcpu *vcpu);
 
+/* tsc_ctrl.c */
+long okvm_vcpu_ioctl_device_attr(struct okvm_vcpu *vcpu, unsigned int ioctl,
+				 void __user *argp);
+
 /* pit.c */
 long okvm_vm_ioctl_pit(struct okvm_vm *vm, unsigned int ioctl,
 		       void __user *argp);
@@ -76,7 +83,14 @@ void okvm_pit_free(struct okvm_vm *vm);
 /* regs.c */
 int okvm_vcpu_ioctl_regs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
+void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *regs);
+void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *regs);
 void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *sregs);
+int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *sregs);
+void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
+			  struct kvm_vcpu_events *events);
+int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
+			 const struct kvm_vcpu_events *events);
 enum okvm_cpu_mode okvm_vcpu_cpu_mode(struct okvm_vcpu *vcpu);
 unsigned int okvm_vcpu_cpl(struct okvm_vcpu *vcpu);
 unsigned int okvm_xsave2_size(void);
@@ -84,6 +98,10 @@ unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
 bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4);
 int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val);
 int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val);
+
+/* sync_regs.c */
+int okvm_sync_regs_from_run(struct okvm_vcpu *vcpu);
+void okvm_sync_regs_to_run(struct okvm_vcpu *vcpu);
 
 /* cpuid.c */
 int okvm_cpuid_init(void);
@@ -96,6 +114,8 @@ int okvm_vcpu_get_cpuid2(struct okvm_vcpu *vcpu, void __user *argp);
 void okvm_emulate_cpuid(struct okvm_vcpu *vcpu);
 unsigned long okvm_reset_rdx(struct okvm_vcpu *vcpu);
 bool okvm_guest_has(struct okvm_vcpu *vcpu, u32 function, int reg, int bit);
+void okvm_guest_cpuid_set(struct okvm_vcpu *vcpu, u32 function, int reg,
+			  int bit, bool on);
 bool okvm_guest_is_intel(struct okvm_vcpu *vcpu);
 unsigned int okvm_guest_maxphyaddr(struct okvm_vcpu *vcpu);
 
@@ -114,8 +134,27 @@ int okvm_mtrr_get_msr(struct okvm_vcpu *vcpu, u32 msr, u64 *data);
 int okvm_mtrr_set_msr(struct okvm_vcpu *vcpu, u32 msr, u64 data);
 
 /* msr.c */
-int okvm_emulate_rdmsr(struct okvm_vcpu *vcpu);
-int okvm_emulate_wrmsr(struct okvm_vcpu *vcpu);
+/*
+ * What the MSR accessors return besides 0 and 1 (1: the access is refused,
+ * KVM's "invalid"): no such MSR, or the VMM's filter denied the access.
+ */
+#define OKVM_MSR_UNKNOWN	2
+#define OKVM_MSR_FILTERED	3
+int okvm_handle_rdmsr(struct okvm_vcpu *vcpu, unsigned int len);
+int okvm_handle_wrmsr(struct okvm_vcpu *vcpu, unsigned int len);
+void okvm_msr_complete_user(struct okvm_vcpu *vcpu);
+
+/* hypercall.c */
+bool okvm_has_quirk(struct okvm_vm *vm, u64 quirk);
+bool okvm_guest_pv_has(struct okvm_vcpu *vcpu, unsigned int feature);
+int okvm_emulate_hypercall(struct okvm_vcpu *vcpu, unsigned int len);
+int okvm_handle_ud(struct okvm_vcpu *vcpu);
+int okvm_emulate_monitor_mwait(struct okvm_vcpu *vcpu, unsigned int len);
+
+/* msr_filter.c */
+long okvm_vm_set_msr_filter(struct okvm_vm *vm, void __user *argp);
+bool okvm_msr_allowed(struct okvm_vcpu *vcpu, u32 index, u32 type);
+void okvm_msr_filter_free(struct okvm_vm *vm);
 int okvm_vcpu_ioctl_msrs(struct okvm_vcpu *vcpu, unsigned int ioctl,
 			 void __user *argp);
 int okvm_dev_ioctl_msrs(unsigned int ioctl, void __user *argp);

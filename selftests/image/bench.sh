@@ -7,6 +7,10 @@
 # allocate). cache=none (O_DIRECT) for both, 16 requests in flight, the
 # same 4 I/O threads for okvm as qemu-img's thread pool would use.
 # qemu-img bench is sequential only: compare okvm's seq-* lines with it.
+# 1 MiB lines: iops=N is also MiB/s. Then, if fio is installed, the
+# question of io_uring against a thread pool on the raw file: fio with
+# io_uring (one thread, 16 in flight) beside fio with 4 threads in
+# blocking pread/pwrite (psync), which is what okvm's I/O threads do.
 # Not a test: figures, no verdict. Files go to build/image-bench/.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,3 +47,22 @@ for f in raw.img:raw alloc.qcow2:qcow2 overlay.qcow2:qcow2; do
 	echo "qemu-img bench: seq-read-1m  iops=$(qbench $file $fmt 1M)"
 	echo "qemu-img bench: seq-write-1m iops=$(qbench $file $fmt 1M -w)"
 done
+
+# io_uring or a thread pool (Documentation/images.rst says which and why)
+if command -v fio > /dev/null; then
+	echo "== raw.img: fio, O_DIRECT, io_uring (depth 16) / psync (4 threads)"
+	for rw in randread:4k randwrite:4k read:1M write:1M; do
+		for engine in "io_uring --iodepth=16 --numjobs=1" "psync --numjobs=4"; do
+			# shellcheck disable=SC2086
+			fio --name=b --filename=raw.img --direct=1 --rw=${rw%:*} \
+				--bs=${rw#*:} --ioengine=$engine --group_reporting \
+				--time_based --runtime="$secs" --output-format=terse \
+				--terse-version=3 |
+			awk -F';' -v e="${engine%% *}" -v c="$rw" '{
+				printf "fio: %-12s %-8s iops=%.0f mib_s=%.1f\n", c, e,
+				       $8 + $49, ($7 + $48) / 1024 }'
+		done
+	done
+else
+	echo "== no fio: io_uring against a thread pool not measured"
+fi

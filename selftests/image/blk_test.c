@@ -549,7 +549,7 @@ TEST(luks_read_write)
 	ASSERT_EQ(0, sh("%s", cmd));
 	blk_set_secret("wrong", 5);
 	blk_clear_error();
-	ASSERT_EQ(-EACCES, blk_open(&b, img, NULL, 0));
+	ASSERT_EQ(-EKEYREJECTED, blk_open(&b, img, NULL, 0));
 	ASSERT_NE(NULL, strstr(blk_last_error(), "wrong passphrase"));
 	blk_clear_error();
 	blk_set_secret(key, strlen(key));

@@ -205,7 +205,17 @@ qemu-img create -q -f qcow2 -b loop2.qcow2 -F qcow2 -u loop1.qcow2 1M
 qemu-img create -q -f qcow2 -b loop1.qcow2 -F qcow2 -u loop2.qcow2 1M
 expect backing_two_loop "loop" loop1.qcow2
 qemu-img create -q -f qcow2 -b gone.qcow2 -F qcow2 -u orphan.qcow2 1M
-expect backing_missing "backing file" orphan.qcow2
+expect backing_missing "orphan.qcow2: backing file .*gone.qcow2: No such file" orphan.qcow2
+# a backing file changed under its overlay: replaced by a file that is not
+# the format the overlay records; the message says whose backing file
+qemu-img create -q -f qcow2 changed-base.qcow2 1M
+qemu-img create -q -f qcow2 -b changed-base.qcow2 -F qcow2 changed.qcow2
+head -c 1M /dev/urandom > changed-base.qcow2
+expect backing_replaced "changed.qcow2: backing file changed-base.qcow2: not a qcow2 image" changed.qcow2
+# ... or by a qcow2 image whose header is broken (a 1 TiB cluster size)
+qemu-img create -q -f qcow2 changed-base.qcow2 1M
+patch changed-base.qcow2 20 L 40
+expect backing_broken "changed.qcow2: backing file changed-base.qcow2: .*cluster" changed.qcow2
 qemu-img create -q -f qcow2 -b r.raw -F vmdk -u wrongfmt.qcow2 1M
 expect backing_format_unknown "vmdk" wrongfmt.qcow2
 

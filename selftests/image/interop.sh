@@ -108,6 +108,16 @@ qemu-img create -q -f qcow2 -b small.raw -F raw big.qcow2 4M >> log 2>&1 &&
 	same_as_qemu big.qcow2
 result $? "qemu_short_backing reads identical"
 
+# a backing file that shrank under its overlay (qemu-img resize --shrink):
+# past its new end it reads as zeroes, in okvm as in qemu-img
+qemu-img create -q -f qcow2 sh-base.qcow2 4M
+qemu-io -f qcow2 -c "write -P 0x61 0 4M" sh-base.qcow2 >> log 2>&1
+qemu-img create -q -f qcow2 -b sh-base.qcow2 -F qcow2 sh.qcow2
+qemu-io -f qcow2 -c "write -P 0x62 1M 64k" sh.qcow2 >> log 2>&1
+qemu-img resize -q --shrink sh-base.qcow2 1536k >> log 2>&1 &&
+	same_as_qemu sh.qcow2
+result $? "qemu_backing_shrunk reads identical (zeroes past the backing file's end)"
+
 # internal snapshots: the active state reads right, refcounts check out
 rm -f s.qcow2
 qemu-img create -q -f qcow2 s.qcow2 12M >> log 2>&1 && qemu_writes s.qcow2 &&
@@ -253,6 +263,30 @@ result $? "okvm_rebase keeps the disk's contents; qemu-img agrees"
 $okvm img rebase -u -b cb.qcow2 -F qcow2 co.qcow2 >> log 2>&1 &&
 	qemu-img info co.qcow2 2>>log | grep -q '^backing file: cb.qcow2$' && qemu-img check co.qcow2 >> log 2>&1
 result $? "okvm_rebase -u only renames the backing file"
+
+# boot.sh's chain (the launcher tiers boot it): an overlay over a LUKS
+# layer over a compressed image, all made by okvm img; qemu-img checks
+# each layer and reads the chain, given the passphrase for the LUKS one
+seq 1 800000 | head -c 4M > ch-a.raw
+cp ch-a.raw ch-b.raw
+head -c 300k /dev/urandom | dd of=ch-b.raw conv=notrunc status=none
+printf 'chain key\n' > ch.key
+sec="--object secret,id=s,file=ch.key"
+{
+	$okvm img convert -c -O qcow2 ch-a.raw ch-a.qcow2 &&
+	$okvm img convert -O qcow2 ch-b.raw ch-b.qcow2 &&
+	$okvm img create -q -f qcow2 -o encrypt.format=luks,encrypt.iter-time=10 \
+		--key-file ch.key -b ch-b.qcow2 -F qcow2 ch-enc.qcow2 &&
+	$okvm img rebase --key-file ch.key -b ch-a.qcow2 -F qcow2 ch-enc.qcow2 &&
+	$okvm img create -q -f qcow2 --key-file ch.key -b ch-enc.qcow2 -F qcow2 ch-ov.qcow2 &&
+	qemu-img check ch-a.qcow2 | grep -q "100.00% compressed" &&
+	qemu-img check $sec --image-opts driver=qcow2,file.filename=ch-enc.qcow2,encrypt.key-secret=s &&
+	qemu-img check $sec --image-opts driver=qcow2,file.filename=ch-ov.qcow2,backing.encrypt.key-secret=s &&
+	qemu-img convert $sec --image-opts driver=qcow2,file.filename=ch-ov.qcow2,backing.encrypt.key-secret=s \
+		-O raw ch-q.raw &&
+	cmp ch-q.raw ch-b.raw
+} >> log 2>&1
+result $? "okvm_luks_chain: overlay over LUKS over compressed; qemu-img checks each and reads the chain"
 
 # 3. info --output=json: qemu-img's field names and values
 for img in q.qcow2 v2.qcow2 l3.qcow2 src.raw; do

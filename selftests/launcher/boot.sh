@@ -6,11 +6,12 @@
 # with -c 2 to the guest's marker line with nproc 2 and power off; with
 # -c 1, a raw and a read-only qcow2 virtio-blk disk, virtio-rng and
 # virtio-net on a tap in a bridge of L1's (ping, 256 KiB each way) they
-# reboot; then the raw disk and the network once more through okvm's
-# vhost-blk and vhost-net (okvm-vhost.ko, when it is in the current
-# directory) and the network through in-tree vhost_net (when L1 has it,
-# mkl1mods.sh); all end okvm run with status 0; bad input gets status 2
-# and one line.
+# reboot; a guest on a qcow2 overlay over a LUKS-encrypted layer over a
+# compressed image writes, and its writes survive okvm img snapshot -c/-a;
+# then the raw disk and the network once more through okvm's vhost-blk and
+# vhost-net (okvm-vhost.ko, when it is in the current directory) and the
+# network through in-tree vhost_net (when L1 has it, mkl1mods.sh); all end
+# okvm run with status 0; bad input gets status 2 and one line.
 # Prints TAP. Expects okvm, vmlinuz and guest.cpio in the current
 # directory; the device is okvm run's default unless OKVM_RUN_DEV is set.
 
@@ -176,7 +177,8 @@ boot()
 	start=$(date +%s)
 	# shellcheck disable=SC2086
 	timeout 240 ./okvm run -k vmlinuz -i guest.cpio -m 256M -c "$cpus" $dev \
-		--boot-timer -p "quiet okvm.action=$action" "$@" < /dev/null \
+		--boot-timer -p "quiet okvm.action=$action${mark:+ okvm.mark=$mark}" \
+		"$@" < /dev/null \
 		> console.txt 2> err.txt
 	rc=$?
 	secs=$(($(date +%s) - start))
@@ -243,6 +245,122 @@ check_devices()
 	fi
 }
 
+# The image chain of issue 14's "done when", built with okvm img alone:
+# base.qcow2, compressed (convert -c), holds the 4 MiB disk A (a tar with
+# hello.txt in its first MiB, text in the rest); enc.qcow2, LUKS-encrypted,
+# holds only the first MiB of B, which differs from A in hello.txt: it
+# was made over a plain copy of B and moved onto base.qcow2 by a safe
+# rebase, which copies in just what differs. ov.qcow2 is an empty overlay
+# on top. The passphrase file ends in a newline, which is part of it.
+mkchain()
+{
+	chain_ok=0
+	rm -f base.qcow2 mid.qcow2 enc.qcow2 ov.qcow2
+	echo "hello from the compressed base" > hello.txt
+	tar -cf base.raw hello.txt
+	truncate -s 2M base.raw
+	seq 1 400000 | head -c 2097152 >> base.raw
+	echo "hello from the encrypted layer" > hello.txt
+	tar -cf mid.raw hello.txt
+	truncate -s 1M mid.raw
+	dd if=base.raw bs=1M skip=1 seek=1 conv=notrunc of=mid.raw 2> /dev/null
+	rm -f hello.txt
+	printf 'okvm boot passphrase\n' > disk.key
+	key="--key-file disk.key"
+	# shellcheck disable=SC2086
+	./okvm img convert -c -O qcow2 base.raw base.qcow2 &&
+	./okvm img convert -O qcow2 mid.raw mid.qcow2 &&
+	./okvm img create -q -f qcow2 -o encrypt.format=luks,encrypt.iter-time=10 \
+		$key -b mid.qcow2 -F qcow2 enc.qcow2 4M > /dev/null &&
+	./okvm img rebase $key -b base.qcow2 -F qcow2 enc.qcow2 &&
+	rm mid.qcow2 &&
+	./okvm img create -q -f qcow2 $key -b enc.qcow2 -F qcow2 ov.qcow2 > /dev/null &&
+	chain_ok=1
+	# what the guest should read: B, then B with a MiB of its marks
+	yes first | head -c 1048576 > first.mark
+	yes second | head -c 1048576 > second.mark
+	cp mid.raw after-first.raw
+	dd if=first.mark of=after-first.raw bs=1M seek=1 conv=notrunc 2> /dev/null
+	cp mid.raw after-second.raw
+	dd if=second.mark of=after-second.raw bs=1M seek=1 conv=notrunc 2> /dev/null
+	# the compressed image is smaller than its text; the encrypted one
+	# holds 1 MiB of data beside its 2 MiB LUKS area and no more
+	base_size=$(wc -c < base.qcow2)
+	enc_size=$(wc -c < enc.qcow2)
+	echo "# chain: base.qcow2 $base_size bytes (compressed from 4 MiB), enc.qcow2 $enc_size bytes"
+	if [ "$chain_ok" = 1 ] && [ "$base_size" -lt 2097152 ] &&
+	   [ "$enc_size" -lt 4194304 ] &&
+	   ./okvm img info --backing-chain ov.qcow2 | grep -q "encrypted: yes"; then
+		ok "image chain: overlay over LUKS over compressed, made by okvm img"
+	else
+		chain_ok=0
+		./okvm img info --backing-chain ov.qcow2 2>&1 | sed 's/^/# /'
+		not_ok "image chain: okvm img convert -c, create -o encrypt.format=luks, rebase"
+	fi
+}
+
+# raw_md5 IMAGE: the MD5 of the chain's virtual disk, read by okvm img
+raw_md5()
+{
+	rm -f chain.raw
+	./okvm img convert --key-file disk.key -O raw "$1" chain.raw &&
+		md5sum < chain.raw | cut -d' ' -f1
+}
+
+# The guest on the chain: it reads B (through all three images), writes
+# its first mark; okvm img snapshot -c; a second boot reads B with the
+# first mark and writes its second; snapshot -a brings the first back.
+check_chain()
+{
+	disk="-d ov.qcow2,key-file=disk.key"
+	mark=first
+	# shellcheck disable=SC2086
+	boot poweroff 1 $disk
+	mark=
+	if [ "$rc" = 0 ] &&
+	   grep -q "okvm-guest: vda: hello from the encrypted layer" console.txt &&
+	   grep -q "okvm-guest: vda: md5 $(md5sum < mid.raw | cut -d' ' -f1)" console.txt &&
+	   grep -q "okvm-guest: vda: wrote first" console.txt &&
+	   [ "$(raw_md5 ov.qcow2)" = "$(md5sum < after-first.raw | cut -d' ' -f1)" ] &&
+	   ./okvm img check --key-file disk.key ov.qcow2 > /dev/null; then
+		ok "image chain: the guest reads overlay, LUKS and compressed data; its write reaches the overlay"
+	else
+		sed 's/^/# /' err.txt
+		tail -n 20 console.txt | sed 's/^/# /'
+		not_ok "image chain: first boot (status $rc)"
+	fi
+	if ./okvm img snapshot --key-file disk.key -c before ov.qcow2 &&
+	   ./okvm img snapshot --key-file disk.key -l ov.qcow2 | grep -q before; then
+		ok "image chain: okvm img snapshot -c on the overlay"
+	else
+		not_ok "image chain: snapshot -c"
+	fi
+	mark=second
+	# shellcheck disable=SC2086
+	boot poweroff 1 $disk
+	mark=
+	if [ "$rc" = 0 ] &&
+	   grep -q "okvm-guest: vda: md5 $(md5sum < after-first.raw | cut -d' ' -f1)" console.txt &&
+	   grep -q "okvm-guest: vda: wrote second" console.txt &&
+	   [ "$(raw_md5 ov.qcow2)" = "$(md5sum < after-second.raw | cut -d' ' -f1)" ]; then
+		ok "image chain: a second boot reads the first write and writes over it"
+	else
+		sed 's/^/# /' err.txt
+		tail -n 20 console.txt | sed 's/^/# /'
+		not_ok "image chain: second boot (status $rc)"
+	fi
+	if ./okvm img snapshot --key-file disk.key -a before ov.qcow2 &&
+	   [ "$(raw_md5 ov.qcow2)" = "$(md5sum < after-first.raw | cut -d' ' -f1)" ] &&
+	   ./okvm img check --key-file disk.key ov.qcow2 > /dev/null &&
+	   [ "$(raw_md5 enc.qcow2)" = "$(md5sum < mid.raw | cut -d' ' -f1)" ]; then
+		ok "image chain: snapshot -a brings the first boot's data back; check is clean; the backing images unchanged"
+	else
+		./okvm img check --key-file disk.key ov.qcow2 2>&1 | sed 's/^/# /'
+		not_ok "image chain: snapshot -a"
+	fi
+	rm -f chain.raw
+}
+
 # bad_input WHAT EXPECTED-TEXT ARGS...: status 2 and one line naming it
 bad_input()
 {
@@ -285,6 +403,8 @@ fi
 # the boots are skipped there, the bad-input cases still run.
 skipped=0
 why=
+mark=
+mkchain
 # A bzImage whose code is 0xff bytes: #UD with no IDT, a triple fault at
 # once where the device works; the probe, then a test of its own.
 setup=$(( ($(od -An -tu1 -j 497 -N1 vmlinuz) + 1) * 512 ))
@@ -299,6 +419,8 @@ if grep -q "no in-kernel irqchip" probe.txt; then
 		 "reboot: date" "virtio-blk raw" "virtio-blk qcow2" "virtio-blk ro" \
 		 "virtio-rng" "device failures" "virtio-net ping" \
 		 "virtio-net guest to L1" "virtio-net L1 to guest" \
+		 "image chain: first boot" "image chain: snapshot -c" \
+		 "image chain: second boot" "image chain: snapshot -a" \
 		 "okvm vhost boot" "vhost-blk raw" "vhost: no device failed" \
 		 "okvm vhost-net ping" "okvm vhost-net guest to L1" \
 		 "okvm vhost-net L1 to guest" "in-tree vhost_net ping" \
@@ -326,6 +448,14 @@ else
 	else
 		for c in "virtio-net ping" "virtio-net guest to L1" "virtio-net L1 to guest"; do
 			skip "$c" "no bridge in L1 (tun and bridge modules: mkl1mods.sh)"
+		done
+	fi
+	if [ "$chain_ok" = 1 ]; then
+		check_chain
+	else
+		for c in "image chain: first boot" "image chain: snapshot -c" \
+			 "image chain: second boot" "image chain: snapshot -a"; do
+			not_ok "$c (no chain)"
 		done
 	fi
 	vhost_boots
@@ -427,6 +557,13 @@ bad_input "missing device" "cannot open" -k vmlinuz --dev /nonexistent
 bad_input "missing disk" "nonexistent" -k vmlinuz -d nonexistent
 bad_input "bad disk option" "unknown disk option" -k vmlinuz -d vmlinuz,rw
 bad_input "bad network" "-n takes" -k vmlinuz -n user
+bad_input "encrypted disk without key-file" "enc.qcow2: the image is encrypted: a passphrase is needed (key-file=" \
+	-k vmlinuz -d ov.qcow2
+printf 'okvm boot passphrase' > wrong.key
+bad_input "encrypted disk, wrong passphrase" "enc.qcow2: wrong passphrase" \
+	-k vmlinuz -d ov.qcow2,key-file=wrong.key
+bad_input "missing key file" "nokey: No such file" \
+	-k vmlinuz -d ov.qcow2,key-file=nokey
 [ -f disk.qcow2 ] || mkdisks
 bad_input "vhost-blk on qcow2" "raw files and block devices only" -k vmlinuz \
 	-d disk.qcow2,vhost

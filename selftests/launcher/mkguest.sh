@@ -29,7 +29,7 @@ mkdir -p "$tmp"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,lib/modules}
 cp "$busybox" "$tmp/bin/busybox"
 for applet in sh mount sed cat nproc uname date dd printf echo sleep \
 	      poweroff reboot setsid cttyhack ls insmod tar md5sum sync \
-	      grep head od tr wc ip ping nc cmp cut timeout; do
+	      grep head od tr wc ip ping nc cmp cut timeout yes; do
 	ln -s busybox "$tmp/bin/$applet"
 done
 cp "$here/guest-init" "$tmp/init"

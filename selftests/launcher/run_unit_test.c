@@ -95,7 +95,7 @@ TEST(opts_devices)
 	char err[256];
 
 	ASSERT_EQ(0, parse(o, err, "-k", "bz", "-d", "a.img", "--disk",
-			   "b.qcow2,ro,cache=none", "--rng", "-n", "tap",
+			   "b.qcow2,ro,key-file=/k/b.key,cache=none", "--rng", "-n", "tap",
 			   "--network", "tap=tap7,bridge=br0,guest_mac=52:54:00:12:34:56",
 			   NULL));
 	EXPECT_EQ(2, o->nr_disks);
@@ -105,6 +105,8 @@ TEST(opts_devices)
 	EXPECT_STREQ("b.qcow2", o->disk[1].path);
 	EXPECT_EQ(1, o->disk[1].ro);
 	EXPECT_EQ(1, o->disk[1].nocache);
+	EXPECT_STREQ("", o->disk[0].key_file);
+	EXPECT_STREQ("/k/b.key", o->disk[1].key_file);
 	EXPECT_EQ(1, o->rng);
 	EXPECT_EQ(2, o->nr_nets);
 	EXPECT_STREQ("", o->net[0].ifname);
@@ -121,6 +123,8 @@ TEST(opts_devices)
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,rw", NULL));
 	EXPECT_NE(NULL, strstr(err, "unknown disk option 'rw'"));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,ro,", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,key-file=", NULL));
+	EXPECT_NE(NULL, strstr(err, "unknown disk option 'key-file='"));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a", "-d", "a", "-d", "a",
 			    "-d", "a", "-d", "a", "-d", "a", "-d", "a", "-d", "a",
 			    "-d", "a", NULL));

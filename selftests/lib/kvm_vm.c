@@ -334,3 +334,25 @@ const char *vcpu_exit_str(struct kvm_vcpu *vcpu)
 	}
 	return buf;
 }
+
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index };
+
+	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
+		kvm_die("KVM_GET_MSRS of MSR 0x%x", index);
+	return m.e.data;
+}
+
+long vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
+
+	return okvm_ioctl(vcpu->fd, KVM_SET_MSRS, (uintptr_t)&m);
+}

@@ -119,6 +119,14 @@ void vcpu_regs_set(struct kvm_vcpu *vcpu, const struct kvm_regs *regs);
 void vcpu_sregs_get(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs);
 void vcpu_sregs_set(struct kvm_vcpu *vcpu, const struct kvm_sregs *sregs);
 
+/*
+ * One MSR through KVM_GET_MSRS (kvm_die() unless it is read) and
+ * KVM_SET_MSRS (returns what the ioctl returns: 1 when it was set, 0 when
+ * refused, or -errno).
+ */
+uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index);
+long vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index, uint64_t data);
+
 /* "KVM_EXIT_IO" for KVM_EXIT_IO, "KVM_EXIT_(n)" for unknown ones. */
 const char *exit_reason_str(uint32_t reason);
 

@@ -413,3 +413,37 @@ void vcpu_set_cpuid(struct kvm_vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
 {
 	kvm_ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid);
 }
+
+void vcpu_set_user_mode(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
+{
+	uint64_t *gdt = addr_gpa2hva(vm, GDT_GPA);
+	uint64_t stack = vm_alloc(vm, GUEST_STACK_SIZE, GUEST_PAGE_SIZE);
+	uint64_t rsp0 = stack + GUEST_STACK_SIZE;
+	struct kvm_segment code = {
+		.limit = 0xffffffff, .selector = GDT_USER_CODE_SEL | 3,
+		.type = 11, .present = 1, .s = 1, .l = 1, .g = 1, .dpl = 3,
+	};
+	struct kvm_segment data = {
+		.limit = 0xffffffff, .selector = GDT_USER_DATA_SEL | 3,
+		.type = 3, .present = 1, .s = 1, .db = 1, .g = 1, .dpl = 3,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+
+	gdt[GDT_USER_DATA_SEL / 8] = 0x00cff3000000ffffULL; /* DPL 3, RW */
+	gdt[GDT_USER_CODE_SEL / 8] = 0x00affb000000ffffULL; /* DPL 3, L */
+	/* 64-bit TSS: RSP0 at offset 4 (APM 12.2.5). */
+	memcpy((uint8_t *)addr_gpa2hva(vm, TSS_GPA) + 4, &rsp0, 8);
+	vm_identity_map_user(vm);
+
+	vcpu_sregs_get(vcpu, &sregs);
+	sregs.cs = code;
+	sregs.ss = data;
+	sregs.ds = data;
+	sregs.es = data;
+	sregs.gdt.limit = GDT_USER_CODE_SEL + 8 - 1;
+	vcpu_sregs_set(vcpu, &sregs);
+	vcpu_regs_get(vcpu, &regs);
+	regs.rflags |= RFLAGS_IOPL3;
+	vcpu_regs_set(vcpu, &regs);
+}

@@ -92,6 +92,18 @@ uint64_t *vm_map_page(struct kvm_vm *vm, uint64_t gva, uint64_t gpa,
 /* U/S = 1 in every entry of the 1:1 map: all of it user-mode pages. */
 void vm_identity_map_user(struct kvm_vm *vm);
 
+/* GDT entries for CPL 3 (APM 4.8): after the library's TSS at 0x18. */
+#define GDT_USER_DATA_SEL	0x28
+#define GDT_USER_CODE_SEL	0x30
+#define RFLAGS_IOPL3		(3ULL << 12)
+
+/*
+ * Run the vCPU at CPL 3 from its start: user segments in the GDT (for the
+ * IRETQ back from an exception handler), a ring-0 stack in the TSS for
+ * the handlers, IOPL 3 for the ucalls' OUT, and every page a user page.
+ */
+void vcpu_set_user_mode(struct kvm_vm *vm, struct kvm_vcpu *vcpu);
+
 /* Copy the PT_LOAD segments of the (static, non-PIE) ELF at path. */
 uint64_t vm_load_elf(struct kvm_vm *vm, const char *path);
 

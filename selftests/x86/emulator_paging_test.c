@@ -51,11 +51,6 @@
 
 #define X86_CR4_SMAP	(1ULL << 21)
 #define EFER_NXE	(1ULL << 11)
-#define RFLAGS_IOPL3	(3ULL << 12)
-
-/* GDT entries for CPL 3 (APM 4.8): after the library's TSS at 0x18. */
-#define GDT_USER_DATA_SEL	0x28
-#define GDT_USER_CODE_SEL	0x30
 
 /* What the guest's #PF handler saw last; written by the guest only. */
 static volatile uint64_t pf_count, pf_ec, pf_cr2, fixup_rip;
@@ -324,45 +319,6 @@ TEST(string_and_split_accesses_into_read_only_ram)
 
 /* ---- CPL 3: supervisor pages ---- */
 
-/*
- * Run the vCPU at CPL 3 from the start: user segments in the GDT (for the
- * IRETQ back from the #PF handler), a ring-0 stack in the TSS for the
- * handler, IOPL 3 for the ucalls' OUT, and every page a user page.
- */
-static void vcpu_user_mode(struct kvm_vm *vm, struct kvm_vcpu *vcpu)
-{
-	uint64_t *gdt = addr_gpa2hva(vm, GDT_GPA);
-	uint64_t stack = vm_alloc(vm, GUEST_STACK_SIZE, GUEST_PAGE_SIZE);
-	uint64_t rsp0 = stack + GUEST_STACK_SIZE;
-	struct kvm_segment code = {
-		.limit = 0xffffffff, .selector = GDT_USER_CODE_SEL | 3,
-		.type = 11, .present = 1, .s = 1, .l = 1, .g = 1, .dpl = 3,
-	};
-	struct kvm_segment data = {
-		.limit = 0xffffffff, .selector = GDT_USER_DATA_SEL | 3,
-		.type = 3, .present = 1, .s = 1, .db = 1, .g = 1, .dpl = 3,
-	};
-	struct kvm_sregs sregs;
-	struct kvm_regs regs;
-
-	gdt[GDT_USER_DATA_SEL / 8] = 0x00cff3000000ffffULL; /* DPL 3, RW */
-	gdt[GDT_USER_CODE_SEL / 8] = 0x00affb000000ffffULL; /* DPL 3, L */
-	/* 64-bit TSS: RSP0 at offset 4 (APM 12.2.5). */
-	memcpy((uint8_t *)addr_gpa2hva(vm, TSS_GPA) + 4, &rsp0, 8);
-	vm_identity_map_user(vm);
-
-	vcpu_sregs_get(vcpu, &sregs);
-	sregs.cs = code;
-	sregs.ss = data;
-	sregs.ds = data;
-	sregs.es = data;
-	sregs.gdt.limit = GDT_USER_CODE_SEL + 8 - 1;
-	vcpu_sregs_set(vcpu, &sregs);
-	vcpu_regs_get(vcpu, &regs);
-	regs.rflags |= RFLAGS_IOPL3;
-	vcpu_regs_set(vcpu, &regs);
-}
-
 static void guest_user(uint64_t sup_ram)
 {
 	uint64_t rsi = sup_ram, rdi;
@@ -394,7 +350,7 @@ TEST(user_mode_accesses_to_supervisor_pages)
 	uint32_t *ro_hva = addr_gpa2hva(vm, sup + GUEST_PAGE_SIZE);
 	struct ucall uc;
 
-	vcpu_user_mode(vm, vcpu);
+	vcpu_set_user_mode(vm, vcpu);
 	vm_map_page(vm, MMIO_GPA, MMIO_GPA, X86_PTE_P | X86_PTE_RW);
 	vm_map_page(vm, sup, sup, X86_PTE_P | X86_PTE_RW);
 	vm_map_page(vm, sup + GUEST_PAGE_SIZE, sup + GUEST_PAGE_SIZE,

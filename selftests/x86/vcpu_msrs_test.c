@@ -26,6 +26,7 @@
 #define MSR_IA32_APICBASE		0x1b
 #define MSR_IA32_UCODE_REV		0x8b
 #define MSR_IA32_ARCH_CAPABILITIES	0x10a
+#define MSR_IA32_PERF_CAPABILITIES	0x345
 #define MSR_IA32_SYSENTER_CS		0x174
 #define MSR_IA32_SYSENTER_ESP		0x175
 #define MSR_IA32_SYSENTER_EIP		0x176
@@ -66,29 +67,6 @@ static long get_msrs(int fd, struct kvm_msrs *m)
 static long set_msrs(int fd, struct kvm_msrs *m)
 {
 	return okvm_ioctl(fd, KVM_SET_MSRS, (uintptr_t)m);
-}
-
-static uint64_t vcpu_get_msr(struct kvm_vcpu *vcpu, uint32_t index)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index };
-
-	if (ioctl(vcpu->fd, KVM_GET_MSRS, &m) != 1)
-		kvm_die("KVM_GET_MSRS of MSR 0x%x", index);
-	return m.e.data;
-}
-
-static long vcpu_set_msr(struct kvm_vcpu *vcpu, uint32_t index,
-			 uint64_t data)
-{
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = { .hdr.nmsrs = 1, .e.index = index, .e.data = data };
-
-	return okvm_ioctl(vcpu->fd, KVM_SET_MSRS, (uintptr_t)&m);
 }
 
 /* The whole list of a KVM_GET_MSR(_FEATURE)_INDEX_LIST, malloc'ed. */
@@ -187,8 +165,8 @@ TEST_F(dev, msr_index_list_wrong_fd)
 /*
  * api.rst "KVM_GET_MSR_FEATURE_INDEX_LIST" and "KVM_GET_MSRS" on the
  * system fd: the feature MSRs KVM emulates for every guest include
- * ARCH_CAPABILITIES; each reads; an MSR outside the list stops the read
- * (the answer is how many were read).
+ * ARCH_CAPABILITIES and PERF_CAPABILITIES; each reads; an MSR outside the
+ * list stops the read (the answer is how many were read).
  */
 TEST_F(dev, feature_msrs)
 {
@@ -202,6 +180,7 @@ TEST_F(dev, feature_msrs)
 	list = get_msr_list(self->fd, KVM_GET_MSR_FEATURE_INDEX_LIST);
 	TH_LOG("%u feature MSRs", list->nmsrs);
 	EXPECT_TRUE(list_has(list, MSR_IA32_ARCH_CAPABILITIES));
+	EXPECT_TRUE(list_has(list, MSR_IA32_PERF_CAPABILITIES));
 
 	m = msrs_alloc(list->nmsrs);
 	ASSERT_NE(NULL, m);

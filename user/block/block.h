@@ -89,13 +89,26 @@ int blk_status(struct blk *b, uint64_t off, uint64_t *len,
 int blk_resize(struct blk *b, uint64_t size);
 
 /*
- * The passphrase of encrypted images (LUKS in qcow2): the bytes as they
- * are, never a C string. If none was set when an encrypted image is
- * opened, the provider (if any) is asked for it, e.g. a prompt.
+ * The passphrase of encrypted images (LUKS in qcow2, secret.c): the bytes
+ * as they are, never a C string; one for the process, used by every open
+ * until cleared. If none was set when an encrypted image is opened, the
+ * provider (if any) is asked for it, e.g. a prompt. The hint is how the
+ * user gives one, for the error that says one is missing ("--key-file").
  */
 void blk_set_secret(const void *key, size_t len);
+void blk_clear_secret(void);
 void blk_set_secret_provider(int (*get)(const char *filename, void **key,
 					size_t *len));
+void blk_set_secret_hint(const char *how);
+const char *blk_secret_hint(void);
+/* the passphrase (asking the provider if there is none yet); false: none */
+bool blk_secret(const char *filename, const void **key, size_t *len);
+/*
+ * A key file's bytes into KEY (SIZE bytes, one more than the longest
+ * passphrase taken); *LEN their number. On error a one-line message
+ * naming PATH (blk_last_error()).
+ */
+int blk_read_key_file(const char *path, void *key, size_t size, size_t *len);
 
 /* the formats */
 extern const struct blk_ops raw_ops;

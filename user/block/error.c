@@ -28,6 +28,24 @@ int blk_fail(int err, const char *file, const char *fmt, ...)
 	return -err;
 }
 
+void blk_error_prefix(const char *fmt, ...)
+{
+	char prefix[sizeof(last_error)], old[sizeof(last_error)];
+	va_list ap;
+	size_t n;
+
+	if (!last_error[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	va_end(ap);
+	memcpy(old, last_error, sizeof(old));
+	n = strlen(prefix);
+	memcpy(last_error, prefix, n);
+	/* cut at the buffer's end, as blk_fail() cuts a long message */
+	snprintf(last_error + n, sizeof(last_error) - n, "%s", old);
+}
+
 const char *blk_last_error(void)
 {
 	return last_error;

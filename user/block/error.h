@@ -13,6 +13,13 @@
 int blk_fail(int err, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Put fmt... before the recorded message, if there is one: the image that
+ * opened the failing one says whose backing file it is.
+ */
+void blk_error_prefix(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
 /* The message of the last failure in this thread ("" if none). */
 const char *blk_last_error(void);
 void blk_clear_error(void);

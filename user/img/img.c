@@ -12,6 +12,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "../block/error.h"
 #include "img.h"
 #include "img_main.h"
 
@@ -56,8 +57,8 @@ static int take_key_file(int *argc, char **argv)
 {
 	static char key[4096];
 	const char *file = NULL;
-	ssize_t n;
-	int i, j, fd;
+	size_t n;
+	int i, j;
 
 	for (i = 1; i < *argc; i++) {
 		if (!strcmp(argv[i], "--key-file") && i + 1 < *argc) {
@@ -75,16 +76,9 @@ static int take_key_file(int *argc, char **argv)
 	}
 	if (!file)
 		return 0;
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return img_err("%s: %s", file, strerror(errno));
-	n = read(fd, key, sizeof(key));
-	close(fd);
-	if (n < 0)
-		return img_err("%s: %s", file, strerror(errno));
-	if (n == sizeof(key))
-		return img_err("%s: a passphrase longer than %zu bytes", file,
-			       sizeof(key) - 1);
+	blk_clear_error();
+	if (blk_read_key_file(file, key, sizeof(key), &n))
+		return img_err("%s", blk_last_error());
 	blk_set_secret(key, n);
 	return 0;
 }

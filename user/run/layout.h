@@ -62,6 +62,8 @@ struct disk_opt {
 	char path[RUN_PATH_MAX];
 	int ro;
 	int nocache;
+	/* the passphrase of the encrypted images of its chain; "" if none */
+	char key_file[RUN_PATH_MAX];
 	char vhost[RUN_VHOST_MAX];	/* the vhost-blk node; empty: none */
 };
 

@@ -17,8 +17,8 @@
 void run_usage(void *file)
 {
 	fputs("usage: okvm run -k KERNEL [-i INITRD] [-p PARAMS] [-m SIZE] [-c CPUS]\n"
-	      "                [-d FILE[,ro][,cache=none][,vhost[=PATH]]]... [--rng]\n"
-	      "                [-n tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]]...\n"
+	      "                [-d FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]]]...\n"
+	      "                [--rng] [-n tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]]...\n"
 	      "                [--dev PATH] [--boot-timer]\n"
 	      "\n"
 	      "Boot a Linux bzImage with COM1 (ttyS0) on this terminal.\n"
@@ -28,12 +28,14 @@ void run_usage(void *file)
 	      "  -p, --params PARAMS   kernel command line, after okvm's console=ttyS0\n"
 	      "  -m, --mem SIZE        guest RAM: MiB, or with a K, M, G suffix (default 512M)\n"
 	      "  -c, --cpus CPUS       vCPUs, one thread each (default 1)\n"
-	      "  -d, --disk FILE[,ro][,cache=none][,vhost[=PATH]]\n"
+	      "  -d, --disk FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]]\n"
 	      "                        a virtio-blk disk (/dev/vda, vdb, ... in order): a\n"
 	      "                        raw or qcow2 image or a block device; ro: read-only,\n"
-	      "                        cache=none: O_DIRECT (up to 8 disks); vhost: served\n"
-	      "                        in the kernel by " RUN_VHOST_BLK " (or PATH),\n"
-	      "                        raw images and block devices only\n"
+	      "                        cache=none: O_DIRECT, key-file: the passphrase (the\n"
+	      "                        file's bytes) of the encrypted images of its backing\n"
+	      "                        chain (up to 8 disks); vhost: served in the kernel\n"
+	      "                        by " RUN_VHOST_BLK " (or PATH), raw images and\n"
+	      "                        block devices only\n"
 	      "  -n, --network tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]\n"
 	      "                        a virtio-net card on a new tap device (named NAME),\n"
 	      "                        attached to the existing bridge BR (up to 4); vhost:\n"
@@ -103,7 +105,7 @@ static int parse_vhost(const char *w, const char *dflt, char *out,
 	}
 	if (strncmp(w, "vhost=", 6))
 		return 0;
-	if (!w[6] || strlen(w + 6) >= RUN_VHOST_MAX) {
+	if (w[6] != '/' || strlen(w + 6) >= RUN_VHOST_MAX) {
 		snprintf(err, errlen, "%s vhost=PATH: '%s' is not a device path",
 			 opt, w + 6);
 		return -1;
@@ -133,7 +135,7 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 	memset(d, 0, sizeof(*d));
 	rest = word(s, d->path, sizeof(d->path), &toolong);
 	if (!d->path[0] || toolong) {
-		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,vhost[=PATH]], not '%s'",
+		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]], not '%s'",
 			 s);
 		return -1;
 	}
@@ -149,8 +151,10 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 			d->ro = 1;
 		} else if (!strcmp(w, "cache=none")) {
 			d->nocache = 1;
+		} else if (!strncmp(w, "key-file=", 9) && w[9] && !toolong) {
+			snprintf(d->key_file, sizeof(d->key_file), "%s", w + 9);
 		} else {
-			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, vhost)",
+			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH, vhost)",
 				 d->path, w);
 			return -1;
 		}

@@ -322,10 +322,26 @@ int virtio_blk_open(const struct disk_opt *o, struct blk **b, char *err,
 {
 	unsigned int flags = (o->ro ? BLK_RDONLY : 0) |
 			     (o->nocache ? BLK_NOCACHE : 0);
+	static char key[4096];
+	size_t key_len;
 	int r;
 
 	blk_clear_error();
-	r = blk_open(b, o->path, NULL, flags);
+	blk_set_secret_hint("key-file= on its -d");
+	/*
+	 * The disk's key file is its chain's passphrase for this open only:
+	 * the next disk's chain must not open with it (secret.c).
+	 */
+	r = 0;
+	if (o->key_file[0]) {
+		r = blk_read_key_file(o->key_file, key, sizeof(key), &key_len);
+		if (!r)
+			blk_set_secret(key, key_len);
+	}
+	if (!r)
+		r = blk_open(b, o->path, NULL, flags);
+	blk_clear_secret();
+	memset(key, 0, sizeof(key));
 	if (r) {
 		*b = NULL;
 		snprintf(err, errlen, "disk %s%s", blk_last_error()[0] ?

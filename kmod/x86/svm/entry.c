@@ -105,6 +105,9 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	     svm_nmi_deliverable(vcpu)))
 		okvm_request_immediate_exit();
 	svm_load_guest_tsc_aux(vcpu->tsc_aux);
+	/* An MSR filter denies something: every MSR access exits. */
+	vmcb->control.msrpm_base_pa = READ_ONCE(vcpu->vm->msr_intercept_all) ?
+				      svm_msrpm_all_pa : svm_msrpm_pa;
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

@@ -28,6 +28,9 @@ static const struct svm_opcode svm_op_cpuid = { 2, { 0x0f, 0xa2 } };
 static const struct svm_opcode svm_op_rdmsr = { 2, { 0x0f, 0x32 } };
 static const struct svm_opcode svm_op_wrmsr = { 2, { 0x0f, 0x30 } };
 static const struct svm_opcode svm_op_hlt = { 1, { 0xf4 } };
+static const struct svm_opcode svm_op_vmmcall = { 3, { 0x0f, 0x01, 0xd9 } };
+static const struct svm_opcode svm_op_monitor = { 3, { 0x0f, 0x01, 0xc8 } };
+static const struct svm_opcode svm_op_mwait = { 3, { 0x0f, 0x01, 0xc9 } };
 static const struct svm_opcode svm_op_xsetbv = { 3, { 0x0f, 0x01, 0xd1 } };
 static const struct svm_opcode svm_op_invd = { 2, { 0x0f, 0x08 } };
 static const struct svm_opcode svm_op_wbinvd = { 2, { 0x0f, 0x09 } };
@@ -80,10 +83,7 @@ static int svm_exit_cpuid(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/*
- * Without an in-kernel irqchip HLT is the VMM's business, as in KVM; with
- * one, the vCPU sleeps in the run loop until an event (lapic.c).
- */
+/* HLT: step over it; okvm_exit_hlt() (exit_common.c) does the rest. */
 static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	unsigned int len;
@@ -91,10 +91,7 @@ static int svm_exit_hlt(struct okvm_vcpu *vcpu)
 	if (!svm_insn_len(vcpu, &svm_op_hlt, NULL, &len))
 		return 0;
 	okvm_skip_insn(vcpu, len);
-	if (vcpu->lapic)
-		return okvm_lapic_halt(vcpu);
-	vcpu->run->exit_reason = KVM_EXIT_HLT;
-	return 0;
+	return okvm_exit_hlt(vcpu);
 }
 
 static int svm_exit_ioio(struct okvm_vcpu *vcpu)
@@ -112,19 +109,13 @@ static int svm_exit_msr(struct okvm_vcpu *vcpu)
 {
 	bool write = to_svm(vcpu)->vmcb->control.exit_info_1;
 	unsigned int len;
-	int ret;
 
 	/* EXITINFO1: 0 for RDMSR, 1 for WRMSR (APM 15.11). */
 	if (write ? !svm_insn_len(vcpu, &svm_op_wrmsr, NULL, &len) :
 		    !svm_insn_len(vcpu, &svm_op_rdmsr, NULL, &len))
 		return 0;
-	if (write)
-		ret = okvm_emulate_wrmsr(vcpu);
-	else
-		ret = okvm_emulate_rdmsr(vcpu);
-	if (ret == 0)
-		okvm_skip_insn(vcpu, len);
-	return 1;
+	return write ? okvm_handle_wrmsr(vcpu, len) :
+		       okvm_handle_rdmsr(vcpu, len);
 }
 
 /*
@@ -209,7 +200,28 @@ static int svm_exit_rdpmc(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/* No nested virtualization, no MONITOR/MWAIT, no RDTSCP: #UD, as on a CPU without them. */
+/* KVM's hypercall (hypercall.c). */
+static int svm_exit_vmmcall(struct okvm_vcpu *vcpu)
+{
+	unsigned int len;
+
+	if (!svm_insn_len(vcpu, &svm_op_vmmcall, NULL, &len))
+		return 0;
+	return okvm_emulate_hypercall(vcpu, len);
+}
+
+/* MONITOR and MWAIT: NOPs, or #UD, as hypercall.c decides. */
+static int svm_exit_monitor_mwait(struct okvm_vcpu *vcpu, bool mwait)
+{
+	unsigned int len;
+
+	if (!svm_insn_len(vcpu, mwait ? &svm_op_mwait : &svm_op_monitor, NULL,
+			  &len))
+		return 0;
+	return okvm_emulate_monitor_mwait(vcpu, len);
+}
+
+/* No nested virtualization, no RDTSCP: #UD, as on a CPU without them. */
 static int svm_exit_ud(struct okvm_vcpu *vcpu)
 {
 	okvm_queue_exception(vcpu, OKVM_UD_VECTOR, false, 0);
@@ -415,8 +427,15 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 		return svm_exit_dr(vcpu, code - SVM_EXIT_READ_DR0, false);
 	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
 		return svm_exit_dr(vcpu, code - SVM_EXIT_WRITE_DR0, true);
-	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_EXCP_BASE + OKVM_UD_VECTOR:
+		return okvm_handle_ud(vcpu);
 	case SVM_EXIT_VMMCALL:
+		return svm_exit_vmmcall(vcpu);
+	case SVM_EXIT_MONITOR:
+		return svm_exit_monitor_mwait(vcpu, false);
+	case SVM_EXIT_MWAIT:
+		return svm_exit_monitor_mwait(vcpu, true);
+	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
 	case SVM_EXIT_STGI:
@@ -424,8 +443,6 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
 	case SVM_EXIT_RDTSCP:
-	case SVM_EXIT_MONITOR:
-	case SVM_EXIT_MWAIT:
 	case SVM_EXIT_RSM:
 		return svm_exit_ud(vcpu);
 	case SVM_EXIT_INVALID:

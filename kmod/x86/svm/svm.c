@@ -101,8 +101,8 @@ static u32 svm_nr_asids;
  */
 #define SVM_IOPM_ORDER	2
 #define SVM_MSRPM_ORDER	1
-static struct page *svm_iopm, *svm_msrpm;
-u64 svm_iopm_pa, svm_msrpm_pa;
+static struct page *svm_iopm, *svm_msrpm, *svm_msrpm_all;
+u64 svm_iopm_pa, svm_msrpm_pa, svm_msrpm_all_pa;
 
 /*
  * MSRs the guest reads and writes without an exit: VMLOAD/VMSAVE switch
@@ -139,11 +139,15 @@ static int svm_alloc_permission_maps(void)
 
 	svm_iopm = alloc_pages(GFP_KERNEL, SVM_IOPM_ORDER);
 	svm_msrpm = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
-	if (!svm_iopm || !svm_msrpm) {
+	svm_msrpm_all = alloc_pages(GFP_KERNEL, SVM_MSRPM_ORDER);
+	if (!svm_iopm || !svm_msrpm || !svm_msrpm_all) {
 		if (svm_iopm)
 			__free_pages(svm_iopm, SVM_IOPM_ORDER);
 		if (svm_msrpm)
 			__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
+		if (svm_msrpm_all)
+			__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		return -ENOMEM;
 	}
 	/* Intercept every port and every MSR, then open the few above. */
@@ -151,8 +155,11 @@ static int svm_alloc_permission_maps(void)
 	memset(page_address(svm_msrpm), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
 	for (i = 0; i < ARRAY_SIZE(svm_passthrough_msrs); i++)
 		svm_msrpm_allow(page_address(svm_msrpm), svm_passthrough_msrs[i]);
+	/* For VMs with an MSR filter (msr_filter.c): nothing open. */
+	memset(page_address(svm_msrpm_all), 0xff, PAGE_SIZE << SVM_MSRPM_ORDER);
 	svm_iopm_pa = page_to_phys(svm_iopm);
 	svm_msrpm_pa = page_to_phys(svm_msrpm);
+	svm_msrpm_all_pa = page_to_phys(svm_msrpm_all);
 	return 0;
 }
 
@@ -402,6 +409,7 @@ u64 svm_host_vmsave_pa(void)
 
 const struct okvm_x86_ops okvm_svm_ops = {
 	.name = "svm",
+	.hypercall_insn = (const u8 []){ 0x0f, 0x01, 0xd9 },	/* VMMCALL */
 	.probe = svm_probe,
 	.unload = svm_unload,
 	.hardware_enable = svm_hardware_enable,

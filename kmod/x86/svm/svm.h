@@ -40,7 +40,7 @@ static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)
 }
 
 /* svm.c */
-extern u64 svm_iopm_pa, svm_msrpm_pa;
+extern u64 svm_iopm_pa, svm_msrpm_pa, svm_msrpm_all_pa;
 extern bool svm_has_nrips;
 /* vmenter.S: the X86_FEATURE_* flags its RSB fill and untraining key on. */
 extern const u32 okvm_svm_rsb_flag, okvm_svm_untrain_ibpb_flag;
@@ -69,7 +69,7 @@ u64 svm_get_efer(struct okvm_vcpu *vcpu);
 void svm_set_efer(struct okvm_vcpu *vcpu, u64 efer);
 int svm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data);
-void svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
+u64 svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
 void svm_enable_irq_window(struct okvm_vcpu *vcpu);
 void svm_disable_irq_window(struct okvm_vcpu *vcpu);
 u64 svm_get_interrupt_shadow(struct okvm_vcpu *vcpu);

@@ -41,13 +41,15 @@ void svm_vcpu_free(struct okvm_vcpu *vcpu)
  * Intercepts KVM always has, whatever else the guest may do:
  * - #MC (exception vector 18, APM 15.12): a machine check in guest mode is
  *   the host's, handed to its handler by svm_vcpu_run();
+ * - #UD: Intel's VMCALL in a guest built for Intel is turned into VMMCALL
+ *   (hypercall.c); any other #UD is given back;
  * - RDPMC: no PMU is offered, and the host's counters are the host's;
  * - WBINVD: a guest-wide cache write-back would stall this CPU and its
  *   neighbours; exit.c says why skipping it is right.
  */
 static void svm_init_host_intercepts(struct vmcb_control *c)
 {
-	c->intercept_exceptions |= BIT(OKVM_MC_VECTOR);
+	c->intercept_exceptions |= BIT(OKVM_MC_VECTOR) | BIT(OKVM_UD_VECTOR);
 	c->intercept_misc1 |= SVM_INTERCEPT1_RDPMC;
 	c->intercept_misc2 |= SVM_INTERCEPT2_WBINVD;
 }
@@ -377,9 +379,12 @@ int svm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 }
 
 /* The guest's TSC is the host's plus the VMCB's TSC offset (APM 15.30.5). */
-void svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
+u64 svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
 {
-	to_svm(vcpu)->vmcb->control.tsc_offset += delta;
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	c->tsc_offset += delta;
+	return c->tsc_offset;
 }
 
 int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
@@ -393,7 +398,7 @@ int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 	}
 	slot = svm_msr_slot(svm, index);
 	if (!slot)
-		return 1;
+		return OKVM_MSR_UNKNOWN;
 	/* The 32-bit SYSENTER MSRs keep 64 bits on AMD; KVM does too. */
 	*slot = data;
 	return 0;

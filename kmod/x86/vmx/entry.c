@@ -367,6 +367,13 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 		vcpu->tlb_flush = false;
 	}
 	vmx_refresh_host_state(vmx);
+	/* An MSR filter denies something: every MSR access exits. */
+	if (unlikely(vmx->msr_intercept_all !=
+		     READ_ONCE(vcpu->vm->msr_intercept_all))) {
+		vmx->msr_intercept_all = !vmx->msr_intercept_all;
+		vmcs_write(VMCS_MSR_BITMAP,
+			   vmx_msr_bitmap_pa(vmx->msr_intercept_all));
+	}
 	vmcs_write(VMCS_GUEST_RSP, vcpu->regs[OKVM_RSP]);
 	vmcs_write(VMCS_GUEST_RIP, vcpu->rip);
 	vmcs_write(VMCS_GUEST_RFLAGS, vcpu->rflags);

@@ -38,17 +38,11 @@ static int vmx_exit_cpuid(struct okvm_vcpu *vcpu)
 	return 1;
 }
 
-/*
- * Without an in-kernel irqchip HLT is the VMM's business, as in KVM; with
- * one, the vCPU sleeps in the run loop until an event (lapic.c).
- */
+/* HLT: step over it; okvm_exit_hlt() (exit_common.c) does the rest. */
 static int vmx_exit_hlt(struct okvm_vcpu *vcpu)
 {
 	vmx_skip(vcpu);
-	if (vcpu->lapic)
-		return okvm_lapic_halt(vcpu);
-	vcpu->run->exit_reason = KVM_EXIT_HLT;
-	return 0;
+	return okvm_exit_hlt(vcpu);
 }
 
 /* SDM 28.2.1, Table 28-5: size, direction, string, port. */
@@ -65,11 +59,10 @@ static int vmx_exit_io(struct okvm_vcpu *vcpu)
 
 static int vmx_exit_msr(struct okvm_vcpu *vcpu, bool write)
 {
-	int ret = write ? okvm_emulate_wrmsr(vcpu) : okvm_emulate_rdmsr(vcpu);
+	unsigned int len = to_vmx(vcpu)->exit_insn_len;
 
-	if (ret == 0)
-		vmx_skip(vcpu);
-	return 1;
+	return write ? okvm_handle_wrmsr(vcpu, len) :
+		       okvm_handle_rdmsr(vcpu, len);
 }
 
 /*
@@ -159,8 +152,8 @@ static int vmx_exit_skip(struct okvm_vcpu *vcpu)
 }
 
 /*
- * The VMX instructions (no nested virtualization), GETSEC, RSM, MONITOR
- * and MWAIT: #UD, as on a CPU without them, and as okvm's SVM side does.
+ * The VMX instructions (no nested virtualization), GETSEC and RSM: #UD,
+ * as on a CPU without them, and as okvm's SVM side does.
  */
 static int vmx_exit_ud(struct okvm_vcpu *vcpu)
 {
@@ -402,6 +395,8 @@ static int vmx_exit_exception(struct okvm_vcpu *vcpu)
 		return 1;
 	if (vector == OKVM_DB_VECTOR || vector == OKVM_AC_VECTOR)
 		return vmx_exit_reflect(vcpu, vector);
+	if (vector == OKVM_UD_VECTOR)
+		return okvm_handle_ud(vcpu);
 	return okvm_internal_error(vcpu, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
 				   info);
 }
@@ -453,11 +448,14 @@ int vmx_handle_exit(struct okvm_vcpu *vcpu)
 		return vmx_exit_skip(vcpu);
 	case EXIT_REASON_RDPMC:
 		return vmx_exit_gp(vcpu);
-	case EXIT_REASON_GETSEC:
-	case EXIT_REASON_RSM:
-	case EXIT_REASON_VMCALL ... EXIT_REASON_VMXON:
+	case EXIT_REASON_VMCALL:
+		return okvm_emulate_hypercall(vcpu, vmx->exit_insn_len);
 	case EXIT_REASON_MWAIT:
 	case EXIT_REASON_MONITOR:
+		return okvm_emulate_monitor_mwait(vcpu, vmx->exit_insn_len);
+	case EXIT_REASON_GETSEC:
+	case EXIT_REASON_RSM:
+	case EXIT_REASON_VMCLEAR ... EXIT_REASON_VMXON:
 	case EXIT_REASON_INVEPT:
 	case EXIT_REASON_INVVPID:
 		return vmx_exit_ud(vcpu);

@@ -170,16 +170,18 @@ static void vmx_set_controls(struct vmx_vcpu *vmx)
 	 * Machine checks belong to the host (exit.c). #DB and #AC are
 	 * intercepted only so that a guest cannot make their delivery raise
 	 * them again forever inside the CPU, where the host never gets it
-	 * back (CVE-2015-8104, CVE-2015-5307); exit.c reflects them.
+	 * back (CVE-2015-8104, CVE-2015-5307); exit.c reflects them. #UD
+	 * is intercepted to turn AMD's VMMCALL into VMCALL (hypercall.c).
 	 */
 	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(18) | BIT(OKVM_DB_VECTOR) |
-					  BIT(OKVM_AC_VECTOR));
+					  BIT(OKVM_AC_VECTOR) |
+					  BIT(OKVM_UD_VECTOR));
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write(VMCS_EXIT_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
-	vmcs_write(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa());
+	vmcs_write(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa(false));
 	vmcs_write(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
 	/* SDM 27.3.1.5: all ones when there is no shadow VMCS. */
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
@@ -561,13 +563,16 @@ int vmx_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
 }
 
 /* The guest's TSC is the host's plus the VMCS's TSC offset (SDM 26.3). */
-void vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
+u64 vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta)
 {
 	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	u64 offset;
 
 	vmx_get(vmx);
-	vmcs_write(VMCS_TSC_OFFSET, vmcs_read(VMCS_TSC_OFFSET) + delta);
+	offset = vmcs_read(VMCS_TSC_OFFSET) + delta;
+	vmcs_write(VMCS_TSC_OFFSET, offset);
 	vmx_put();
+	return offset;
 }
 
 int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
@@ -584,7 +589,7 @@ int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data)
 	}
 	field = vmx_msr_field(index);
 	if (!field)
-		return 1;
+		return OKVM_MSR_UNKNOWN;
 	if (index == MSR_IA32_TSC)
 		data -= rdtsc();
 	/* SYSENTER_CS is a 32-bit field; the other two keep 64 bits, as in KVM. */

@@ -467,11 +467,15 @@ void vmx_vpid_free(int vpid)
  * exit, while their writes exit so that okvm knows the values without
  * reading them back.
  */
-static struct page *vmx_msr_bitmap;
+/*
+ * Two MSR bitmaps (SDM 25.6.9) for all vCPUs: the usual one, and one that
+ * intercepts everything, for VMs with an MSR filter (msr_filter.c).
+ */
+static struct page *vmx_msr_bitmap, *vmx_msr_bitmap_all;
 
-u64 vmx_msr_bitmap_pa(void)
+u64 vmx_msr_bitmap_pa(bool intercept_all)
 {
-	return page_to_phys(vmx_msr_bitmap);
+	return page_to_phys(intercept_all ? vmx_msr_bitmap_all : vmx_msr_bitmap);
 }
 
 static void vmx_msr_pass(u8 *bitmap, u32 msr, bool write)
@@ -499,8 +503,15 @@ static int vmx_alloc_msr_bitmap(void)
 	u8 *bitmap;
 
 	vmx_msr_bitmap = alloc_page(GFP_KERNEL);
-	if (!vmx_msr_bitmap)
+	vmx_msr_bitmap_all = alloc_page(GFP_KERNEL);
+	if (!vmx_msr_bitmap || !vmx_msr_bitmap_all) {
+		if (vmx_msr_bitmap)
+			__free_page(vmx_msr_bitmap);
+		if (vmx_msr_bitmap_all)
+			__free_page(vmx_msr_bitmap_all);
 		return -ENOMEM;
+	}
+	memset(page_address(vmx_msr_bitmap_all), 0xff, PAGE_SIZE);
 	bitmap = page_address(vmx_msr_bitmap);
 	memset(bitmap, 0xff, PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(both); i++) {
@@ -584,7 +595,9 @@ static void vmx_unload(void)
 {
 	okvm_l1d_flush_exit();
 	__free_page(vmx_msr_bitmap);
+	__free_page(vmx_msr_bitmap_all);
 	vmx_msr_bitmap = NULL;
+	vmx_msr_bitmap_all = NULL;
 }
 
 static void vmx_hardware_disable(void)
@@ -636,6 +649,7 @@ static void vmx_emergency_disable(void)
 
 const struct okvm_x86_ops okvm_vmx_ops = {
 	.name = "vmx",
+	.hypercall_insn = (const u8 []){ 0x0f, 0x01, 0xc1 },	/* VMCALL */
 	.probe = vmx_probe,
 	.unload = vmx_unload,
 	.hardware_enable = vmx_hardware_enable,

@@ -68,6 +68,7 @@ struct vmx_vcpu {
 	u64 vmcs_pa;
 	int vmcs_cpu;
 	bool launched;
+	bool msr_intercept_all;	/* VMCS_MSR_BITMAP is the intercept-all one */
 	struct list_head active_node;
 	u16 vpid;
 
@@ -107,7 +108,7 @@ void vmx_vmclear(u64 pa);
 bool vmx_vmcs_is_current(struct vmx_vcpu *vmx);
 void vmx_vcpu_load(struct okvm_vcpu *vcpu);
 bool vmx_cpu_on(void);
-u64 vmx_msr_bitmap_pa(void);
+u64 vmx_msr_bitmap_pa(bool intercept_all);
 int vmx_vpid_alloc(void);
 void vmx_vpid_free(int vpid);
 void vmx_invept(u64 eptp);
@@ -146,7 +147,7 @@ u64 vmx_get_efer(struct okvm_vcpu *vcpu);
 void vmx_set_efer(struct okvm_vcpu *vcpu, u64 efer);
 int vmx_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data);
-void vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
+u64 vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
 void vmx_enable_irq_window(struct okvm_vcpu *vcpu);
 u64 vmx_get_interrupt_shadow(struct okvm_vcpu *vcpu);
 void vmx_set_interrupt_shadow(struct okvm_vcpu *vcpu, u64 shadow);

@@ -54,6 +54,13 @@ int qcow2_backing_open(struct qcow2 *q, const struct blk_chain *chain)
 		return ret;
 	}
 	ret = blk_open_chained(&q->blk.backing, path, fmt, flags, chain);
+	/*
+	 * A backing file that changed under the overlay (replaced by another
+	 * format, truncated, now encrypted) fails in its own open, which
+	 * names only it: say whose backing file it is.
+	 */
+	if (ret)
+		blk_error_prefix("%s: backing file ", q->blk.filename);
 	free(path);
 	return ret;
 }

@@ -54,24 +54,6 @@ struct luks_header {
 	struct luks_slot slots[LUKS_SLOTS];
 };
 
-static const void *secret;
-static size_t secret_len;
-static bool have_secret;
-static int (*provider)(const char *filename, void **key, size_t *len);
-
-void blk_set_secret(const void *key, size_t len)
-{
-	secret = key;
-	secret_len = len;
-	have_secret = true;
-}
-
-void blk_set_secret_provider(int (*get)(const char *filename, void **key,
-					size_t *len))
-{
-	provider = get;
-}
-
 static pthread_once_t gcrypt_once = PTHREAD_ONCE_INIT;
 
 static void gcrypt_init(void)
@@ -229,7 +211,7 @@ static int check_header(struct qcow2 *q, const struct luks_header *h,
 }
 
 static int try_slot(struct qcow2 *q, const struct luks_header *h, int md,
-		    int slot, uint8_t *key)
+		    int slot, const void *pass, size_t pass_len, uint8_t *key)
 {
 	const struct luks_slot *s = &h->slots[slot];
 	size_t material = (size_t)h->key_bytes * s->stripes;
@@ -243,7 +225,7 @@ static int try_slot(struct qcow2 *q, const struct luks_header *h, int md,
 		return -ENOMEM;
 	ret = bfile_pread(q->blk.file, buf, qcow2_align_up(material, LUKS_SECTOR),
 			  q->crypto_offset + (uint64_t)s->key_offset * LUKS_SECTOR);
-	if (!ret && gcry_kdf_derive(secret, secret_len, GCRY_KDF_PBKDF2, md,
+	if (!ret && gcry_kdf_derive(pass, pass_len, GCRY_KDF_PBKDF2, md,
 				    s->salt, LUKS_SALT, s->iterations,
 				    h->key_bytes, derived))
 		ret = -EIO;
@@ -272,6 +254,8 @@ int qcow2_crypto_open(struct qcow2 *q)
 	struct luks_header h;
 	uint8_t raw[LUKS_HDR_SIZE], key[64];
 	struct qcow2_crypto *cr;
+	const void *pass;
+	size_t pass_len;
 	int md = 0, i, ret;
 
 	pthread_once(&gcrypt_once, gcrypt_init);
@@ -294,22 +278,16 @@ int qcow2_crypto_open(struct qcow2 *q)
 	ret = check_header(q, &h, &md);
 	if (ret)
 		return ret;
-	if (!have_secret && provider) {
-		void *k;
-		size_t n;
-
-		if (!provider(f, &k, &n))
-			blk_set_secret(k, n);
-	}
-	if (!have_secret)
-		return blk_fail(EACCES, f,
-				"the image is encrypted: a passphrase is needed (--key-file)");
+	if (!blk_secret(f, &pass, &pass_len))
+		return blk_fail(ENOKEY, f,
+				"the image is encrypted: a passphrase is needed (%s)",
+				blk_secret_hint());
 	ret = 1;
 	for (i = 0; i < LUKS_SLOTS && ret == 1; i++)
 		if (h.slots[i].active == LUKS_SLOT_ACTIVE)
-			ret = try_slot(q, &h, md, i, key);
+			ret = try_slot(q, &h, md, i, pass, pass_len, key);
 	if (ret == 1)
-		return blk_fail(EACCES, f, "wrong passphrase (no LUKS key slot opens)");
+		return blk_fail(EKEYREJECTED, f, "wrong passphrase (no LUKS key slot opens)");
 	if (ret)
 		return blk_fail(-ret, f, "LUKS: cannot derive the key");
 	cr = calloc(1, sizeof(*cr));
@@ -349,23 +327,6 @@ int qcow2_crypt(struct qcow2 *q, void *buf, size_t len, uint64_t host,
 	if (ret)
 		return blk_fail(EIO, q->blk.filename, "%s failed",
 				encrypt ? "encryption" : "decryption");
-	return 0;
-}
-
-int blk_get_secret(const char *filename, const void **key, size_t *len)
-{
-	if (!have_secret && provider) {
-		void *k;
-		size_t n;
-
-		if (!provider(filename, &k, &n))
-			blk_set_secret(k, n);
-	}
-	if (!have_secret)
-		return blk_fail(EACCES, filename,
-				"encryption needs a passphrase (--key-file)");
-	*key = secret;
-	*len = secret_len;
 	return 0;
 }
 
@@ -412,9 +373,10 @@ int qcow2_luks_format(struct bfile *f, uint64_t offset, unsigned int iter_ms)
 	int ret;
 
 	pthread_once(&gcrypt_once, gcrypt_init);
-	ret = blk_get_secret(f->name, &pass, &pass_len);
-	if (ret)
-		return ret;
+	if (!blk_secret(f->name, &pass, &pass_len))
+		return blk_fail(ENOKEY, f->name,
+				"encryption needs a passphrase (%s)",
+				blk_secret_hint());
 	af = malloc(material);
 	if (!af)
 		return blk_fail(ENOMEM, f->name, "out of memory");

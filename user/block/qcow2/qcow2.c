@@ -138,7 +138,7 @@ static int unaligned(struct blk *b, void *rbuf, const void *wbuf, size_t len,
 
 static int locked(struct blk *b)
 {
-	return blk_fail(EACCES, b->filename,
+	return blk_fail(ENOKEY, b->filename,
 			"encrypted data, and the image was opened without its key");
 }
 

@@ -266,7 +266,6 @@ void qcow2_compressed_extent(const struct qcow2 *q, uint64_t entry,
 #define QCOW2_LUKS_AREA		2068480u
 struct bfile;
 int qcow2_luks_format(struct bfile *f, uint64_t offset, unsigned int iter_ms);
-int blk_get_secret(const char *filename, const void **key, size_t *len);
 int qcow2_crypto_open(struct qcow2 *q);
 void qcow2_crypto_close(struct qcow2 *q);
 /* LEN bytes (whole 512-byte sectors) of data at host offset HOST */
