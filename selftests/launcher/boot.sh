@@ -169,20 +169,31 @@ vhost_boots()
 }
 
 # boot ACTION CPUS [ARGS]: the guest's console goes to a file, stdin is
-# /dev/null
+# /dev/null. A guest that is still running after 240 s (okvm run stopped
+# by timeout's SIGTERM: 143) is booted once more, and the stall is logged
+# with the tail of its console: such stalls of a busy test bed are an open
+# problem (launcher.rst, "Known in the test bed"); a second one fails.
 boot()
 {
 	action=$1 cpus=$2
 	shift 2
-	start=$(date +%s)
-	# shellcheck disable=SC2086
-	timeout 240 ./okvm run -k vmlinuz -i guest.cpio -m 256M -c "$cpus" $dev \
-		--boot-timer -p "quiet okvm.action=$action${mark:+ okvm.mark=$mark}" \
-		"$@" < /dev/null \
-		> console.txt 2> err.txt
-	rc=$?
-	secs=$(($(date +%s) - start))
-	echo "# $action -c $cpus: status $rc in ${secs} s; $(grep 'boot timer' err.txt)"
+	for try in 1 2; do
+		start=$(date +%s)
+		# shellcheck disable=SC2086
+		timeout 240 ./okvm run -k vmlinuz -i guest.cpio -m 256M -c "$cpus" $dev \
+			--boot-timer -p "quiet okvm.action=$action${mark:+ okvm.mark=$mark}" \
+			"$@" < /dev/null \
+			> console.txt 2> err.txt
+		rc=$?
+		secs=$(($(date +%s) - start))
+		echo "# $action -c $cpus: status $rc in ${secs} s; $(grep 'boot timer' err.txt)"
+		if [ "$rc" != 143 ] || [ "$try" = 2 ]; then
+			break
+		fi
+		echo "# STALL: the guest was still running after 240 s; its console's last lines:"
+		tail -n 5 console.txt | sed 's/^/#   /'
+		echo "# booting it once more"
+	done
 }
 
 check_boot()
