@@ -277,7 +277,7 @@ static int okvm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data)
  * With KVM_CAP_ENFORCE_PV_FEATURE_CPUID, the kvmclock MSRs exist only when
  * the vCPU's CPUID offers them: the old pair with KVM_FEATURE_CLOCKSOURCE,
  * the _NEW pair with KVM_FEATURE_CLOCKSOURCE2. As in KVM 6.1 this holds
- * for the VMM's KVM_GET/SET_MSRS too.
+ * for the VMM's KVM_GET/SET_MSRS too (KVM 6.12 lets the VMM through).
  */
 static bool okvm_pv_msr_allowed(struct okvm_vcpu *vcpu, u32 index)
 {

@@ -130,12 +130,22 @@ qemu-img create -q -f qcow2 s.qcow2 12M >> log 2>&1 && qemu_writes s.qcow2 &&
 	$okvm img info --output=json s.qcow2 2>>log | grep -q '"name": "second"'
 result $? "qemu_snapshots read identical, listed, check clean"
 
+# qemu-img create, tried up to three times: when it times LUKS's PBKDF2,
+# qemu-img sometimes fails with "Unable to get accurate CPU usage" on a
+# loaded machine (seen in a make check; a retry creates the image).
+qemu_img_create_retry()
+{
+	qemu-img create "$@" >> log 2>&1 || qemu-img create "$@" >> log 2>&1 ||
+		qemu-img create "$@" >> log 2>&1
+}
+
 # LUKS-encrypted (encrypt.format=luks) images read through okvm
 printf 'pass phrase' > key.txt
 for cs in 4k 64k; do
 	rm -f luks.qcow2 qemu.raw okvm.raw
 	obj="--object secret,id=s0,file=key.txt"
-	qemu-img create -q -f qcow2 $obj -o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10,cluster_size=$cs luks.qcow2 12M >> log 2>&1 &&
+	# shellcheck disable=SC2086
+	qemu_img_create_retry -q -f qcow2 $obj -o encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10,cluster_size=$cs luks.qcow2 12M &&
 		qemu-img convert -n $obj --target-image-opts -f raw src.raw driver=qcow2,file.filename=luks.qcow2,encrypt.key-secret=s0 >> log 2>&1 &&
 		qemu-img convert $obj --image-opts driver=qcow2,file.filename=luks.qcow2,encrypt.key-secret=s0 -O raw qemu.raw >> log 2>&1 &&
 		$okvm img convert --key-file key.txt -O raw luks.qcow2 okvm.raw >> log 2>&1 &&
