@@ -105,10 +105,17 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 		vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
 	else
 		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
-	/* Another event waits behind this one: exit right after delivery. */
+	/*
+	 * Another event waits behind this one: exit right after delivery.
+	 * Under QEMU's TCG an injected interrupt needs that exit too
+	 * (svm.c, svm_intr_exit_quirk).
+	 */
 	if (vmcb->control.event_inj &&
 	    (vcpu->exception.pending || vcpu->interrupt.injected ||
-	     svm_nmi_deliverable(vcpu)))
+	     svm_nmi_deliverable(vcpu) ||
+	     (svm_intr_exit_quirk &&
+	      (vmcb->control.event_inj & SVM_EVTINJ_TYPE_MASK) ==
+	      SVM_EVTINJ_TYPE_INTR)))
 		okvm_request_immediate_exit();
 	svm_load_guest_tsc_aux(vcpu->tsc_aux);
 	/* An MSR filter denies something: every MSR access exits. */
