@@ -33,14 +33,18 @@ static void svm_save_interrupted_event(struct svm_vcpu *svm)
 	svm->reinject = info;
 }
 
-/* An NMI may be delivered now: not blocked, and not still at the IRET. */
+/*
+ * An NMI may be delivered now: not blocked, not still at the IRET, and
+ * no debugger's KVM_GUESTDBG_BLOCKIRQ.
+ */
 static bool svm_nmi_deliverable(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
 	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip)
 		svm->awaiting_iret = false;
-	return vcpu->nmi_pending && !vcpu->nmi_masked && !svm->awaiting_iret;
+	return vcpu->nmi_pending && !vcpu->nmi_masked &&
+	       !svm->awaiting_iret && !okvm_guest_debug_blocks_irqs(vcpu);
 }
 
 /*
@@ -93,6 +97,11 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	vmcb->save.rsp = vcpu->regs[OKVM_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
+	/* A debugger's stop reports what this entry's #DB found (debug.c). */
+	if (svm->dbg_owned)
+		vmcb->save.dr6 = DR6_RESERVED;
+	if (okvm_guest_debug_closes_irq_window(vcpu))
+		svm_disable_irq_window(vcpu);
 	vmcb->control.event_inj = svm_event_to_inject(vcpu);
 	/* While NMIs are blocked, the handler's IRET unblocks them. */
 	if (vcpu->nmi_masked)
@@ -117,6 +126,7 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	 * not even an NMI (APM 15.17).
 	 */
 	asm volatile("clgi" ::: "memory");
+	svm_preload_dr7(vcpu);
 	okvm_svm_vmrun(svm->vmcb_pa, vcpu->regs, svm_host_vmsave_pa());
 	asm volatile("stgi" ::: "memory");
 	okvm_spec_after_exit();

@@ -440,4 +440,5 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.get_exit_info = svm_get_exit_info,
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
+	.update_guest_debug = svm_update_guest_debug,
 };
