@@ -121,23 +121,29 @@ int svm_exit_swint(struct okvm_vcpu *vcpu)
  * breakpoint on the host's own code would fault again and again; so the
  * write is skipped when an execute breakpoint is enabled at a kernel-half
  * address (the guest's kernel code, which then stops only on hardware).
- * Call with interrupts off, after run.c loaded DR0-3.
+ * TCG keeps what a MOV to DR7 armed until the next MOV to DR7, across the
+ * #VMEXIT, and fires an armed execute breakpoint whatever DR7 says then:
+ * the guest would take #DBs after its debugger let go, and the VMM's
+ * process at the same address too. So svm_vcpu_run() writes DR7 again
+ * after the exit when this returns true. Call with interrupts off, after
+ * run.c loaded DR0-3.
  */
-void svm_preload_dr7(struct okvm_vcpu *vcpu)
+bool svm_preload_dr7(struct okvm_vcpu *vcpu)
 {
 	const unsigned long *dr = okvm_guest_debug_dr0_3(vcpu);
 	unsigned long dr7 = to_svm(vcpu)->vmcb->save.dr7;
 	unsigned int i;
 
 	if (!dr)
-		return;
+		return false;
 	for (i = 0; i < 4; i++) {
 		bool enabled = (dr7 >> (i * DR_ENABLE_SIZE)) & 3;
 		unsigned int rw = (dr7 >> (DR_CONTROL_SHIFT +
 					   i * DR_CONTROL_SIZE)) & 3;
 
 		if (enabled && rw == DR_RW_EXECUTE && dr[i] >= TASK_SIZE_MAX)
-			return;
+			return false;
 	}
 	set_debugreg(dr7, 7);
+	return true;
 }

@@ -89,7 +89,7 @@ void svm_update_guest_debug(struct okvm_vcpu *vcpu);
 int svm_exit_db(struct okvm_vcpu *vcpu);
 int svm_exit_bp(struct okvm_vcpu *vcpu);
 int svm_exit_swint(struct okvm_vcpu *vcpu);
-void svm_preload_dr7(struct okvm_vcpu *vcpu);
+bool svm_preload_dr7(struct okvm_vcpu *vcpu);
 
 /* entry.c */
 int svm_vcpu_run(struct okvm_vcpu *vcpu);

@@ -390,6 +390,15 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 		vmcs_write(VMCS_MSR_BITMAP,
 			   vmx_msr_bitmap_pa(vmx->msr_intercept_all));
 	}
+	/*
+	 * Under RFLAGS.TF, an instruction that exited may leave a single-step
+	 * trap in the pending debug exceptions (Bochs does; SDM 27.3.4 does
+	 * not say it is never so). Once okvm completed the instruction and
+	 * moved RIP on, that trap is taken care of (okvm_skip_insn()), and
+	 * delivering it at entry would stop the guest twice after it.
+	 */
+	if ((vcpu->rflags & X86_EFLAGS_TF) && vcpu->rip != vmx->exit_rip)
+		vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
 	vmcs_write(VMCS_GUEST_RSP, vcpu->regs[OKVM_RSP]);
 	vmcs_write(VMCS_GUEST_RIP, vcpu->rip);
 	vmcs_write(VMCS_GUEST_RFLAGS, vcpu->rflags);
@@ -435,6 +444,7 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 
 	vcpu->regs[OKVM_RSP] = vmcs_read(VMCS_GUEST_RSP);
 	vcpu->rip = vmcs_read(VMCS_GUEST_RIP);
+	vmx->exit_rip = vcpu->rip;
 	vcpu->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
 	vcpu->nmi_masked = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
 			   GUEST_INTR_NMI_BLOCKING;

@@ -57,7 +57,8 @@ extern struct vmx_config vmx_config;
  * @star ... @kernel_gs_base: syscall MSRs the VMCS does not hold; loaded
  *	around each entry (entry.c).
  * @exit_*: the exit information fields, read once right after the exit
- *	(exit.c works from these, in preemptible context).
+ *	(exit.c works from these, in preemptible context); @exit_rip the
+ *	guest's RIP then.
  * @reinject, @reinject_error, @reinject_len: an event whose delivery the
  *	exit interrupted (IDT-vectoring information, SDM 28.2.4), injected
  *	again at the next entry.
@@ -84,6 +85,7 @@ struct vmx_vcpu {
 	u8 tpr;
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 
+	unsigned long exit_rip;
 	u32 exit_reason;
 	u32 exit_intr_info;
 	u32 exit_intr_error;
