@@ -145,7 +145,6 @@ static int svm_alloc_permission_maps(void)
 			__free_pages(svm_iopm, SVM_IOPM_ORDER);
 		if (svm_msrpm)
 			__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
-	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		if (svm_msrpm_all)
 			__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		return -ENOMEM;
@@ -241,6 +240,7 @@ static void svm_unload(void)
 {
 	__free_pages(svm_iopm, SVM_IOPM_ORDER);
 	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 }
 
 static int svm_hardware_enable(void)
