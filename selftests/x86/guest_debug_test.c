@@ -86,12 +86,36 @@ static void assert_debug_exit(struct __test_metadata *_metadata,
  * emulates it: x86/guest_debug.c). Those tests skip on in-tree KVM in
  * that bed only.
  */
+/*
+ * In-tree KVM serves the device: its module is loaded and okvm's is not
+ * (OKVM_HV says "both" in a run that switches between them).
+ */
+static bool on_in_tree_kvm(void)
+{
+	return !access("/sys/module/kvm", F_OK) &&
+	       access("/sys/module/okvm", F_OK);
+}
+
 static bool bed_breaks_kvm_breakpoints(void)
 {
 	const char *bed = getenv("VMTEST_BED");
 
-	return !okvm_dev_is_okvm() && bed && !strcmp(bed, "qemu") &&
+	return on_in_tree_kvm() && bed && !strcmp(bed, "qemu") &&
 	       !okvm_host_is_intel();
+}
+
+/*
+ * Bochs, the VMX bed, leaves a single-step trap pending after an
+ * intercepted instruction executed under TF, and kvm-intel delivers it at
+ * the next entry: a second stop at the same RIP (okvm drops it once it
+ * moved RIP on: vmx/entry.c). The single-step test skips on in-tree KVM
+ * in that bed only.
+ */
+static bool bed_breaks_kvm_single_step(void)
+{
+	const char *bed = getenv("VMTEST_BED");
+
+	return on_in_tree_kvm() && bed && !strcmp(bed, "bochs");
 }
 
 static struct kvm_vcpu *guest_vcpu(struct kvm_vm **vm, void (*code)(void))
@@ -225,11 +249,15 @@ static void guest_single_step(void)
 TEST(single_step_hidden_tf)
 {
 	uint64_t stops[] = { (uint64_t)ss_cpuid, (uint64_t)ss_out };
-	struct kvm_vm *vm;
-	struct kvm_vcpu *vcpu = guest_vcpu(&vm, guest_single_step);
+	struct kvm_vcpu *vcpu;
 	struct kvm_regs regs;
+	struct kvm_vm *vm;
 	struct ucall uc;
 	unsigned int i;
+
+	if (bed_breaks_kvm_single_step())
+		SKIP(return, "Bochs leaves a stale single-step trap to kvm-intel");
+	vcpu = guest_vcpu(&vm, guest_single_step);
 
 	vcpu_run(vcpu);
 	ASSERT_EXIT(vcpu, KVM_EXIT_HLT);

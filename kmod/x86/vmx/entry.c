@@ -395,9 +395,11 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	 * trap in the pending debug exceptions (Bochs does; SDM 27.3.4 does
 	 * not say it is never so). Once okvm completed the instruction and
 	 * moved RIP on, that trap is taken care of (okvm_skip_insn()), and
-	 * delivering it at entry would stop the guest twice after it.
+	 * delivering it at entry would stop the guest twice after it, or,
+	 * once a debugger stopped stepping, give the guest a #DB of the
+	 * debugger's.
 	 */
-	if ((vcpu->rflags & X86_EFLAGS_TF) && vcpu->rip != vmx->exit_rip)
+	if (vcpu->rip != vmx->exit_rip)
 		vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
 	vmcs_write(VMCS_GUEST_RSP, vcpu->regs[OKVM_RSP]);
 	vmcs_write(VMCS_GUEST_RIP, vcpu->rip);
