@@ -340,6 +340,23 @@ TEST(bad_input)
 	kvm_vm_free(vm);
 }
 
+/*
+ * A debugger's DR7 is taken unchecked (KVM 6.1 does not check it); one
+ * with bits 63:32 set, which no DR7 can hold, makes the entry fail, and
+ * must not reach the host's own DR7 on the way (a #GP in the kernel).
+ */
+TEST(reserved_dr7_fails_entry)
+{
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu = guest_vcpu(&vm, guest_nothing);
+
+	set_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+		  0x1000, (1ULL << 32) | DR7_FIXED | DR7_G0);
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_FAIL_ENTRY);
+	kvm_vm_free(vm);
+}
+
 extern char gd_insn[];
 
 /* The guest's own DR7.GD, no debugger: #DB at the MOV DR, BD, GD cleared. */

@@ -125,8 +125,11 @@ int svm_exit_swint(struct okvm_vcpu *vcpu)
  * #VMEXIT, and fires an armed execute breakpoint whatever DR7 says then:
  * the guest would take #DBs after its debugger let go, and the VMM's
  * process at the same address too. So svm_vcpu_run() writes DR7 again
- * after the exit when this returns true. Call with interrupts off, after
- * run.c loaded DR0-3.
+ * after the exit when this returns true. A DR7 with bits 63:32 set (a
+ * debugger's debugreg[7] is taken unchecked, as KVM does) would make the
+ * MOV fault in the host (SDM Vol. 2, MOV DRn: #GP): it is left to VMRUN,
+ * which refuses it (APM 15.5.1). Call with interrupts off, after run.c
+ * loaded DR0-3.
  */
 bool svm_preload_dr7(struct okvm_vcpu *vcpu)
 {
@@ -134,7 +137,7 @@ bool svm_preload_dr7(struct okvm_vcpu *vcpu)
 	unsigned long dr7 = to_svm(vcpu)->vmcb->save.dr7;
 	unsigned int i;
 
-	if (!dr)
+	if (!dr || dr7 >> 32)
 		return false;
 	for (i = 0; i < 4; i++) {
 		bool enabled = (dr7 >> (i * DR_ENABLE_SIZE)) & 3;
