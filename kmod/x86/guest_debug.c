@@ -139,7 +139,8 @@ int okvm_guest_debug_step_exit(struct okvm_vcpu *vcpu, int ret)
  * right after it, which is what KVM's debug_regs test holds KVM to. STI
  * sets IF and starts an interrupt shadow (SDM Vol. 2 STI); it faults
  * with CPL > IOPL in protected mode and in virtual-8086 mode without IOPL
- * 3, which is left to the CPU. Returns 0 with KVM_EXIT_DEBUG when STI was
+ * 3, which is left to the CPU, as is an STI an event queued for this
+ * entry would come before. Returns 0 with KVM_EXIT_DEBUG when STI was
  * stepped, 1 to enter the guest.
  */
 int okvm_guest_debug_step_sti(struct okvm_vcpu *vcpu)
@@ -149,7 +150,8 @@ int okvm_guest_debug_step_sti(struct okvm_vcpu *vcpu)
 	unsigned int iopl;
 
 	if (!(vcpu->guest_debug.control & KVM_GUESTDBG_SINGLESTEP) ||
-	    !(vcpu->rflags & X86_EFLAGS_TF))
+	    !(vcpu->rflags & X86_EFLAGS_TF) || vcpu->exception.pending ||
+	    vcpu->interrupt.injected || vcpu->nmi_pending)
 		return 1;
 	if (okvm_fetch_insn(vcpu, buf, &pf) < 1 || buf[0] != OKVM_OP_STI)
 		return 1;
