@@ -177,7 +177,6 @@ static int svm_alloc_permission_maps(void)
 			__free_pages(svm_iopm, SVM_IOPM_ORDER);
 		if (svm_msrpm)
 			__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
-	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		if (svm_msrpm_all)
 			__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		return -ENOMEM;
@@ -277,6 +276,7 @@ static void svm_unload(void)
 {
 	__free_pages(svm_iopm, SVM_IOPM_ORDER);
 	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 }
 
 static int svm_hardware_enable(void)
@@ -477,4 +477,5 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.get_exit_info = svm_get_exit_info,
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
+	.update_guest_debug = svm_update_guest_debug,
 };
