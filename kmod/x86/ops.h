@@ -91,6 +91,10 @@ struct okvm_spte_format;
  * @get_exit_info: the last exit as KVM reports it in emulation failures:
  *		reason, two qualifications, interrupted event, its error code.
  * @get_dr/@set_dr: DR6 or DR7, which the VMCB/VMCS holds.
+ * @event_in_flight: the last exit interrupted an event's delivery, which
+ *		the next entry delivers again (smm.c waits for it).
+ * @smm:	RSM reaches okvm_emulate_rsm() and the SMM entry state can be
+ *		entered (KVM_CAP_X86_SMM).
  */
 struct okvm_x86_ops {
 	const char *name;
@@ -136,6 +140,8 @@ struct okvm_x86_ops {
 	void (*get_exit_info)(struct okvm_vcpu *vcpu, u64 info[5]);
 	unsigned long (*get_dr)(struct okvm_vcpu *vcpu, int dr);
 	void (*set_dr)(struct okvm_vcpu *vcpu, int dr, unsigned long val);
+	bool (*event_in_flight)(struct okvm_vcpu *vcpu);
+	bool smm;
 };
 
 extern const struct okvm_x86_ops okvm_svm_ops;

@@ -33,6 +33,12 @@ static void svm_save_interrupted_event(struct svm_vcpu *svm)
 	svm->reinject = info;
 }
 
+/* The next VMRUN delivers an interrupted event again. */
+bool svm_event_in_flight(struct okvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->reinject;
+}
+
 /* An NMI may be delivered now: not blocked, and not still at the IRET. */
 static bool svm_nmi_deliverable(struct okvm_vcpu *vcpu)
 {
@@ -108,6 +114,11 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	/* An MSR filter denies something: every MSR access exits. */
 	vmcb->control.msrpm_base_pa = READ_ONCE(vcpu->vm->msr_intercept_all) ?
 				      svm_msrpm_all_pa : svm_msrpm_pa;
+	/*
+	 * The root of the address space the vCPU sees: SMM entry and RSM
+	 * switch it (smm.c), and ask for the TLB flush that goes with it.
+	 */
+	vmcb->control.nested_cr3 = okvm_mmu_root_pa(vcpu);
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

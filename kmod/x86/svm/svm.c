@@ -440,4 +440,6 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.get_exit_info = svm_get_exit_info,
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
+	.event_in_flight = svm_event_in_flight,
+	.smm = true,
 };

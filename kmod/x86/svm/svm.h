@@ -81,6 +81,7 @@ void svm_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val);
 
 /* entry.c */
 int svm_vcpu_run(struct okvm_vcpu *vcpu);
+bool svm_event_in_flight(struct okvm_vcpu *vcpu);
 
 /* exit.c */
 int svm_handle_exit(struct okvm_vcpu *vcpu);

@@ -228,6 +228,12 @@ static void vmx_save_interrupted_event(struct vmx_vcpu *vmx)
 	vmx->reinject_error = vmx->exit_idt_error;
 }
 
+/* The next VM entry delivers an interrupted event again. */
+bool vmx_event_in_flight(struct okvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->reinject;
+}
+
 /*
  * Choose what VM entry injects (SDM 27.6), in the order the CPU would
  * deliver events: an interrupted delivery first, then an exception, an
@@ -362,8 +368,16 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	if (!vmx_cpu_on() || !vmx_vmcs_is_current(vmx))
 		return -EIO;
 
+	/*
+	 * SMM entry and RSM switch address spaces (smm.c): the other root,
+	 * whose translations the flush the switch asked for drops.
+	 */
+	if (unlikely(vmx->eptp != vmx_eptp(vcpu))) {
+		vmx->eptp = vmx_eptp(vcpu);
+		vmcs_write(VMCS_EPT_POINTER, vmx->eptp);
+	}
 	if (vcpu->tlb_flush) {
-		vmx_invept(vmx_eptp(vcpu->vm));
+		vmx_invept(vmx->eptp);
 		vcpu->tlb_flush = false;
 	}
 	vmx_refresh_host_state(vmx);
