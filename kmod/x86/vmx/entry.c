@@ -258,6 +258,9 @@ static u32 vmx_event_to_inject(struct okvm_vcpu *vcpu, u32 blocking,
 		info = vmx->reinject;
 		*error = vmx->reinject_error;
 		vmx->reinject = 0;
+		/* Its delivery blocks NMIs again (see vmx_vcpu_run()). */
+		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+			vcpu->nmi_masked = true;
 		return info;
 	}
 	if (e->pending) {
@@ -434,8 +437,18 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	vcpu->regs[OKVM_RSP] = vmcs_read(VMCS_GUEST_RSP);
 	vcpu->rip = vmcs_read(VMCS_GUEST_RIP);
 	vcpu->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
-	vcpu->nmi_masked = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-			   GUEST_INTR_NMI_BLOCKING;
+	/*
+	 * With virtual NMIs, blocking starts only when an entry delivers an
+	 * NMI okvm injected (SDM 27.6, event injection; vcpu->nmi_masked is
+	 * set then), so an exit can only report it ended (the guest's IRET,
+	 * SDM 26.3). Read back that
+	 * change alone, as kvm-intel does (nmi_known_unmasked): on the Bochs
+	 * bed, exits kept reporting blocking after RSM had cleared the field
+	 * that SMM entry set (smm.c).
+	 */
+	if (vcpu->nmi_masked)
+		vcpu->nmi_masked = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+				   GUEST_INTR_NMI_BLOCKING;
 	vmx_save_interrupted_event(vmx);
 	return 0;
 }

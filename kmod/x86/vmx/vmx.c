@@ -682,4 +682,5 @@ const struct okvm_x86_ops okvm_vmx_ops = {
 	.get_dr = vmx_get_dr,
 	.set_dr = vmx_set_dr,
 	.event_in_flight = vmx_event_in_flight,
+	.smm = true,
 };
