@@ -951,11 +951,12 @@ bool okvm_lapic_has_events(struct okvm_vcpu *vcpu)
 	if (!vcpu->in_smm && (test_bit(OKVM_LAPIC_EV_INIT, &l->events) ||
 			      test_bit(OKVM_LAPIC_EV_SIPI, &l->events)))
 		return true;
-	if (okvm_smm_has_event(vcpu))
-		return true;
+	/* A vCPU waiting for SIPI takes no SMI or NMI until it runs (KVM). */
 	if (l->mp_state != KVM_MP_STATE_HALTED &&
 	    l->mp_state != KVM_MP_STATE_RUNNABLE)
 		return false;
+	if (okvm_smm_has_event(vcpu))
+		return true;
 	if (atomic_read(&l->nmi_pending) || vcpu->nmi_pending)
 		return true;
 	if (!(vcpu->rflags & X86_EFLAGS_IF))
