@@ -30,6 +30,9 @@
 #   make bench-launcher  okvm run's boot-to-init time on okvm next to
 #                   in-tree kvm-amd, its memory beyond guest RAM and its
 #                   size (BENCH_ROUNDS=3)
+#   make soak-boot  boot a guest with okvm run again and again in one test
+#                   VM until one stalls, with a state dump of it
+#                   (SOAK_ARGS="--kvm 40 150": in-tree kvm-amd, boots, limit)
 #   make clean      remove build/ (the linux-source cache in .cache/ stays)
 #
 # KDIR defaults to the running kernel's build tree when it exists, else the
@@ -79,6 +82,11 @@ bench-launcher: modules
 	$(MAKE) -C selftests/launcher guest
 	scripts/launcher-bench $(BENCH_ROUNDS)
 
+# Boots until one stalls (Documentation/launcher.rst, "Known in the test bed")
+soak-boot: modules
+	$(MAKE) -C selftests/launcher guest
+	scripts/boot-soak $(SOAK_ARGS)
+
 # scripts/fuzz builds okvm.ko for the kernel it boots and the selftests.
 FUZZ_SECONDS ?= 600
 fuzz:
@@ -102,4 +110,4 @@ clean:
 	rm -rf build
 
 .PHONY: all modules selftests user checkpatch check bench bench-vhost fuzz demo \
-	kvm-selftests clean
+	kvm-selftests soak-boot clean

@@ -446,6 +446,23 @@ struct okvm_vcpu {
 	u64 tsc_aux;			/* IA32_TSC_AUX (msr.c, svm/tsc_aux.c) */
 	unsigned long dr[4];		/* DR0-3, loaded when DR7 arms them (run.c) */
 	/*
+	 * KVM_SET_GUEST_DEBUG (x86/guest_debug.c): @control holds the
+	 * KVM_GUESTDBG_* flags in force, 0 when debugging is off; @dr and
+	 * @dr7 the debugger's DR0-3 and DR7, which the hardware uses
+	 * instead of the guest's under KVM_GUESTDBG_USE_HW_BP;
+	 * @singlestep_rip the linear RIP where KVM_GUESTDBG_SINGLESTEP was
+	 * set (RFLAGS written while the vCPU is there gets TF, KVM's rule);
+	 * @step_exit: okvm completed an instruction while single-stepping
+	 * for the debugger, and KVM_RUN returns KVM_EXIT_DEBUG for it.
+	 */
+	struct okvm_guest_debug {
+		u32 control;
+		unsigned long dr[4];
+		unsigned long dr7;
+		unsigned long singlestep_rip;
+		bool step_exit;
+	} guest_debug;
+	/*
 	 * kvmclock (x86/clock.c): MSR_KVM_SYSTEM_TIME(_NEW) as written, the
 	 * host CPU of the last fill of its page, and a KVM_KVMCLOCK_CTRL
 	 * waiting for the next fill, under @mutex. @kvmclock_requests is
@@ -567,6 +584,12 @@ void okvm_hardware_exit(void);
 #define OKVM_MSR_EXIT_REASONS	(KVM_MSR_EXIT_REASON_INVAL | \
 				 KVM_MSR_EXIT_REASON_UNKNOWN | \
 				 KVM_MSR_EXIT_REASON_FILTER)
+/* KVM_SET_GUEST_DEBUG's flags okvm acts on (x86/guest_debug.c). */
+#define OKVM_GUESTDBG_VALID	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+				 KVM_GUESTDBG_USE_SW_BP | \
+				 KVM_GUESTDBG_USE_HW_BP | \
+				 KVM_GUESTDBG_INJECT_DB | \
+				 KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_BLOCKIRQ)
 long okvm_check_extension(struct okvm_vm *vm, long cap);
 
 /* stats.c */

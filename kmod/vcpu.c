@@ -184,6 +184,8 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 	case KVM_GET_DEVICE_ATTR:
 	case KVM_SET_DEVICE_ATTR:
 		return okvm_vcpu_ioctl_device_attr(vcpu, ioctl, argp);
+	case KVM_SET_GUEST_DEBUG:
+		return okvm_vcpu_set_guest_debug(vcpu, argp);
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return okvm_mce_vcpu_ioctl(vcpu, ioctl, argp);

@@ -858,6 +858,52 @@ out:
 	return why;
 }
 
+/*
+ * KVM_CAP_SET_GUEST_DEBUG: KVM_SET_GUEST_DEBUG takes single-stepping
+ * without showing TF in KVM_GET_REGS, and a second injected #DB while the
+ * first waits is EBUSY (x86/guest_debug_test has the exits).
+ */
+static const char *check_set_guest_debug(int dev, long answer)
+{
+	struct kvm_guest_debug dbg = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+	};
+	struct kvm_regs regs;
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_SET_GUEST_DEBUG with SINGLESTEP failed";
+	if (okvm_ioctl(v.fd, KVM_SET_GUEST_DEBUG, (unsigned long)&dbg))
+		goto out;
+	why = "KVM_GET_REGS shows the debugger's TF";
+	if (okvm_ioctl(v.fd, KVM_GET_REGS, (unsigned long)&regs) ||
+	    (regs.rflags & 0x100))
+		goto out;
+	why = "a second KVM_GUESTDBG_INJECT_DB was not EBUSY";
+	dbg.control = KVM_GUESTDBG_INJECT_DB;
+	if (okvm_ioctl(v.fd, KVM_SET_GUEST_DEBUG, (unsigned long)&dbg) ||
+	    okvm_ioctl(v.fd, KVM_SET_GUEST_DEBUG, (unsigned long)&dbg) !=
+	    -EBUSY)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/* KVM_CAP_SET_GUEST_DEBUG2: the flags KVM 6.1 acts on, all of them. */
+static const char *check_set_guest_debug2(int dev, long answer)
+{
+	long all = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |
+		   KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP |
+		   KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP |
+		   KVM_GUESTDBG_BLOCKIRQ;
+
+	return answer == all ? NULL : "not KVM 6.1's seven KVM_GUESTDBG_* flags";
+}
+
 /* KVM_CAP_GET_TSC_KHZ: the vCPU's TSC frequency, a positive count of kHz. */
 static const char *check_get_tsc_khz(int dev, long answer)
 {
@@ -2144,6 +2190,10 @@ static const struct {
 	{ KVM_CAP_XSAVE2, "KVM_CAP_XSAVE2", check_xsave2 },
 	{ KVM_CAP_GET_TSC_KHZ, "KVM_CAP_GET_TSC_KHZ", check_get_tsc_khz },
 	{ KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS", check_debugregs },
+	{ KVM_CAP_SET_GUEST_DEBUG, "KVM_CAP_SET_GUEST_DEBUG",
+	  check_set_guest_debug },
+	{ KVM_CAP_SET_GUEST_DEBUG2, "KVM_CAP_SET_GUEST_DEBUG2",
+	  check_set_guest_debug2 },
 	{ KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT",
 	  check_immediate_exit },
 	{ KVM_CAP_SYNC_REGS, "KVM_CAP_SYNC_REGS", check_sync_regs },

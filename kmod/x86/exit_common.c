@@ -49,7 +49,9 @@ void okvm_queue_exception(struct okvm_vcpu *vcpu, u8 vector,
  * single-stepping (RFLAGS.TF) raises the single-step trap the CPU would
  * have raised had it executed the instruction itself, with DR6.BS set
  * (SDM Vol. 3 18.3.1.4); without it the guest's debugger would stop one
- * instruction late, after the next one.
+ * instruction late, after the next one. When the TF is the VMM's debugger's
+ * (KVM_GUESTDBG_SINGLESTEP), the stop is the debugger's: KVM_RUN returns
+ * KVM_EXIT_DEBUG (guest_debug.c, okvm_guest_debug_step_exit()).
  */
 void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 {
@@ -60,6 +62,10 @@ void okvm_skip_insn(struct okvm_vcpu *vcpu, unsigned int len)
 		vcpu->rip = (u32)vcpu->rip;
 	okvm_x86->set_interrupt_shadow(vcpu, 0);
 	if (unlikely(vcpu->rflags & X86_EFLAGS_TF)) {
+		if (vcpu->guest_debug.control & KVM_GUESTDBG_SINGLESTEP) {
+			vcpu->guest_debug.step_exit = true;
+			return;
+		}
 		okvm_x86->set_dr(vcpu, 6, okvm_x86->get_dr(vcpu, 6) | DR_STEP);
 		okvm_queue_exception(vcpu, OKVM_DB_VECTOR, false, 0);
 	}

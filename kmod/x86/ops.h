@@ -94,7 +94,13 @@ struct okvm_spte_format;
  * @dump_state:	print the guest state for a failed entry (once per VM).
  * @get_exit_info: the last exit as KVM reports it in emulation failures:
  *		reason, two qualifications, interrupted event, its error code.
- * @get_dr/@set_dr: DR6 or DR7, which the VMCB/VMCS holds.
+ * @get_dr/@set_dr: DR6 or DR7 as the guest sees them: what the VMCB/VMCS
+ *		holds, or, while the debugger owns the hardware's
+ *		(okvm_guest_debug_owns_dr6()), the vendor's copy.
+ * @update_guest_debug: KVM_SET_GUEST_DEBUG changed vcpu->guest_debug:
+ *		intercept #BP under KVM_GUESTDBG_USE_SW_BP; move the guest's
+ *		DR6/DR7 aside (intercepting its accesses) or back; load the
+ *		DR7 okvm_guest_debug_dr7() says. Also called at vCPU reset.
  * @event_in_flight: the last exit interrupted an event's delivery, which
  *		the next entry delivers again (smm.c waits for it).
  * @smm:	RSM reaches okvm_emulate_rsm() and the SMM entry state can be
@@ -145,6 +151,7 @@ struct okvm_x86_ops {
 	void (*get_exit_info)(struct okvm_vcpu *vcpu, u64 info[5]);
 	unsigned long (*get_dr)(struct okvm_vcpu *vcpu, int dr);
 	void (*set_dr)(struct okvm_vcpu *vcpu, int dr, unsigned long val);
+	void (*update_guest_debug)(struct okvm_vcpu *vcpu);
 	bool (*event_in_flight)(struct okvm_vcpu *vcpu);
 	bool smm;
 };

@@ -81,7 +81,7 @@ void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *r)
 		.r8 = g[OKVM_R8], .r9 = g[OKVM_R9], .r10 = g[OKVM_R10],
 		.r11 = g[OKVM_R11], .r12 = g[OKVM_R12], .r13 = g[OKVM_R13],
 		.r14 = g[OKVM_R14], .r15 = g[OKVM_R15],
-		.rip = vcpu->rip, .rflags = vcpu->rflags,
+		.rip = vcpu->rip, .rflags = okvm_get_rflags(vcpu),
 	};
 }
 
@@ -106,8 +106,11 @@ void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *r)
 	g[OKVM_R14] = r->r14;
 	g[OKVM_R15] = r->r15;
 	vcpu->rip = r->rip;
-	/* Bit 1 always reads as 1 (SDM Vol. 1 3.4.3), as KVM forces it. */
-	vcpu->rflags = r->rflags | X86_EFLAGS_FIXED;
+	/*
+	 * Bit 1 always reads as 1 (SDM Vol. 1 3.4.3), as KVM forces it; a
+	 * debugger's TF stays while RIP does (guest_debug.c).
+	 */
+	okvm_set_rflags(vcpu, r->rflags | X86_EFLAGS_FIXED);
 }
 
 void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *s)

@@ -177,19 +177,21 @@ static void okvm_post_run_state(struct okvm_vcpu *vcpu)
  * address in the few host instructions before entry. The exit leaves DR7
  * disabled (SDM 28.5.1, APM 15.7.2), and the vendor's exit path restores
  * the host's registers when the host uses them (hw_breakpoint_restore()).
- * Call with interrupts off.
+ * Under KVM_GUESTDBG_USE_HW_BP the debugger's DR0-3 and DR7 take the
+ * guest's place (guest_debug.c). Call with interrupts off.
  */
 static void okvm_load_guest_debugregs(struct okvm_vcpu *vcpu)
 {
-	if (!(okvm_x86->get_dr(vcpu, 7) &
-	      (DR_LOCAL_ENABLE_MASK | DR_GLOBAL_ENABLE_MASK)))
+	const unsigned long *dr = okvm_guest_debug_dr0_3(vcpu);
+
+	if (!dr)
 		return;
 	if (hw_breakpoint_active())
 		set_debugreg(0, 7);
-	set_debugreg(vcpu->dr[0], 0);
-	set_debugreg(vcpu->dr[1], 1);
-	set_debugreg(vcpu->dr[2], 2);
-	set_debugreg(vcpu->dr[3], 3);
+	set_debugreg(dr[0], 0);
+	set_debugreg(dr[1], 1);
+	set_debugreg(dr[2], 2);
+	set_debugreg(dr[3], 3);
 }
 
 /*
@@ -263,7 +265,8 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	/* A context switch since the last entry saved the guest's FPU. */
 	if (test_thread_flag(TIF_NEED_FPU_LOAD))
 		switch_fpu_return();
-	if (vcpu->lapic)
+	/* KVM_GUESTDBG_BLOCKIRQ: the APIC's events wait (guest_debug.c). */
+	if (vcpu->lapic && !okvm_guest_debug_blocks_irqs(vcpu))
 		okvm_inject_apic_events(vcpu);
 	/* KVM_RUN with request_interrupt_window: exit when it opens. */
 	if (READ_ONCE(vcpu->run->request_interrupt_window) &&
@@ -344,11 +347,15 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 			vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
 			return 0;
 		}
+		ret = okvm_guest_debug_step_sti(vcpu);
+		if (ret <= 0)
+			return ret;
 		okvm_smm_before_entry(vcpu);
 		okvm_kvmclock_before_entry(vcpu);
 		okvm_lapic_sync_to_vapic(vcpu);
 		ret = okvm_vcpu_enter_exit(vcpu);
 		okvm_lapic_sync_from_vapic(vcpu);
+		ret = okvm_guest_debug_step_exit(vcpu, ret);
 		if (ret <= 0)
 			return ret;
 		if (READ_ONCE(vcpu->run->request_interrupt_window) &&
@@ -428,6 +435,10 @@ run:
 		goto out;
 	/* The VMM's answer to a KVM_EXIT_X86_RDMSR/WRMSR (msr.c). */
 	okvm_msr_complete_user(vcpu);
+	/* Either completed an instruction while single-stepping for a debugger. */
+	ret = okvm_guest_debug_step_exit(vcpu, ret);
+	if (ret <= 0)
+		goto out;
 
 	/* Asked to return at once, after completing I/O (KVM api.rst 5). */
 	if (okvm_run_immediate_exit(run)) {

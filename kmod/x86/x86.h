@@ -14,6 +14,7 @@
 /* Exception vectors (SDM Vol. 3 Table 6-1). */
 #define OKVM_DE_VECTOR	0
 #define OKVM_DB_VECTOR	1
+#define OKVM_BP_VECTOR	3
 #define OKVM_UD_VECTOR	6
 #define OKVM_GP_VECTOR	13
 #define OKVM_MC_VECTOR	18
@@ -55,6 +56,41 @@ int okvm_internal_error(struct okvm_vcpu *vcpu, u32 suberror, u64 data);
 int okvm_emulation_failure(struct okvm_vcpu *vcpu, const u8 *insn,
 			   unsigned int len);
 int okvm_emulate_xsetbv(struct okvm_vcpu *vcpu, unsigned int cpl);
+
+/* guest_debug.c */
+long okvm_vcpu_set_guest_debug(struct okvm_vcpu *vcpu, void __user *argp);
+bool okvm_guest_debug_owns_dr6(struct okvm_vcpu *vcpu);
+unsigned long okvm_guest_debug_dr7(struct okvm_vcpu *vcpu);
+const unsigned long *okvm_guest_debug_dr0_3(struct okvm_vcpu *vcpu);
+unsigned long okvm_get_rflags(struct okvm_vcpu *vcpu);
+void okvm_set_rflags(struct okvm_vcpu *vcpu, unsigned long rflags);
+int okvm_debug_exit(struct okvm_vcpu *vcpu, u8 vector, unsigned long dr6,
+		    unsigned long dr7);
+int okvm_guest_debug_step_exit(struct okvm_vcpu *vcpu, int ret);
+int okvm_guest_debug_step_sti(struct okvm_vcpu *vcpu);
+int okvm_emulate_mov_dr(struct okvm_vcpu *vcpu, unsigned int dr,
+			unsigned int reg, unsigned int size, bool write,
+			unsigned int len);
+
+/* KVM_GUESTDBG_BLOCKIRQ: no interrupt or NMI is injected (guest_debug.c). */
+static inline bool okvm_guest_debug_blocks_irqs(struct okvm_vcpu *vcpu)
+{
+	return vcpu->guest_debug.control & KVM_GUESTDBG_BLOCKIRQ;
+}
+
+/*
+ * Under KVM_GUESTDBG_BLOCKIRQ an interrupt window the APIC opened earlier
+ * is closed before the entry, unless the VMM asked for one or waits to
+ * inject its own: it would only make the guest exit for nothing, and
+ * QEMU's TCG takes that exit right after STI, dropping the single-step
+ * trap due there (the debugger would stop one instruction late).
+ */
+static inline bool okvm_guest_debug_closes_irq_window(struct okvm_vcpu *vcpu)
+{
+	return okvm_guest_debug_blocks_irqs(vcpu) &&
+	       !READ_ONCE(vcpu->run->request_interrupt_window) &&
+	       !vcpu->interrupt.injected;
+}
 
 /* clock.c */
 long okvm_vm_ioctl_clock(struct okvm_vm *vm, unsigned int ioctl,

@@ -140,8 +140,61 @@ static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
 }
 
 /*
+ * A guest virtual address to physical through 4-level paging (SDM Vol. 3
+ * 4.5), for the dump only: 0 on success, -1 where nothing maps it.
+ */
+static int guest_virt_to_phys(struct vm *vm, uint64_t cr3, uint64_t va,
+			      uint64_t *pa)
+{
+	const uint64_t addr_mask = 0x000ffffffffff000ULL;
+	uint64_t table = cr3 & addr_mask, e = 0, *entry;
+	int level, shift;
+
+	for (level = 4; level >= 1; level--) {
+		shift = 12 + 9 * (level - 1);
+		entry = gmem_at(&vm->mem, table + ((va >> shift) & 511) * 8, 8);
+
+		if (!entry)
+			return -1;
+		e = *entry;
+		if (!(e & 1))
+			return -1;
+		/* A 1 GiB or 2 MiB page (PS, bit 7) ends the walk. */
+		if ((level == 3 || level == 2) && (e & 0x80)) {
+			*pa = (e & addr_mask & ~((1ULL << shift) - 1)) |
+			      (va & ((1ULL << shift) - 1));
+			return 0;
+		}
+		table = e & addr_mask;
+	}
+	*pa = table | (va & 0xfff);
+	return 0;
+}
+
+/* The top of the guest's stack, for what was interrupted where. */
+static void dump_stack(struct kvm_run_vcpu *v, uint64_t rsp, uint64_t cr3,
+		       unsigned int words)
+{
+	const char *nl = term_nl();
+	uint64_t pa, *w;
+	unsigned int i;
+
+	for (i = 0; i < words; i++) {
+		if (guest_virt_to_phys(v->vm, cr3, rsp + i * 8, &pa))
+			break;
+		w = gmem_at(&v->vm->mem, pa, 8);
+		if (!w)
+			break;
+		fprintf(stderr, "%s%016llx%s", i % 4 ? " " : "  stack:",
+			(unsigned long long)*w, i % 4 == 3 ? nl : "");
+	}
+	if (i % 4)
+		fprintf(stderr, "%s", nl);
+}
+
+/*
  * SIGUSR2: what a vCPU is doing, for a guest that seems stuck: its
- * registers, the event state KVM would migrate, and the local APIC's
+ * registers, the top of its stack (in long mode), the event state KVM would migrate, and the local APIC's
  * timer and interrupt registers (ISR, IRR: SDM vol 3 11.8.4). Printed
  * from the vCPU's own thread between two KVM_RUNs; the guest goes on.
  */
@@ -151,9 +204,14 @@ static void dump_state(struct kvm_run_vcpu *v)
 	struct kvm_mp_state mp;
 	struct kvm_lapic_state *l;
 	const char *nl = term_nl();
+	struct kvm_regs r;
+	struct kvm_sregs sr;
 	unsigned int i;
 
 	dump_regs(v);
+	if (!ioctl(v->fd, KVM_GET_REGS, &r) && !ioctl(v->fd, KVM_GET_SREGS, &sr) &&
+	    (sr.efer & 0x400))		/* EFER.LMA: 4-level paging */
+		dump_stack(v, r.rsp, sr.cr3, 32);
 	if (!ioctl(v->fd, KVM_GET_VCPU_EVENTS, &e))
 		fprintf(stderr, "  events: irq inj %u nr %u soft %u shadow %u, nmi inj %u pend %u masked %u, exc inj %u nr %u%s",
 			e.interrupt.injected, e.interrupt.nr, e.interrupt.soft,

@@ -15,9 +15,11 @@
  * must be delivered again, or the guest loses it: typically an exception
  * whose IDT entry or stack page was not yet mapped in the nested tables.
  * Software interrupts and the INT3/INTO exceptions are the exception: the
- * guest's RIP still points at the instruction, which raises them again.
+ * guest's RIP still points at the instruction, which raises them again;
+ * unless okvm injected the event itself (KVM_GUESTDBG_INJECT_BP, or an
+ * INT n svm_exit_swint() passes on), with RIP already past it.
  */
-static void svm_save_interrupted_event(struct svm_vcpu *svm)
+static void svm_save_interrupted_event(struct svm_vcpu *svm, u64 injected)
 {
 	u64 info = svm->vmcb->control.exit_int_info;
 	u32 type = info & SVM_EVTINJ_TYPE_MASK;
@@ -26,6 +28,12 @@ static void svm_save_interrupted_event(struct svm_vcpu *svm)
 	svm->reinject = 0;
 	if (!(info & SVM_EVTINJ_VALID))
 		return;
+	if ((injected & SVM_EVTINJ_VALID) &&
+	    (u32)(info & (SVM_EVTINJ_TYPE_MASK | SVM_EVTINJ_VECTOR_MASK)) ==
+	    (u32)(injected & (SVM_EVTINJ_TYPE_MASK | SVM_EVTINJ_VECTOR_MASK))) {
+		svm->reinject = info;
+		return;
+	}
 	if (type == SVM_EVTINJ_TYPE_SOFT)
 		return;
 	if (type == SVM_EVTINJ_TYPE_EXEPT && (vector == 3 || vector == 4))
@@ -39,14 +47,18 @@ bool svm_event_in_flight(struct okvm_vcpu *vcpu)
 	return to_svm(vcpu)->reinject;
 }
 
-/* An NMI may be delivered now: not blocked, and not still at the IRET. */
+/*
+ * An NMI may be delivered now: not blocked, not still at the IRET, and
+ * no debugger's KVM_GUESTDBG_BLOCKIRQ.
+ */
 static bool svm_nmi_deliverable(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 
 	if (svm->awaiting_iret && vcpu->rip != svm->iret_rip)
 		svm->awaiting_iret = false;
-	return vcpu->nmi_pending && !vcpu->nmi_masked && !svm->awaiting_iret;
+	return vcpu->nmi_pending && !vcpu->nmi_masked &&
+	       !svm->awaiting_iret && !okvm_guest_debug_blocks_irqs(vcpu);
 }
 
 /* An event svm_event_to_inject() puts ahead of an external interrupt. */
@@ -95,6 +107,8 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 {
 	struct svm_vcpu *svm = to_svm(vcpu);
 	struct vmcb *vmcb = svm->vmcb;
+	bool dr7_preloaded;
+	u64 injected;
 	int ret;
 
 	ret = svm_prepare_cpu(svm);
@@ -105,16 +119,29 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	vmcb->save.rsp = vcpu->regs[OKVM_RSP];
 	vmcb->save.rip = vcpu->rip;
 	vmcb->save.rflags = vcpu->rflags;
+	/* A debugger's stop reports what this entry's #DB found (debug.c). */
+	if (svm->dbg_owned)
+		vmcb->save.dr6 = DR6_RESERVED;
+	if (okvm_guest_debug_closes_irq_window(vcpu))
+		svm_disable_irq_window(vcpu);
 	vmcb->control.event_inj = svm_event_to_inject(vcpu);
+	injected = vmcb->control.event_inj;
 	/* While NMIs are blocked, the handler's IRET unblocks them. */
 	if (vcpu->nmi_masked)
 		vmcb->control.intercept_misc1 |= SVM_INTERCEPT1_IRET;
 	else
 		vmcb->control.intercept_misc1 &= ~SVM_INTERCEPT1_IRET;
-	/* Another event waits behind this one: exit right after delivery. */
+	/*
+	 * Another event waits behind this one: exit right after delivery.
+	 * Under QEMU's TCG an injected interrupt needs that exit too
+	 * (svm.c, svm_intr_exit_quirk).
+	 */
 	if (vmcb->control.event_inj &&
 	    (vcpu->exception.pending || vcpu->interrupt.injected ||
-	     svm_nmi_deliverable(vcpu)))
+	     svm_nmi_deliverable(vcpu) ||
+	     (svm_intr_exit_quirk &&
+	      (vmcb->control.event_inj & SVM_EVTINJ_TYPE_MASK) ==
+	      SVM_EVTINJ_TYPE_INTR)))
 		okvm_request_immediate_exit();
 	svm_load_guest_tsc_aux(vcpu->tsc_aux);
 	/* An MSR filter denies something: every MSR access exits. */
@@ -134,7 +161,11 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	 * not even an NMI (APM 15.17).
 	 */
 	asm volatile("clgi" ::: "memory");
+	dr7_preloaded = svm_preload_dr7(vcpu);
 	okvm_svm_vmrun(svm->vmcb_pa, vcpu->regs, svm_host_vmsave_pa());
+	/* Disarm what the preload armed (debug.c), unless restored below. */
+	if (dr7_preloaded && !hw_breakpoint_active())
+		set_debugreg(0UL, 7);
 	asm volatile("stgi" ::: "memory");
 	okvm_spec_after_exit();
 	/* Interrupts still off, so on the CPU that took it (x86.c). */
@@ -150,6 +181,6 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	vcpu->regs[OKVM_RSP] = vmcb->save.rsp;
 	vcpu->rip = vmcb->save.rip;
 	vcpu->rflags = vmcb->save.rflags;
-	svm_save_interrupted_event(svm);
+	svm_save_interrupted_event(svm, injected);
 	return 0;
 }

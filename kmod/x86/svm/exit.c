@@ -257,12 +257,13 @@ static int svm_exit_reflect(struct okvm_vcpu *vcpu, u8 vector,
 }
 
 /*
- * MOV to or from DR0-DR3. okvm keeps these four in the vCPU and loads them
- * only while the guest runs with a breakpoint armed (run.c), so the host's
- * breakpoints stay intact and the guest's fire. Without
- * decode assists the exit does not name the general register, so the
- * instruction is decoded (0f 21 reads, 0f 23 writes; SDM Vol. 2 MOV-Move
- * to/from Debug Registers).
+ * MOV to or from DR0-DR3, and DR4-DR7 while a debugger owns the hardware's
+ * (debug.c). okvm keeps DR0-3 in the vCPU and loads them only while the
+ * guest runs with a breakpoint armed (run.c), so the host's breakpoints
+ * stay intact and the guest's fire. Without decode assists the exit does
+ * not name the general register, so the instruction is decoded (0f 21
+ * reads, 0f 23 writes; SDM Vol. 2 MOV-Move to/from Debug Registers);
+ * guest_debug.c does the rest for both vendors.
  */
 static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 {
@@ -285,12 +286,8 @@ static int svm_exit_dr(struct okvm_vcpu *vcpu, unsigned int dr, bool write)
 	is_write = insn.opcode == 0x23;
 	if (insn.kind != OKVM_INSN_MOV_DR || insn.dr != dr || is_write != write)
 		return okvm_emulation_failure(vcpu, buf, n);
-	if (write)
-		vcpu->dr[dr] = okvm_read_gpr(vcpu, insn.reg, insn.op_size);
-	else
-		okvm_write_gpr(vcpu, insn.reg, vcpu->dr[dr], insn.op_size);
-	okvm_skip_insn(vcpu, insn.len);
-	return 1;
+	return okvm_emulate_mov_dr(vcpu, dr, insn.reg, insn.op_size, write,
+				   insn.len);
 }
 
 /*
@@ -415,7 +412,13 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_WRITE_CR0 + 8:
 		return svm_exit_write_cr(vcpu, 8);
 	case SVM_EXIT_EXCP_BASE + OKVM_DB_VECTOR:
+		if (okvm_guest_debug_owns_dr6(vcpu))
+			return svm_exit_db(vcpu);
 		return svm_exit_reflect(vcpu, OKVM_DB_VECTOR, false);
+	case SVM_EXIT_EXCP_BASE + OKVM_BP_VECTOR:
+		return svm_exit_bp(vcpu);
+	case SVM_EXIT_SWINT:
+		return svm_exit_swint(vcpu);
 	case SVM_EXIT_EXCP_BASE + OKVM_AC_VECTOR:
 		return svm_exit_reflect(vcpu, OKVM_AC_VECTOR, true);
 	case SVM_EXIT_RDPMC:
@@ -423,9 +426,9 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_EXCP_BASE + OKVM_MC_VECTOR:
 		/* The host's handler ran already (svm_vcpu_run()). */
 		return 1;
-	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 3:
+	case SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR0 + 7:
 		return svm_exit_dr(vcpu, code - SVM_EXIT_READ_DR0, false);
-	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 3:
+	case SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR0 + 7:
 		return svm_exit_dr(vcpu, code - SVM_EXIT_WRITE_DR0, true);
 	case SVM_EXIT_EXCP_BASE + OKVM_UD_VECTOR:
 		return okvm_handle_ud(vcpu);

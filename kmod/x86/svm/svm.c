@@ -11,8 +11,10 @@
 #include <linux/gfp.h>
 #include <linux/io.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/percpu.h>
 #include <linux/printk.h>
+#include <linux/string.h>
 #include <linux/topology.h>
 #include <asm/asm.h>
 #include <asm/cpufeature.h>
@@ -35,6 +37,36 @@
 #define SVM_CPUID_EDX_NRIPS	BIT(3)	/* NRIP save, APM 15.7.1 */
 /* APM 15.30.1: VM_CR MSR (C001_0114h) bit 4, SVMDIS. */
 #define SVM_VM_CR_SVMDIS	BIT(4)
+
+/*
+ * QEMU's TCG (okvm's SVM test bed) delivers an EVENTINJ external interrupt
+ * inside its VMRUN and leaves the vector in its pending-exception slot
+ * (target/i386/tcg/sysemu/svm_helper.c, helper_vmrun(), type INTR). If the
+ * emulator then leaves its execution loop for a kick before anything
+ * overwrites that slot, it delivers the vector a second time, as an
+ * exception, whatever RFLAGS.IF says: a Linux guest nests its own timer
+ * interrupt inside itself and deadlocks on the IRQ descriptor's lock (in-
+ * tree kvm-amd does the same in this bed). An exit requested before VMRUN
+ * is taken right after the delivery and overwrites the slot. Real CPUs do
+ * not need it, so it is on only under QEMU's TCG (its hypervisor CPUID
+ * signature), unless tcg_intr_exit says otherwise (-1 auto, 0 off, 1 on).
+ */
+static int tcg_intr_exit = -1;
+module_param(tcg_intr_exit, int, 0444);
+MODULE_PARM_DESC(tcg_intr_exit,
+		 "exit after each injected interrupt, for QEMU TCG's SVM (-1 auto, 0 off, 1 on)");
+bool svm_intr_exit_quirk;
+
+static bool svm_under_qemu_tcg(void)
+{
+	u32 max, sig[3];
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return false;
+	/* The hypervisor leaf's vendor signature, EBX:ECX:EDX. */
+	cpuid(0x40000000, &max, &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", sizeof(sig));
+}
 
 static bool svm_cpu_has_svm(void)
 {
@@ -145,7 +177,6 @@ static int svm_alloc_permission_maps(void)
 			__free_pages(svm_iopm, SVM_IOPM_ORDER);
 		if (svm_msrpm)
 			__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
-	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		if (svm_msrpm_all)
 			__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 		return -ENOMEM;
@@ -231,6 +262,10 @@ static int svm_probe(void)
 		return -EOPNOTSUPP;
 	}
 	svm_has_nrips = cpuid_edx(SVM_CPUID_FEATURES) & SVM_CPUID_EDX_NRIPS;
+	svm_intr_exit_quirk = tcg_intr_exit < 0 ? svm_under_qemu_tcg() :
+						   tcg_intr_exit;
+	if (svm_intr_exit_quirk)
+		pr_info("an exit follows each injected interrupt (QEMU TCG's VMRUN can deliver it twice; tcg_intr_exit)\n");
 	ret = svm_alloc_permission_maps();
 	if (!ret)
 		svm_spec_report();
@@ -241,6 +276,7 @@ static void svm_unload(void)
 {
 	__free_pages(svm_iopm, SVM_IOPM_ORDER);
 	__free_pages(svm_msrpm, SVM_MSRPM_ORDER);
+	__free_pages(svm_msrpm_all, SVM_MSRPM_ORDER);
 }
 
 static int svm_hardware_enable(void)
@@ -441,6 +477,7 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.get_exit_info = svm_get_exit_info,
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
+	.update_guest_debug = svm_update_guest_debug,
 	.event_in_flight = svm_event_in_flight,
 	.smm = true,
 };

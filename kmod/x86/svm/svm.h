@@ -21,6 +21,8 @@
  * read, so while the guest blocks NMIs okvm intercepts IRET; at that exit
  * NMIs count as unblocked, but none is injected before the guest has left
  * the IRET at @iret_rip.
+ * @dbg_owned, @dr6, @dr7: the debugger owns the hardware's DR6 (and DR7
+ * under KVM_GUESTDBG_USE_HW_BP), and the guest's are kept here (debug.c).
  */
 struct svm_vcpu {
 	struct okvm_vcpu vcpu;
@@ -32,6 +34,9 @@ struct svm_vcpu {
 	u64 reinject;
 	unsigned long iret_rip;
 	bool awaiting_iret;
+	bool dbg_owned;
+	unsigned long dr6;
+	unsigned long dr7;
 };
 
 static inline struct svm_vcpu *to_svm(struct okvm_vcpu *vcpu)
@@ -72,6 +77,7 @@ int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data);
 u64 svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
 void svm_enable_irq_window(struct okvm_vcpu *vcpu);
 bool svm_event_queued(struct okvm_vcpu *vcpu);
+extern bool svm_intr_exit_quirk;
 void svm_disable_irq_window(struct okvm_vcpu *vcpu);
 u64 svm_get_interrupt_shadow(struct okvm_vcpu *vcpu);
 void svm_set_interrupt_shadow(struct okvm_vcpu *vcpu, u64 shadow);
@@ -79,6 +85,13 @@ void svm_dump_vmcb(struct okvm_vcpu *vcpu);
 void svm_get_exit_info(struct okvm_vcpu *vcpu, u64 info[5]);
 unsigned long svm_get_dr(struct okvm_vcpu *vcpu, int dr);
 void svm_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val);
+
+/* debug.c */
+void svm_update_guest_debug(struct okvm_vcpu *vcpu);
+int svm_exit_db(struct okvm_vcpu *vcpu);
+int svm_exit_bp(struct okvm_vcpu *vcpu);
+int svm_exit_swint(struct okvm_vcpu *vcpu);
+bool svm_preload_dr7(struct okvm_vcpu *vcpu);
 
 /* entry.c */
 int svm_vcpu_run(struct okvm_vcpu *vcpu);

@@ -67,7 +67,7 @@ static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 {
 	struct vmcb_control *c = &svm->vmcb->control;
 
-	c->intercept_dr = 0x000f000f;		/* DR0-3 reads and writes */
+	c->intercept_dr = SVM_INTERCEPT_DR0_3;	/* reads and writes */
 	/*
 	 * CR4 writes: the CPU would accept any bit it implements, whatever
 	 * the guest's CPUID says (PKE, for one, would hand the guest a PKRU
@@ -175,6 +175,9 @@ void svm_vcpu_reset(struct okvm_vcpu *vcpu, bool init)
 	vcpu->rip = 0xfff0;
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	memset(vcpu->dr, 0, sizeof(vcpu->dr));
+	/* A debugger's setup outlives the reset, as in KVM (debug.c). */
+	svm->dbg_owned = false;
+	svm_update_guest_debug(vcpu);
 }
 
 static struct vmcb_seg *svm_seg(struct svm_vcpu *svm, enum okvm_seg seg)
@@ -500,21 +503,35 @@ void svm_get_exit_info(struct okvm_vcpu *vcpu, u64 info[5])
 	info[4] = c->exit_int_info >> 32;
 }
 
+/* The guest's DR6/DR7: the VMCB's, or its own while a debugger has those (debug.c). */
 unsigned long svm_get_dr(struct okvm_vcpu *vcpu, int dr)
 {
-	const struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	const struct vmcb_save *s = &svm->vmcb->save;
 
+	if (svm->dbg_owned)
+		return dr == 6 ? svm->dr6 : svm->dr7;
 	return dr == 6 ? s->dr6 : s->dr7;
 }
 
 void svm_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val)
 {
-	struct vmcb_save *s = &to_svm(vcpu)->vmcb->save;
+	struct svm_vcpu *svm = to_svm(vcpu);
+	struct vmcb_save *s = &svm->vmcb->save;
 
-	if (dr == 6)
-		s->dr6 = val;
-	else
-		s->dr7 = val;
+	if (!svm->dbg_owned) {
+		if (dr == 6)
+			s->dr6 = val;
+		else
+			s->dr7 = val;
+		return;
+	}
+	if (dr == 6) {
+		svm->dr6 = val;
+	} else {
+		svm->dr7 = val;
+		s->dr7 = okvm_guest_debug_dr7(vcpu);
+	}
 }
 
 /* For KVM_EXIT_FAIL_ENTRY: what VMRUN refused, once per VM. */

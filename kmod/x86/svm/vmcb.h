@@ -131,6 +131,10 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_SEG_DB		BIT(10)
 #define SVM_SEG_G		BIT(11)
 
+/* intercept_dr: reads of DRn are bit n, writes bit 16 + n (APM 15.12.2). */
+#define SVM_INTERCEPT_DR0_3		0x000f000f
+#define SVM_INTERCEPT_DR0_7		0x00ff00ff
+
 /* intercept_misc1 (vector 3, offset 0x00c). */
 #define SVM_INTERCEPT1_INTR		BIT(0)
 #define SVM_INTERCEPT1_NMI		BIT(1)
@@ -141,6 +145,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_INTERCEPT1_CPUID		BIT(18)
 #define SVM_INTERCEPT1_RSM		BIT(19)
 #define SVM_INTERCEPT1_IRET		BIT(20)
+#define SVM_INTERCEPT1_INTN		BIT(21)
 #define SVM_INTERCEPT1_INVD		BIT(22)
 #define SVM_INTERCEPT1_HLT		BIT(24)
 #define SVM_INTERCEPT1_INVLPGA		BIT(26)
@@ -206,6 +211,7 @@ static_assert(sizeof(struct vmcb) <= 4096);
 #define SVM_EXIT_CPUID			0x072
 #define SVM_EXIT_RSM			0x073
 #define SVM_EXIT_IRET			0x074
+#define SVM_EXIT_SWINT			0x075
 #define SVM_EXIT_INVD			0x076
 #define SVM_EXIT_HLT			0x078
 #define SVM_EXIT_INVLPGA		0x07a

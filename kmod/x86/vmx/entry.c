@@ -132,7 +132,8 @@ static void vmx_switch_to_guest(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 
 	if (native_read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
-	if (vmx->dr6 != DR6_RESERVED)
+	/* A debugger's stop reports what this entry's #DB found (debug.c). */
+	if (vmx->dr6 != DR6_RESERVED && !vmx->dbg_owned)
 		set_debugreg(vmx->dr6, 6);
 }
 
@@ -147,7 +148,10 @@ static void vmx_switch_to_host(struct vmx_vcpu *vmx, struct vmx_host_state *h)
 	vmx->cr2 = native_read_cr2();
 	/* The guest's #DBs set DR6 bits; keep them, give the host a clean DR6. */
 	get_debugreg(dr6, 6);
-	if (dr6 != DR6_RESERVED || vmx->dr6 != DR6_RESERVED) {
+	if (vmx->dbg_owned) {
+		if (dr6 != DR6_RESERVED)
+			set_debugreg(DR6_RESERVED, 6);
+	} else if (dr6 != DR6_RESERVED || vmx->dr6 != DR6_RESERVED) {
 		vmx->dr6 = dr6;
 		set_debugreg(DR6_RESERVED, 6);
 	}
@@ -277,7 +281,7 @@ static u32 vmx_event_to_inject(struct okvm_vcpu *vcpu, u32 blocking,
 		}
 		return info;
 	}
-	if (vcpu->nmi_pending) {
+	if (vcpu->nmi_pending && !okvm_guest_debug_blocks_irqs(vcpu)) {
 		if (!vcpu->nmi_masked && !shadow) {
 			vcpu->nmi_pending = false;
 			vcpu->nmi_masked = true;
@@ -314,6 +318,18 @@ static void vmx_prepare_events(struct okvm_vcpu *vcpu)
 	u32 proc = vmcs_read32(VMCS_PROC_CONTROLS);
 	u32 new_proc = proc & ~PROC_NMI_WINDOW_EXITING;
 	u32 error = 0, info;
+
+	/*
+	 * Single-stepping for a debugger over STI or MOV SS: VM entry with
+	 * RFLAGS.TF and that blocking wants BS in the pending debug
+	 * exceptions (SDM 27.3.1.5), which is not the guest's to have; the
+	 * shadow is dropped instead, as KVM does.
+	 */
+	if (vcpu->guest_debug.control & KVM_GUESTDBG_SINGLESTEP)
+		blocking &= ~(GUEST_INTR_STI_BLOCKING |
+			      GUEST_INTR_MOV_SS_BLOCKING);
+	if (okvm_guest_debug_closes_irq_window(vcpu))
+		new_proc &= ~PROC_INTERRUPT_WINDOW_EXITING;
 
 	info = vmx_event_to_inject(vcpu, blocking, &error, &new_proc);
 	/* NMI blocking (with virtual NMIs, SDM 25.4.2) is okvm's to track. */
@@ -402,6 +418,17 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 		vmcs_write(VMCS_MSR_BITMAP,
 			   vmx_msr_bitmap_pa(vmx->msr_intercept_all));
 	}
+	/*
+	 * Under RFLAGS.TF, an instruction that exited may leave a single-step
+	 * trap in the pending debug exceptions (Bochs does; SDM 27.3.4 does
+	 * not say it is never so). Once okvm completed the instruction and
+	 * moved RIP on, that trap is taken care of (okvm_skip_insn()), and
+	 * delivering it at entry would stop the guest twice after it, or,
+	 * once a debugger stopped stepping, give the guest a #DB of the
+	 * debugger's.
+	 */
+	if (vcpu->rip != vmx->exit_rip)
+		vmcs_write(VMCS_GUEST_PENDING_DBG, 0);
 	vmcs_write(VMCS_GUEST_RSP, vcpu->regs[OKVM_RSP]);
 	vmcs_write(VMCS_GUEST_RIP, vcpu->rip);
 	vmcs_write(VMCS_GUEST_RFLAGS, vcpu->rflags);
@@ -447,6 +474,7 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 
 	vcpu->regs[OKVM_RSP] = vmcs_read(VMCS_GUEST_RSP);
 	vcpu->rip = vmcs_read(VMCS_GUEST_RIP);
+	vmx->exit_rip = vcpu->rip;
 	vcpu->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
 	/*
 	 * With virtual NMIs, blocking starts only when an entry delivers an

@@ -21,11 +21,6 @@
 #include "../lapic.h"
 #include "../x86.h"
 
-/* DR6 and DR7 bits software can change (SDM Vol. 3B 18.2.3, 18.2.4). */
-#define VMX_DR6_WRITABLE	0x0000e00fUL	/* B0-B3, BD, BS, BT */
-#define VMX_DR7_WRITABLE	0xffff2bffUL
-#define VMX_DR7_FIXED_1		0x00000400UL
-
 static void vmx_skip(struct okvm_vcpu *vcpu)
 {
 	okvm_skip_insn(vcpu, to_vmx(vcpu)->exit_insn_len);
@@ -269,46 +264,22 @@ static int vmx_exit_cr(struct okvm_vcpu *vcpu)
 }
 
 /*
- * MOV to or from a debug register (SDM 28.2.1, Table 28-4). The CPU has
- * already made the checks that outrank the exit (#GP at CPL > 0, #UD for
- * DR4/DR5 with CR4.DE, #DB with DR7.GD; SDM 26.1.1). As under SVM, DR0-3
- * are kept in the vCPU and loaded only while the guest runs with a
- * breakpoint armed (run.c); DR6 and DR7 are the guest's, DR4/DR5 alias
- * them.
+ * MOV to or from a debug register (SDM 28.2.1, Table 28-4). The exit
+ * comes before the checks the instruction makes itself: #GP at CPL > 0
+ * and #UD for DR4/DR5 with CR4.DE (SDM 25.1.3), and DR7.GD's #DB, which
+ * guest_debug.c makes for both vendors. As under SVM, DR0-3 are kept in
+ * the vCPU and loaded only while the guest runs with a breakpoint armed
+ * (run.c); DR6 and DR7 are the guest's, DR4/DR5 alias them.
  */
 static int vmx_exit_dr(struct okvm_vcpu *vcpu)
 {
-	unsigned long q = to_vmx(vcpu)->exit_qual;
-	unsigned int dr = q & DR_QUAL_DR_MASK;
-	unsigned int reg = (q >> DR_QUAL_REG_SHIFT) & 0xf;
-	unsigned int size = vmx_mov_size(vcpu);
-	unsigned long val;
+	struct vmx_vcpu *vmx = to_vmx(vcpu);
+	unsigned long q = vmx->exit_qual;
 
-	if (dr == 4 || dr == 5)
-		dr += 2;
-	if (q & DR_QUAL_FROM_DR) {
-		val = dr < 4 ? vcpu->dr[dr] : vmx_get_dr(vcpu, dr);
-		okvm_write_gpr(vcpu, reg, val, size);
-		vmx_skip(vcpu);
-		return 1;
-	}
-	val = okvm_read_gpr(vcpu, reg, size);
-	if (dr < 4) {
-		vcpu->dr[dr] = val;
-	} else {
-		/* DR6/DR7 bits 63:32 are reserved: #GP (SDM Vol. 3B 18.2). */
-		if (val >> 32) {
-			okvm_queue_exception(vcpu, OKVM_GP_VECTOR, true, 0);
-			return 1;
-		}
-		if (dr == 6)
-			vmx_set_dr(vcpu, 6, (val & VMX_DR6_WRITABLE) | DR6_RESERVED);
-		else
-			vmx_set_dr(vcpu, 7, (val & VMX_DR7_WRITABLE) |
-					    VMX_DR7_FIXED_1);
-	}
-	vmx_skip(vcpu);
-	return 1;
+	return okvm_emulate_mov_dr(vcpu, q & DR_QUAL_DR_MASK,
+				   (q >> DR_QUAL_REG_SHIFT) & 0xf,
+				   vmx_mov_size(vcpu), !(q & DR_QUAL_FROM_DR),
+				   vmx->exit_insn_len);
 }
 
 /*
@@ -343,9 +314,6 @@ static int vmx_exit_window(struct okvm_vcpu *vcpu, u32 control)
 	vmx_put();
 	return 1;
 }
-
-/* #DB exit qualification bits that DR6 reports too (SDM 28.2.1, Table 28-1). */
-#define VMX_DB_QUAL_DR6_BITS	(DR_TRAP_BITS | DR_STEP | BIT(13))
 
 /*
  * #DB or #AC, intercepted only so that their delivery cannot loop inside
@@ -383,7 +351,8 @@ static int vmx_exit_reflect(struct okvm_vcpu *vcpu, u8 vector)
 
 /*
  * Exception or NMI: NMIs and machine checks went to the host already
- * (entry.c); #DB and #AC go back to the guest.
+ * (entry.c); #BP and, while a debugger single-steps or sets hardware
+ * breakpoints, #DB stop in the debugger; #DB and #AC go back to the guest.
  */
 static int vmx_exit_exception(struct okvm_vcpu *vcpu)
 {
@@ -393,6 +362,10 @@ static int vmx_exit_exception(struct okvm_vcpu *vcpu)
 
 	if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI || vector == 18)
 		return 1;
+	/* A debugger's stop (debug.c), or the guest's #DB. */
+	if (vector == OKVM_BP_VECTOR ||
+	    (vector == OKVM_DB_VECTOR && okvm_guest_debug_owns_dr6(vcpu)))
+		return vmx_exit_db_bp(vcpu, vector);
 	if (vector == OKVM_DB_VECTOR || vector == OKVM_AC_VECTOR)
 		return vmx_exit_reflect(vcpu, vector);
 	if (vector == OKVM_UD_VECTOR)

@@ -259,6 +259,9 @@ void vmx_vcpu_reset(struct okvm_vcpu *vcpu, bool init)
 	vcpu->rip = 0xfff0;
 	vcpu->rflags = X86_EFLAGS_FIXED;
 	memset(vcpu->dr, 0, sizeof(vcpu->dr));
+	/* A debugger's setup outlives the reset, as in KVM (debug.c). */
+	vmx->dbg_owned = false;
+	vmx_update_guest_debug(vcpu);
 }
 
 /*
@@ -642,12 +645,15 @@ void vmx_set_interrupt_shadow(struct okvm_vcpu *vcpu, u64 shadow)
 	vmx_put();
 }
 
+/* DR7 is the VMCS's, or the guest's own while a debugger has it (debug.c). */
 unsigned long vmx_get_dr(struct okvm_vcpu *vcpu, int dr)
 {
 	unsigned long val;
 
 	if (dr == 6)
 		return to_vmx(vcpu)->dr6;
+	if (to_vmx(vcpu)->dbg_owned)
+		return to_vmx(vcpu)->dr7;
 	vmx_get(to_vmx(vcpu));
 	val = vmcs_read(VMCS_GUEST_DR7);
 	vmx_put();
@@ -659,6 +665,10 @@ void vmx_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val)
 	if (dr == 6) {
 		to_vmx(vcpu)->dr6 = val;
 		return;
+	}
+	if (to_vmx(vcpu)->dbg_owned) {
+		to_vmx(vcpu)->dr7 = val;
+		val = okvm_guest_debug_dr7(vcpu);
 	}
 	vmx_get(to_vmx(vcpu));
 	vmcs_write(VMCS_GUEST_DR7, val);

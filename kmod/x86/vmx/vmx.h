@@ -50,11 +50,15 @@ extern struct vmx_config vmx_config;
  * @host_cr3, @host_cr4: what HOST_CR3/HOST_CR4 hold, rewritten when the
  *	host's change (new PCID, CR4.PCE per mm).
  * @cr2, @dr6: guest registers VM entry and exit do not switch.
+ * @dbg_owned, @dr7: a debugger in user space owns the hardware's DR6 (and
+ *	DR7 under KVM_GUESTDBG_USE_HW_BP); the guest's DR7 is kept here
+ *	meanwhile, its DR6 in @dr6 as always (debug.c).
  * @tpr: the guest's CR8, emulated (CR8 load/store exiting).
  * @star ... @kernel_gs_base: syscall MSRs the VMCS does not hold; loaded
  *	around each entry (entry.c).
  * @exit_*: the exit information fields, read once right after the exit
- *	(exit.c works from these, in preemptible context).
+ *	(exit.c works from these, in preemptible context); @exit_rip the
+ *	guest's RIP then.
  * @reinject, @reinject_error, @reinject_len: an event whose delivery the
  *	exit interrupted (IDT-vectoring information, SDM 28.2.4), injected
  *	again at the next entry.
@@ -78,9 +82,12 @@ struct vmx_vcpu {
 	unsigned long host_cr4;
 	unsigned long cr2;
 	unsigned long dr6;
+	bool dbg_owned;
+	unsigned long dr7;
 	u8 tpr;
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 
+	unsigned long exit_rip;
 	u32 exit_reason;
 	u32 exit_intr_info;
 	u32 exit_intr_error;
@@ -159,6 +166,13 @@ void vmx_dump_vmcs(struct okvm_vcpu *vcpu);
 void vmx_get_exit_info(struct okvm_vcpu *vcpu, u64 info[5]);
 unsigned long vmx_get_dr(struct okvm_vcpu *vcpu, int dr);
 void vmx_set_dr(struct okvm_vcpu *vcpu, int dr, unsigned long val);
+
+/* #DB exit qualification bits that DR6 reports too (SDM 28.2.1, Table 28-1). */
+#define VMX_DB_QUAL_DR6_BITS	(DR_TRAP_BITS | DR_STEP | BIT(13))
+
+/* debug.c */
+void vmx_update_guest_debug(struct okvm_vcpu *vcpu);
+int vmx_exit_db_bp(struct okvm_vcpu *vcpu, u8 vector);
 
 /* entry.c */
 void vmx_read_host_syscall_msrs(void);
