@@ -12,6 +12,7 @@
 
 #include "okvm.h"
 #include "x86/irq.h"
+#include "x86/ops.h"
 #include "x86/x86.h"
 
 /*
@@ -68,6 +69,10 @@ long okvm_check_extension(struct okvm_vm *vm, long cap)
 	case KVM_CAP_BINARY_STATS_FD:	/* KVM_GET_STATS_FD (stats.c) */
 	case KVM_CAP_SET_GUEST_DEBUG:	/* x86/guest_debug.c */
 		return 1;
+	case KVM_CAP_MULTI_ADDRESS_SPACE:	/* SMRAM's view (x86/smm.c) */
+		return OKVM_ADDRESS_SPACES;
+	case KVM_CAP_X86_SMM:		/* x86/smm.c, on the vendors that can */
+		return okvm_x86->smm;
 	case KVM_CAP_SET_GUEST_DEBUG2:	/* the flags it acts on, as KVM */
 		return OKVM_GUESTDBG_VALID;
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:	/* dirty_log.c */

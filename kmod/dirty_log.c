@@ -109,7 +109,8 @@ void okvm_dirty_log_commit(struct okvm_vm *vm, const struct okvm_memslot *old,
 	    old->base_gfn != new->base_gfn ||
 	    (vm->dirty_log_manual & KVM_DIRTY_LOG_INITIALLY_SET))
 		return;
-	okvm_mmu_wrprot_range(vm, new->base_gfn, new->base_gfn + new->npages);
+	okvm_mmu_wrprot_range(vm, new->as_id, new->base_gfn,
+			      new->base_gfn + new->npages);
 }
 
 /* Free @slot's bitmap unless @keep (the slot's other state) shares it. */
@@ -128,14 +129,14 @@ void okvm_dirty_log_free(const struct okvm_memslot *slot,
  * that lets the write through exists. Atomic, as okvm_mark_page_dirty()
  * sets bits without the MMU lock.
  */
-bool okvm_dirty_log_fault(struct okvm_vm *vm, u64 gfn, bool write)
+bool okvm_dirty_log_fault(struct okvm_vm *vm, int as_id, u64 gfn, bool write)
 {
 	const struct okvm_memslot *slot;
 	bool writable = false;
 
 	lockdep_assert_held(&vm->mmu.lock);
 	rcu_read_lock();
-	slot = okvm_memslot_find(rcu_dereference(vm->memslots), gfn);
+	slot = okvm_memslot_find(rcu_dereference(vm->memslots[as_id]), gfn);
 	if (!slot || (slot->flags & (KVM_MEM_READONLY | OKVM_MEMSLOT_INVALID))) {
 		/* Read-only, or going away: read-only is always safe. */
 	} else if (!slot->dirty_bitmap) {
@@ -154,13 +155,13 @@ bool okvm_dirty_log_fault(struct okvm_vm *vm, u64 gfn, bool write)
  * the bit set for the next round rather than reporting the page clean
  * before the data is there.
  */
-void okvm_mark_page_dirty(struct okvm_vm *vm, u64 gpa)
+void okvm_mark_page_dirty(struct okvm_vm *vm, int as_id, u64 gpa)
 {
 	const struct okvm_memslot *slot;
 	u64 gfn = gpa >> PAGE_SHIFT;
 
 	rcu_read_lock();
-	slot = okvm_memslot_find(rcu_dereference(vm->memslots), gfn);
+	slot = okvm_memslot_find(rcu_dereference(vm->memslots[as_id]), gfn);
 	if (slot && slot->dirty_bitmap)
 		set_bit_le(gfn - slot->base_gfn, slot->dirty_bitmap);
 	rcu_read_unlock();
@@ -178,9 +179,10 @@ static const struct okvm_memslot *okvm_dirty_log_slot(struct okvm_vm *vm,
 	const struct okvm_memslot *slot;
 
 	lockdep_assert_held(&vm->slots_lock);
-	if (slot_id >> 16 || (slot_id & 0xffff) >= OKVM_KVM_USER_MEM_SLOTS)
+	if (slot_id >> 16 >= OKVM_ADDRESS_SPACES ||
+	    (slot_id & 0xffff) >= OKVM_KVM_USER_MEM_SLOTS)
 		return ERR_PTR(-EINVAL);
-	slots = rcu_dereference_protected(vm->memslots,
+	slots = rcu_dereference_protected(vm->memslots[slot_id >> 16],
 					  lockdep_is_held(&vm->slots_lock));
 	slot = okvm_memslot_by_id(slots, slot_id & 0xffff);
 	if (!slot || !slot->dirty_bitmap)
@@ -227,7 +229,7 @@ static void okvm_dirty_log_protect(struct okvm_vm *vm,
 				       0;
 			}
 			if (bits)
-				flush |= okvm_mmu_wrprot_mask(vm,
+				flush |= okvm_mmu_wrprot_mask(vm, slot->as_id,
 					slot->base_gfn + (first + i) * BITS_PER_LONG,
 					bits);
 		}
@@ -300,7 +302,7 @@ static int okvm_clear_dirty_log(struct okvm_vm *vm,
 	unsigned long n, *buf;
 	int ret = 0;
 
-	if (log->slot >> 16 ||
+	if (log->slot >> 16 >= OKVM_ADDRESS_SPACES ||
 	    (log->slot & 0xffff) >= OKVM_KVM_USER_MEM_SLOTS ||
 	    log->first_page & 63)
 		return -EINVAL;

@@ -84,8 +84,8 @@ static int okvm_memslot_check_region(struct okvm_vm *vm,
 
 	if (mem->flags & ~(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY))
 		return -EINVAL;
-	/* One address space: okvm has no SMM (KVM_CAP_MULTI_ADDRESS_SPACE). */
-	if (as_id || id >= OKVM_USER_MEM_SLOTS)
+	/* Address space 1 is SMRAM's view (KVM_CAP_MULTI_ADDRESS_SPACE). */
+	if (as_id >= OKVM_ADDRESS_SPACES || id >= OKVM_USER_MEM_SLOTS)
 		return -EINVAL;
 	if (!PAGE_ALIGNED(gpa) || !PAGE_ALIGNED(size) ||
 	    !PAGE_ALIGNED(mem->userspace_addr))
@@ -145,6 +145,7 @@ okvm_memslots_apply(const struct okvm_memslots *old,
 	if (npages) {
 		new->slots[n++] = (struct okvm_memslot) {
 			.id = id,
+			.as_id = mem->slot >> 16,
 			.base_gfn = gfn,
 			.npages = npages,
 			.userspace_addr = mem->userspace_addr,
@@ -203,22 +204,23 @@ okvm_memslots_invalidate(const struct okvm_memslots *old, u16 id)
 }
 
 /*
- * Translate a guest-physical address to the VMM's virtual address, without
+ * Translate a guest-physical address of address space @as_id (0, or 1 for
+ * a vCPU in SMM: okvm_vcpu_as_id()) to the VMM's virtual address, without
  * sleeping. Returns 0 and sets *@hva and *@flags (the slot's KVM_MEM_*
  * flags); -ENOENT when no slot holds @gpa; or -EAGAIN when the slot
  * holding it is being deleted or moved (marked OKVM_MEMSLOT_INVALID): the
  * GPA is neither RAM nor MMIO until the update is done, so the caller must
  * retry rather than decide.
  */
-int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva,
-		      u32 *flags)
+int __okvm_gpa_to_hva(struct okvm_vm *vm, int as_id, u64 gpa,
+		      unsigned long *hva, u32 *flags)
 {
 	const struct okvm_memslot *slot;
 	u64 gfn = gpa >> PAGE_SHIFT;
 	int ret = -ENOENT;
 
 	rcu_read_lock();
-	slot = okvm_memslot_find(rcu_dereference(vm->memslots), gfn);
+	slot = okvm_memslot_find(rcu_dereference(vm->memslots[as_id]), gfn);
 	if (slot && (slot->flags & OKVM_MEMSLOT_INVALID)) {
 		ret = -EAGAIN;
 	} else if (slot) {
@@ -245,13 +247,14 @@ int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva,
  * wait (the process is dying: whatever the caller makes of it, nobody
  * sees it).
  */
-int okvm_gpa_to_hva_prot(struct okvm_vm *vm, u64 gpa, bool write,
+int okvm_gpa_to_hva_prot(struct okvm_vm *vm, int as_id, u64 gpa, bool write,
 			 unsigned long *hva)
 {
 	u32 flags;
 	int ret;
 
-	while ((ret = __okvm_gpa_to_hva(vm, gpa, hva, &flags)) == -EAGAIN) {
+	while ((ret = __okvm_gpa_to_hva(vm, as_id, gpa, hva, &flags)) ==
+	       -EAGAIN) {
 		if (mutex_lock_killable(&vm->slots_lock))
 			return -EINTR;
 		mutex_unlock(&vm->slots_lock);
@@ -259,11 +262,6 @@ int okvm_gpa_to_hva_prot(struct okvm_vm *vm, u64 gpa, bool write,
 	if (!ret && write && (flags & KVM_MEM_READONLY))
 		return -ENOENT;
 	return ret;
-}
-
-int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva)
-{
-	return okvm_gpa_to_hva_prot(vm, gpa, false, hva);
 }
 
 /*
@@ -331,7 +329,7 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	struct okvm_memslots *old, *new, *inv = NULL;
 	const struct okvm_memslot *cur;
 	struct okvm_memslot *slot = NULL;
-	u16 id = mem->slot & 0xffff;
+	u16 id = mem->slot & 0xffff, as_id = mem->slot >> 16;
 	unsigned int i;
 	int ret;
 
@@ -340,7 +338,7 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 		return ret;
 
 	mutex_lock(&vm->slots_lock);
-	old = rcu_dereference_protected(vm->memslots,
+	old = rcu_dereference_protected(vm->memslots[as_id],
 					lockdep_is_held(&vm->slots_lock));
 	new = okvm_memslots_apply(old, mem);
 	if (IS_ERR_OR_NULL(new)) {
@@ -381,18 +379,18 @@ int okvm_set_user_memory_region(struct okvm_vm *vm,
 	}
 
 	if (inv) {
-		rcu_assign_pointer(vm->memslots, inv);
+		rcu_assign_pointer(vm->memslots[as_id], inv);
 		/*
 		 * Pairs with the smp_rmb() in okvm_mmu_page_fault(): the
 		 * invalid slot is visible before the sequence bump below.
 		 */
 		smp_wmb();
-		okvm_mmu_zap_gfn_range(vm, cur->base_gfn,
+		okvm_mmu_zap_gfn_range(vm, as_id, cur->base_gfn,
 				       cur->base_gfn + cur->npages);
 	}
-	rcu_assign_pointer(vm->memslots, new);
+	rcu_assign_pointer(vm->memslots[as_id], new);
 	if (!cur != !mem->memory_size)	/* created or deleted, not moved */
-		okvm_mmu_pages_slots_changed(vm, new);
+		okvm_mmu_pages_slots_changed(vm);
 	/* Logging turned on for a slot with mappings: write-protect them. */
 	if (slot)
 		okvm_dirty_log_commit(vm, cur, slot);
@@ -437,25 +435,37 @@ fail:
 	return ret;
 }
 
+/* Each address space starts empty; on failure, okvm_memslots_free(). */
 int okvm_memslots_init(struct okvm_vm *vm)
 {
-	struct okvm_memslots *none = okvm_memslots_alloc(0);
+	int as_id;
 
-	if (!none)
-		return -ENOMEM;
 	mutex_init(&vm->slots_lock);
-	RCU_INIT_POINTER(vm->memslots, none);
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++) {
+		struct okvm_memslots *none = okvm_memslots_alloc(0);
+
+		if (!none)
+			return -ENOMEM;
+		RCU_INIT_POINTER(vm->memslots[as_id], none);
+	}
 	return 0;
 }
 
 /* The VM is unreachable: no reader is left, no grace period is needed. */
 void okvm_memslots_free(struct okvm_vm *vm)
 {
-	struct okvm_memslots *slots = rcu_dereference_protected(vm->memslots,
-								true);
 	unsigned int i;
+	int as_id;
 
-	for (i = 0; i < slots->nr; i++)
-		okvm_dirty_log_free(&slots->slots[i], NULL);
-	kvfree(slots);
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++) {
+		struct okvm_memslots *slots =
+			rcu_dereference_protected(vm->memslots[as_id], true);
+
+		if (!slots)
+			continue;
+		for (i = 0; i < slots->nr; i++)
+			okvm_dirty_log_free(&slots->slots[i], NULL);
+		kvfree(slots);
+		RCU_INIT_POINTER(vm->memslots[as_id], NULL);
+	}
 }

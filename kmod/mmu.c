@@ -62,9 +62,13 @@ static u64 *okvm_spte_table(u64 spte)
 	return __va(spte & OKVM_SPTE_ADDR_MASK);
 }
 
-u64 okvm_mmu_root_pa(struct okvm_vm *vm)
+/*
+ * The root of the tables @vcpu uses now: address space 1's while it is in
+ * SMM (x86/smm.c), 0's otherwise. The vendors load it at each entry.
+ */
+u64 okvm_mmu_root_pa(struct okvm_vcpu *vcpu)
 {
-	return __pa(vm->mmu.root);
+	return __pa(vcpu->vm->mmu.root[okvm_vcpu_as_id(vcpu)]);
 }
 
 /*
@@ -80,10 +84,10 @@ u64 okvm_mmu_root_pa(struct okvm_vm *vm)
  * okvm_mmu_wrprot_range(): one step per table, so a sparse range costs
  * what it has mapped.
  */
-static u64 *okvm_mmu_leaf_table(struct okvm_mmu *mmu, u64 *gfn)
+static u64 *okvm_mmu_leaf_table(struct okvm_mmu *mmu, int as_id, u64 *gfn)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
-	u64 *table = mmu->root;
+	u64 *table = mmu->root[as_id];
 	u64 span;
 	int level;
 
@@ -119,8 +123,8 @@ static u64 okvm_mmu_table_end(u64 gfn, u64 limit)
  * present. The caller raised invalidate_count, which keeps faults from
  * installing anything in the range while the lock is dropped.
  */
-static u64 okvm_mmu_zap_some(struct okvm_mmu *mmu, u64 start, u64 end,
-			     bool can_yield, bool *zapped)
+static u64 okvm_mmu_zap_some(struct okvm_mmu *mmu, int as_id, u64 start,
+			     u64 end, bool can_yield, bool *zapped)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	u64 limit = min(end, OKVM_MMU_GFN_LIMIT);
@@ -128,7 +132,7 @@ static u64 okvm_mmu_zap_some(struct okvm_mmu *mmu, u64 start, u64 end,
 
 	lockdep_assert_held(&mmu->lock);
 	while (gfn < limit) {
-		u64 *table = okvm_mmu_leaf_table(mmu, &gfn);
+		u64 *table = okvm_mmu_leaf_table(mmu, as_id, &gfn);
 		u64 next;
 
 		if (table) {
@@ -237,7 +241,8 @@ static void okvm_mmu_invalidate_end(struct okvm_mmu *mmu)
 }
 
 /*
- * Remove guest frames [start, end) and wait until no vCPU can use them.
+ * Remove guest frames [start, end) of address space @as_id and wait until
+ * no vCPU can use them.
  * Called by slot updates (memslot.c) and when the mm goes away; it may
  * sleep. The walk reschedules between bounded steps, so deleting a slot of
  * many gigabytes cannot stall the CPU or RCU; invalidate_count stays raised
@@ -246,7 +251,8 @@ static void okvm_mmu_invalidate_end(struct okvm_mmu *mmu)
  * (the caller has not let them go yet), so a vCPU still reaching one
  * through its TLB reads memory that is still the slot's.
  */
-void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end)
+void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, int as_id, u64 start,
+			    u64 end)
 {
 	struct okvm_mmu *mmu = &vm->mmu;
 	bool zapped = false;
@@ -255,7 +261,8 @@ void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end)
 	spin_lock(&mmu->lock);
 	okvm_mmu_invalidate_begin(mmu);
 	while (start < end) {
-		start = okvm_mmu_zap_some(mmu, start, end, true, &zapped);
+		start = okvm_mmu_zap_some(mmu, as_id, start, end, true,
+					  &zapped);
 		if (start < end)
 			cond_resched_lock(&mmu->lock);
 	}
@@ -273,23 +280,24 @@ static struct okvm_vm *okvm_mmu_notifier_vm(struct mmu_notifier *mn)
 }
 
 /*
- * The first GFN range, at or above @cursor, of a slot that maps part of
- * the host range [start, end), in the slots published now: true and
+ * The first GFN range, at or above @cursor, of a slot of address space
+ * @as_id that maps part of the host range [start, end), in the slots
+ * published now: true and
  * [*@from, *@to), or false when there is none. Slots are sorted by GFN and
  * do not overlap, so walking them in order with a rising cursor visits
  * each mapped frame once. Slots marked invalid count: a deletion or move
  * relies on the notifier to zap them while it runs.
  */
-static bool okvm_mmu_hva_to_gfns(struct okvm_vm *vm, unsigned long start,
-				 unsigned long end, u64 cursor, u64 *from,
-				 u64 *to)
+static bool okvm_mmu_hva_to_gfns(struct okvm_vm *vm, int as_id,
+				 unsigned long start, unsigned long end,
+				 u64 cursor, u64 *from, u64 *to)
 {
 	const struct okvm_memslots *slots;
 	bool found = false;
 	unsigned int i;
 
 	rcu_read_lock();
-	slots = rcu_dereference(vm->memslots);
+	slots = rcu_dereference(vm->memslots[as_id]);
 	for (i = 0; i < slots->nr && !found; i++) {
 		const struct okvm_memslot *slot = &slots->slots[i];
 		unsigned long first = slot->userspace_addr;
@@ -335,16 +343,22 @@ static int okvm_mmu_invalidate_range_start(struct mmu_notifier *mn,
 	bool can_yield = mmu_notifier_range_blockable(range);
 	struct okvm_vm *vm = okvm_mmu_notifier_vm(mn);
 	struct okvm_mmu *mmu = &vm->mmu;
-	u64 cursor = 0, from, to;
 	bool zapped = false;
+	u64 cursor, from, to;
+	int as_id;
 
 	spin_lock(&mmu->lock);
 	okvm_mmu_invalidate_begin(mmu);
-	while (okvm_mmu_hva_to_gfns(vm, range->start, range->end, cursor,
-				    &from, &to)) {
-		cursor = okvm_mmu_zap_some(mmu, from, to, can_yield, &zapped);
-		if (cursor < to)
-			cond_resched_lock(&mmu->lock);
+	/* SMRAM's slots (address space 1) may map the same host pages. */
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++) {
+		cursor = 0;
+		while (okvm_mmu_hva_to_gfns(vm, as_id, range->start,
+					    range->end, cursor, &from, &to)) {
+			cursor = okvm_mmu_zap_some(mmu, as_id, from, to,
+						   can_yield, &zapped);
+			if (cursor < to)
+				cond_resched_lock(&mmu->lock);
+		}
 	}
 	if (zapped)
 		atomic64_inc(&mmu->tlb_gen);
@@ -367,7 +381,11 @@ static void okvm_mmu_invalidate_range_end(struct mmu_notifier *mn,
 /* The VMM's mm is going away (exit or exec): nothing may stay mapped. */
 static void okvm_mmu_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	okvm_mmu_zap_gfn_range(okvm_mmu_notifier_vm(mn), 0, U64_MAX);
+	int as_id;
+
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++)
+		okvm_mmu_zap_gfn_range(okvm_mmu_notifier_vm(mn), as_id, 0,
+				       U64_MAX);
 }
 
 static const struct mmu_notifier_ops okvm_mmu_notifier_ops = {
@@ -399,12 +417,15 @@ void okvm_mmu_vcpu_free(struct okvm_vcpu *vcpu)
 		free_page((unsigned long)vcpu->spare_tables[--vcpu->nr_spare_tables]);
 }
 
-/* The leaf entry for @gfn, building missing tables from the spares. */
-static u64 *okvm_mmu_leaf(struct okvm_vcpu *vcpu, u64 gfn)
+/*
+ * The leaf entry for @gfn in the tables of address space @as_id, building
+ * missing tables from the spares.
+ */
+static u64 *okvm_mmu_leaf(struct okvm_vcpu *vcpu, int as_id, u64 gfn)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	struct okvm_mmu *mmu = &vcpu->vm->mmu;
-	u64 *table = mmu->root;
+	u64 *table = mmu->root[as_id];
 	int level;
 
 	lockdep_assert_held(&mmu->lock);
@@ -439,6 +460,7 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	struct okvm_mmu *mmu = &vcpu->vm->mmu;
+	int as_id = okvm_vcpu_as_id(vcpu);
 	u64 gfn = gpa >> PAGE_SHIFT;
 	unsigned long hva, seq;
 	bool writable = true;
@@ -467,7 +489,8 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 	 * neither RAM nor MMIO yet; the guest faults again, and finds the
 	 * final snapshot once the update published it (memslot.c).
 	 */
-	ret = __okvm_gpa_to_hva(vcpu->vm, gpa & PAGE_MASK, &hva, &flags);
+	ret = __okvm_gpa_to_hva(vcpu->vm, as_id, gpa & PAGE_MASK, &hva,
+				&flags);
 	if (ret)
 		return ret == -EAGAIN ? 1 : 0;
 
@@ -500,8 +523,9 @@ int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write)
 		 * write-protection pass (under this lock) may already be over.
 		 */
 		if (writable)
-			writable = okvm_dirty_log_fault(vcpu->vm, gfn, write);
-		spte = okvm_mmu_leaf(vcpu, gfn);
+			writable = okvm_dirty_log_fault(vcpu->vm, as_id, gfn,
+							write);
+		spte = okvm_mmu_leaf(vcpu, as_id, gfn);
 		new = page_to_phys(page) | fmt->leaf | fmt->leaf_exec |
 		      (writable ? fmt->leaf_write : 0);
 		/*
@@ -551,10 +575,10 @@ void okvm_mmu_unlock_flush(struct okvm_vm *vm, bool flush)
 }
 
 /* The leaf for @gfn if every table above it exists, else NULL. */
-static u64 *okvm_mmu_find_leaf(struct okvm_mmu *mmu, u64 gfn)
+static u64 *okvm_mmu_find_leaf(struct okvm_mmu *mmu, int as_id, u64 gfn)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
-	u64 *table = mmu->root;
+	u64 *table = mmu->root[as_id];
 	int level;
 
 	if (gfn >= OKVM_MMU_GFN_LIMIT)
@@ -576,7 +600,8 @@ static u64 *okvm_mmu_find_leaf(struct okvm_mmu *mmu, u64 gfn)
  * to split first. Returns true when a right was taken: the caller must
  * flush (okvm_mmu_unlock_flush()).
  */
-bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask)
+bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, int as_id, u64 gfn,
+			  unsigned long mask)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	struct okvm_mmu *mmu = &vm->mmu;
@@ -585,7 +610,7 @@ bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask)
 
 	lockdep_assert_held(&mmu->lock);
 	for_each_set_bit(bit, &mask, BITS_PER_LONG) {
-		u64 *spte = okvm_mmu_find_leaf(mmu, gfn + bit);
+		u64 *spte = okvm_mmu_find_leaf(mmu, as_id, gfn + bit);
 
 		if (spte && (*spte & fmt->leaf_write)) {
 			WRITE_ONCE(*spte, *spte & ~fmt->leaf_write);
@@ -602,7 +627,7 @@ bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask)
  * step, as okvm_mmu_zap_some() walks, so a big sparse slot costs what it
  * has mapped; rescheduling between steps; then one flush.
  */
-void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end)
+void okvm_mmu_wrprot_range(struct okvm_vm *vm, int as_id, u64 start, u64 end)
 {
 	const struct okvm_spte_format *fmt = okvm_spte();
 	u64 limit = min(end, OKVM_MMU_GFN_LIMIT);
@@ -613,7 +638,7 @@ void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end)
 	might_sleep();
 	spin_lock(&mmu->lock);
 	while (gfn < limit) {
-		u64 *table = okvm_mmu_leaf_table(mmu, &gfn);
+		u64 *table = okvm_mmu_leaf_table(mmu, as_id, &gfn);
 		u64 next;
 
 		if (table) {
@@ -650,19 +675,21 @@ int okvm_mmu_watch_mm(struct okvm_vm *vm)
 	return ret;
 }
 
+/* One root per address space; on failure, okvm_mmu_destroy(). */
 int okvm_mmu_init(struct okvm_vm *vm)
 {
 	struct okvm_mmu *mmu = &vm->mmu;
+	int as_id;
 
 	spin_lock_init(&mmu->lock);
 	spin_lock_init(&mmu->kick_lock);
 	atomic64_set(&mmu->tlb_gen, 0);
 	if (!zalloc_cpumask_var(&mmu->kick_mask, GFP_KERNEL_ACCOUNT))
 		return -ENOMEM;
-	mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!mmu->root) {
-		free_cpumask_var(mmu->kick_mask);
-		return -ENOMEM;
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++) {
+		mmu->root[as_id] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!mmu->root[as_id])
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -690,9 +717,13 @@ static void okvm_mmu_free_table(u64 *table, int level)
 /* The VM is unreachable and no vCPU runs: free every table. */
 void okvm_mmu_destroy(struct okvm_vm *vm)
 {
+	int as_id;
+
 	if (vm->mmu.notifier.ops)
 		mmu_notifier_unregister(&vm->mmu.notifier, vm->mm);
-	if (vm->mmu.root)
-		okvm_mmu_free_table(vm->mmu.root, OKVM_SPTE_LEVELS);
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++)
+		if (vm->mmu.root[as_id])
+			okvm_mmu_free_table(vm->mmu.root[as_id],
+					    OKVM_SPTE_LEVELS);
 	free_cpumask_var(vm->mmu.kick_mask);
 }

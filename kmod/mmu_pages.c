@@ -22,16 +22,22 @@
  * A slot was created or deleted (memslot.c, under slots_lock): unless the
  * VMM chose a number, it follows the memory, as KVM's default does.
  */
-void okvm_mmu_pages_slots_changed(struct okvm_vm *vm,
-				  const struct okvm_memslots *slots)
+void okvm_mmu_pages_slots_changed(struct okvm_vm *vm)
 {
+	const struct okvm_memslots *slots;
 	unsigned long pages = 0;
 	unsigned int i;
+	int as_id;
 
 	if (vm->mmu_pages_requested)
 		return;
-	for (i = 0; i < slots->nr; i++)
-		pages += slots->slots[i].npages;
+	/* Both address spaces count, as in KVM. */
+	for (as_id = 0; as_id < OKVM_ADDRESS_SPACES; as_id++) {
+		slots = rcu_dereference_protected(vm->memslots[as_id],
+						  lockdep_is_held(&vm->slots_lock));
+		for (i = 0; i < slots->nr; i++)
+			pages += slots->slots[i].npages;
+	}
 	WRITE_ONCE(vm->nr_mmu_pages,
 		   max(pages / OKVM_SLOT_PAGES_PER_MMU_PAGE, OKVM_MIN_MMU_PAGES));
 }

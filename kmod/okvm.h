@@ -42,6 +42,13 @@ struct okvm_eventfds;
 #define OKVM_USER_MEM_SLOTS	509
 
 /*
+ * Address spaces (KVM_CAP_MULTI_ADDRESS_SPACE, bits 31:16 of a slot
+ * number): 0 is guest memory as the guest sees it normally, 1 as it sees
+ * it in system-management mode, SMRAM included (x86/smm.c), as in KVM.
+ */
+#define OKVM_ADDRESS_SPACES	2
+
+/*
  * vCPU limits (KVM_CAP_MAX_VCPUS, KVM_CAP_MAX_VCPU_ID): an xAPIC names at
  * most 255 CPUs, and x2APIC arrives later.
  */
@@ -75,6 +82,7 @@ struct okvm_memslot {
 	unsigned long *dirty_bitmap;
 	u32 flags;
 	u16 id;
+	u16 as_id;		/* the address space it belongs to */
 };
 
 /*
@@ -90,7 +98,8 @@ struct okvm_memslots {
  * struct okvm_mmu - a VM's second-level (nested / extended) page tables,
  * which map guest-physical to host-physical addresses (mmu.c).
  *
- * @root is the top table, shared by every vCPU of the VM. @lock guards the
+ * @root[] are the top tables of the two address spaces (a vCPU uses the
+ * one okvm_vcpu_as_id() names), shared by every vCPU of the VM. @lock guards the
  * tables and the notifier counters. A fault that read @invalidate_seq
  * before looking up the slot and the host page may install the page only
  * if no invalidation started since (@invalidate_seq unchanged) and none is
@@ -105,7 +114,7 @@ struct okvm_memslots {
  */
 struct okvm_mmu {
 	spinlock_t lock;		/* guards the tables and counters */
-	u64 *root;
+	u64 *root[OKVM_ADDRESS_SPACES];
 	unsigned long invalidate_seq;
 	unsigned int invalidate_count;
 	unsigned long nr_tables;	/* table pages, for accounting */
@@ -148,7 +157,8 @@ struct okvm_vcpu_stats {
  * Locking: @id, @mm and @creator never change after creation and need no
  * lock. @lock guards @vcpus, @nr_vcpus, @tss_addr and @identity_map_addr;
  * @nr_vcpus only grows, so readers may walk vcpus[0 .. READ_ONCE(nr_vcpus))
- * without it. @memslots is replaced under @slots_lock and read under RCU.
+ * without it. @memslots[] (one snapshot per address space) are replaced
+ * under @slots_lock and read under RCU.
  *
  * Lock order: vcpu->mutex, then @slots_lock (the emulator waits for a slot
  * update with the vCPU's mutex held), then mmu.lock or mmu.kick_lock, which
@@ -178,7 +188,7 @@ struct okvm_vm {
 	u32 bsp_vcpu_id;
 
 	struct mutex slots_lock;	/* serializes memslot changes */
-	struct okvm_memslots __rcu *memslots;
+	struct okvm_memslots __rcu *memslots[OKVM_ADDRESS_SPACES];
 	/* KVM_SET/GET_NR_MMU_PAGES (mmu_pages.c); written under slots_lock */
 	unsigned long nr_mmu_pages;
 	bool mmu_pages_requested;
@@ -356,6 +366,18 @@ struct okvm_vcpu {
 	 */
 	bool nmi_pending;
 	bool nmi_masked;
+	/*
+	 * System-management mode (x86/smm.c): SMIs posted by any CPU
+	 * (@smi_requests, bit 0, set_bit()), one taken and waiting for
+	 * delivery, whether the vCPU is in SMM and entered it with NMIs
+	 * already blocked, and its SMBASE. All but @smi_requests under
+	 * @mutex.
+	 */
+	unsigned long smi_requests;
+	bool smi_pending;
+	bool in_smm;
+	bool smm_inside_nmi;
+	u64 smbase;
 	u8 sipi_vector;
 	enum okvm_pending_io pending_io;
 	struct okvm_pio {		/* the port access being completed */
@@ -460,6 +482,12 @@ struct okvm_vcpu {
 #define OKVM_OUTSIDE_GUEST	0
 #define OKVM_IN_GUEST		1
 
+/* The address space the vCPU sees now: 1 in SMM (x86/smm.c), else 0. */
+static inline int okvm_vcpu_as_id(const struct okvm_vcpu *vcpu)
+{
+	return vcpu->in_smm ? 1 : 0;
+}
+
 /* One rate-limited dmesg line naming the VM, for bad guest or ioctl input. */
 #define okvm_vm_warn(vm, fmt, ...)					\
 	do {								\
@@ -476,10 +504,9 @@ int okvm_memslots_init(struct okvm_vm *vm);
 void okvm_memslots_free(struct okvm_vm *vm);
 const struct okvm_memslot *okvm_memslot_find(const struct okvm_memslots *slots,
 					     u64 gfn);
-int __okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva,
-		      u32 *flags);
-int okvm_gpa_to_hva(struct okvm_vm *vm, u64 gpa, unsigned long *hva);
-int okvm_gpa_to_hva_prot(struct okvm_vm *vm, u64 gpa, bool write,
+int __okvm_gpa_to_hva(struct okvm_vm *vm, int as_id, u64 gpa,
+		      unsigned long *hva, u32 *flags);
+int okvm_gpa_to_hva_prot(struct okvm_vm *vm, int as_id, u64 gpa, bool write,
 			 unsigned long *hva);
 const struct okvm_memslot *okvm_memslot_by_id(const struct okvm_memslots *slots,
 					      u16 id);
@@ -492,13 +519,15 @@ int okvm_mmu_watch_mm(struct okvm_vm *vm);
 void okvm_mmu_vcpu_free(struct okvm_vcpu *vcpu);
 void okvm_mmu_destroy(struct okvm_vm *vm);
 int okvm_mmu_page_fault(struct okvm_vcpu *vcpu, u64 gpa, bool write);
-void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, u64 start, u64 end);
+void okvm_mmu_zap_gfn_range(struct okvm_vm *vm, int as_id, u64 start,
+			    u64 end);
 bool okvm_mmu_need_tlb_flush(struct okvm_vcpu *vcpu);
-u64 okvm_mmu_root_pa(struct okvm_vm *vm);
+u64 okvm_mmu_root_pa(struct okvm_vcpu *vcpu);
 void okvm_mmu_lock(struct okvm_vm *vm);
 void okvm_mmu_unlock_flush(struct okvm_vm *vm, bool flush);
-bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, u64 gfn, unsigned long mask);
-void okvm_mmu_wrprot_range(struct okvm_vm *vm, u64 start, u64 end);
+bool okvm_mmu_wrprot_mask(struct okvm_vm *vm, int as_id, u64 gfn,
+			  unsigned long mask);
+void okvm_mmu_wrprot_range(struct okvm_vm *vm, int as_id, u64 start, u64 end);
 
 /* dirty_log.c */
 int okvm_dirty_log_prepare(struct okvm_vm *vm, const struct okvm_memslot *old,
@@ -507,8 +536,8 @@ void okvm_dirty_log_commit(struct okvm_vm *vm, const struct okvm_memslot *old,
 			   const struct okvm_memslot *new);
 void okvm_dirty_log_free(const struct okvm_memslot *slot,
 			 const struct okvm_memslot *keep);
-bool okvm_dirty_log_fault(struct okvm_vm *vm, u64 gfn, bool write);
-void okvm_mark_page_dirty(struct okvm_vm *vm, u64 gpa);
+bool okvm_dirty_log_fault(struct okvm_vm *vm, int as_id, u64 gfn, bool write);
+void okvm_mark_page_dirty(struct okvm_vm *vm, int as_id, u64 gpa);
 long okvm_vm_ioctl_dirty_log(struct okvm_vm *vm, unsigned int ioctl,
 			     void __user *argp);
 int okvm_vm_enable_cap_dirty_log(struct okvm_vm *vm,
@@ -516,8 +545,7 @@ int okvm_vm_enable_cap_dirty_log(struct okvm_vm *vm,
 long okvm_dirty_log_manual_caps(void);
 
 /* mmu_pages.c */
-void okvm_mmu_pages_slots_changed(struct okvm_vm *vm,
-				  const struct okvm_memslots *slots);
+void okvm_mmu_pages_slots_changed(struct okvm_vm *vm);
 long okvm_vm_ioctl_mmu_pages(struct okvm_vm *vm, unsigned int ioctl,
 			     unsigned long arg);
 

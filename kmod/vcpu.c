@@ -169,6 +169,8 @@ static long okvm_vcpu_ioctl_locked(struct okvm_vcpu *vcpu, unsigned int ioctl,
 		 */
 		vcpu->nmi_pending = true;
 		return 0;
+	case KVM_SMI:
+		return okvm_vcpu_ioctl_smi(vcpu);
 	case KVM_GET_TSC_KHZ:
 		/* The guest's TSC is the host's plus an offset. */
 		return tsc_khz ? tsc_khz : -EIO;
@@ -257,6 +259,7 @@ static void okvm_vcpu_reset(struct okvm_vcpu *vcpu)
 	okvm_x86->vcpu_reset(vcpu, false);
 	okvm_msr_reset(vcpu);
 	okvm_mce_vcpu_init(vcpu);
+	okvm_smm_reset(vcpu, false);
 	vcpu->xcr0 = XFEATURE_MASK_FP;
 	vcpu->guest_xcr0_mask = XFEATURE_MASK_FP;
 	vcpu->cpu = -1;

@@ -274,10 +274,13 @@ int okvm_create_vm(unsigned long type)
 	okvm_irq_routing_vm_init(vm);
 	okvm_clock_init(vm);
 	ret = okvm_memslots_init(vm);
-	if (ret)
+	if (ret) {
+		okvm_memslots_free(vm);
 		goto free_id;
+	}
 	ret = okvm_mmu_init(vm);
 	if (ret) {
+		okvm_mmu_destroy(vm);
 		okvm_memslots_free(vm);
 		goto free_id;
 	}

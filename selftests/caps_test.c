@@ -1221,6 +1221,61 @@ out:
 }
 
 /*
+ * KVM_CAP_MULTI_ADDRESS_SPACE: slot numbers with the last address space's
+ * id in bits 31:16 work, the next id is EINVAL.
+ */
+static const char *check_multi_address_space(int dev, long answer)
+{
+	long first, last = one_page_slot(dev, -1, (answer - 1) << 16, 0, 4096,
+					 &first);
+	long beyond = one_page_slot(dev, -1, answer << 16, 0, 4096, &first);
+
+	if (last)
+		return "a slot in the last address space was refused";
+	return beyond != -EINVAL ?
+	       "a slot in the address space after the last is not EINVAL" : NULL;
+}
+
+/*
+ * KVM_CAP_X86_SMM: KVM_SMI makes an SMI pending (smi.pending), SMBASE
+ * starts at its reset value 0x30000 (SDM Vol. 3 34.11) and the VMM may
+ * set it. smm_test enters SMM and leaves it.
+ */
+static const char *check_x86_smm(int dev, long answer)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e.index = 0x9e };	/* MSR_IA32_SMBASE */
+	struct kvm_vcpu_events ev;
+	struct test_vcpu v;
+	const char *why = vcpu_open(dev, &v);
+
+	if (why)
+		goto out;
+	why = "KVM_GET_MSRS of SMBASE failed";
+	if (okvm_ioctl(v.fd, KVM_GET_MSRS, (unsigned long)&m) != 1)
+		goto out;
+	why = "SMBASE is not 0x30000 after RESET";
+	if (m.e.data != 0x30000)
+		goto out;
+	why = "KVM_SMI failed";
+	if (okvm_ioctl(v.fd, KVM_SMI, 0))
+		goto out;
+	why = "KVM_GET_VCPU_EVENTS failed";
+	if (okvm_ioctl(v.fd, KVM_GET_VCPU_EVENTS, (unsigned long)&ev))
+		goto out;
+	why = "the SMI is not pending, or the vCPU is in SMM already";
+	if (!(ev.flags & KVM_VCPUEVENT_VALID_SMM) || !ev.smi.pending ||
+	    ev.smi.smm)
+		goto out;
+	why = NULL;
+out:
+	vcpu_close(&v);
+	return why;
+}
+
+/*
  * A VM with an in-kernel irqchip and a PIT made by @create (KVM_CREATE_PIT
  * or KVM_CREATE_PIT2): its fd, or -1 with *why set.
  */
@@ -2197,6 +2252,9 @@ static const struct {
 	  check_vcpu_attributes },
 	{ KVM_CAP_BINARY_STATS_FD, "KVM_CAP_BINARY_STATS_FD",
 	  check_binary_stats_fd },
+	{ KVM_CAP_MULTI_ADDRESS_SPACE, "KVM_CAP_MULTI_ADDRESS_SPACE",
+	  check_multi_address_space },
+	{ KVM_CAP_X86_SMM, "KVM_CAP_X86_SMM", check_x86_smm },
 };
 
 static int find_check(long cap)

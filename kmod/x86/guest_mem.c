@@ -20,8 +20,11 @@
 #include "paging.h"
 #include "x86.h"
 
-/* Copy to or from guest-physical memory, page by page (slots may end). */
-static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
+/*
+ * Copy to or from guest-physical memory of address space @as_id, page by
+ * page (slots may end).
+ */
+static int okvm_copy_guest(struct okvm_vm *vm, int as_id, u64 gpa, void *buf,
 			   unsigned int len, bool write)
 {
 	while (len) {
@@ -34,7 +37,7 @@ static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
 		/* The slot's address stays the slot's until the copy ends. */
 		idx = okvm_hva_read_lock();
 		/* A KVM_MEM_READONLY slot is not RAM for a write. */
-		if (okvm_gpa_to_hva_prot(vm, gpa, write, &hva)) {
+		if (okvm_gpa_to_hva_prot(vm, as_id, gpa, write, &hva)) {
 			okvm_hva_read_unlock(idx);
 			return -EFAULT;
 		}
@@ -44,7 +47,7 @@ static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
 			left = copy_from_user(buf, (void __user *)hva, chunk);
 		/* Logged after the bytes are there (dirty_log.c). */
 		if (write && left < chunk)
-			okvm_mark_page_dirty(vm, gpa);
+			okvm_mark_page_dirty(vm, as_id, gpa);
 		okvm_hva_read_unlock(idx);
 		if (left)
 			return -EFAULT;
@@ -55,20 +58,42 @@ static int okvm_copy_guest(struct okvm_vm *vm, u64 gpa, void *buf,
 	return 0;
 }
 
+/*
+ * What the VM as a whole reaches (kvmclock pages, the vAPIC page): address
+ * space 0, as KVM's kvm_read_guest() and kvm_write_guest() do.
+ */
 int okvm_read_guest(struct okvm_vm *vm, u64 gpa, void *buf, unsigned int len)
 {
-	return okvm_copy_guest(vm, gpa, buf, len, false);
+	return okvm_copy_guest(vm, 0, gpa, buf, len, false);
 }
 
 int okvm_write_guest(struct okvm_vm *vm, u64 gpa, const void *buf,
 		     unsigned int len)
 {
-	return okvm_copy_guest(vm, gpa, (void *)buf, len, true);
+	return okvm_copy_guest(vm, 0, gpa, (void *)buf, len, true);
+}
+
+/*
+ * What one vCPU's accesses reach: SMRAM's view while it is in SMM
+ * (okvm_vcpu_as_id()), like KVM's kvm_vcpu_read_guest().
+ */
+int okvm_vcpu_read_guest(struct okvm_vcpu *vcpu, u64 gpa, void *buf,
+			 unsigned int len)
+{
+	return okvm_copy_guest(vcpu->vm, okvm_vcpu_as_id(vcpu), gpa, buf, len,
+			       false);
+}
+
+int okvm_vcpu_write_guest(struct okvm_vcpu *vcpu, u64 gpa, const void *buf,
+			  unsigned int len)
+{
+	return okvm_copy_guest(vcpu->vm, okvm_vcpu_as_id(vcpu), gpa,
+			       (void *)buf, len, true);
 }
 
 static int okvm_read_gpa_cb(void *ctx, u64 gpa, void *val, unsigned int len)
 {
-	return okvm_read_guest(ctx, gpa, val, len);
+	return okvm_vcpu_read_guest(ctx, gpa, val, len);
 }
 
 /*
@@ -94,7 +119,7 @@ int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, unsigned int access,
 		.gbpages = okvm_guest_has(vcpu, 0x80000001, CPUID_EDX, 26),
 	};
 
-	return okvm_paging_walk(&s, gva, access, okvm_read_gpa_cb, vcpu->vm,
+	return okvm_paging_walk(&s, gva, access, okvm_read_gpa_cb, vcpu,
 				gpa, error_code);
 }
 
@@ -124,8 +149,8 @@ static int okvm_walk_guest_virt(struct okvm_vcpu *vcpu, u64 gva, void *buf,
 			okvm_inject_page_fault(vcpu, gva, error_code);
 			return 1;
 		}
-		if (copy && okvm_copy_guest(vcpu->vm, gpa, buf, chunk,
-					    access & OKVM_ACC_WRITE))
+		if (copy && okvm_copy_guest(vcpu->vm, okvm_vcpu_as_id(vcpu), gpa,
+					    buf, chunk, access & OKVM_ACC_WRITE))
 			return -EFAULT;
 		gva += chunk;
 		buf += chunk;
@@ -205,7 +230,7 @@ int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf,
 		tail_fault->addr = ip;
 		return -EFAULT;
 	}
-	if (okvm_read_guest(vcpu->vm, gpa, buf, first))
+	if (okvm_vcpu_read_guest(vcpu, gpa, buf, first))
 		return 0;
 	if (first == OKVM_INSN_MAX_LEN)
 		return first;
@@ -218,8 +243,8 @@ int okvm_fetch_insn(struct okvm_vcpu *vcpu, u8 *buf,
 		tail_fault->addr = ip;
 		return first;
 	}
-	if (okvm_read_guest(vcpu->vm, gpa, buf + first,
-			    OKVM_INSN_MAX_LEN - first))
+	if (okvm_vcpu_read_guest(vcpu, gpa, buf + first,
+				 OKVM_INSN_MAX_LEN - first))
 		return first;
 	return OKVM_INSN_MAX_LEN;
 }

@@ -134,19 +134,26 @@ out:
 }
 
 /*
- * An intercepted #UD. The other vendor's hypercall instruction is
+ * An intercepted #UD. RSM in SMM is emulated (smm.c): in VMX non-root
+ * operation the CPU is never in SMM, so the guest's RSM raises #UD there
+ * (SDM Vol. 2B RSM). The other vendor's hypercall instruction is
  * replaced by this one's while KVM_X86_QUIRK_FIX_HYPERCALL_INSN is on,
- * and the guest retries it; everything else gets its #UD. Returns 1.
+ * and the guest retries it; everything else gets its #UD. Returns 1, or
+ * what okvm_emulate_rsm() returns.
  */
 int okvm_handle_ud(struct okvm_vcpu *vcpu)
 {
 	static const u8 vmcall[] = { 0x0f, 0x01, 0xc1 };
 	static const u8 vmmcall[] = { 0x0f, 0x01, 0xd9 };
+	static const u8 rsm[] = { 0x0f, 0xaa };
 	const u8 *native = okvm_x86->hypercall_insn;
 	struct okvm_page_fault fault;
 	u8 insn[OKVM_INSN_MAX_LEN];
 	u64 ip;
 
+	if (vcpu->in_smm && okvm_fetch_insn(vcpu, insn, &fault) >=
+	    (int)sizeof(rsm) && !memcmp(insn, rsm, sizeof(rsm)))
+		return okvm_emulate_rsm(vcpu);
 	if (!okvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN) ||
 	    okvm_fetch_insn(vcpu, insn, &fault) < OKVM_HYPERCALL_LEN ||
 	    (memcmp(insn, vmcall, OKVM_HYPERCALL_LEN) &&

@@ -782,7 +782,8 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			okvm_inject_page_fault(vcpu, linear, error_code);
 			return 1;
 		}
-		if (okvm_gpa_to_hva_prot(vcpu->vm, gpa, op->write, &hva)) {
+		if (okvm_gpa_to_hva_prot(vcpu->vm, okvm_vcpu_as_id(vcpu), gpa,
+					 op->write, &hva)) {
 			/*
 			 * Not RAM (a write to a KVM_MEM_READONLY slot is MMIO,
 			 * as in KVM). The xAPIC page (lapic.c), an ioeventfd
@@ -806,10 +807,10 @@ static int okvm_mmio_op_step(struct okvm_vcpu *vcpu)
 			return 0;
 		}
 		if (op->write ?
-		    okvm_write_guest(vcpu->vm, gpa, op->data + op->done,
-				     op->chunk) :
-		    okvm_read_guest(vcpu->vm, gpa, op->data + op->done,
-				    op->chunk))
+		    okvm_vcpu_write_guest(vcpu, gpa, op->data + op->done,
+					  op->chunk) :
+		    okvm_vcpu_read_guest(vcpu, gpa, op->data + op->done,
+					 op->chunk))
 			return okvm_emulation_failure(vcpu, NULL, 0);
 		op->done += op->chunk;
 	}

@@ -514,8 +514,12 @@ static bool lapic_accept(struct okvm_lapic *l, const struct okvm_apic_irq *irq)
 		smp_mb__before_atomic();
 		set_bit(OKVM_LAPIC_EV_SIPI, &l->events);
 		break;
+	case OKVM_APIC_DM_SMI:
+		/* Taken at the vCPU's next entry (smm.c); it kicks. */
+		okvm_smm_post(l->vcpu);
+		return true;
 	default:
-		/* SMI and ExtINT messages are not delivered by okvm. */
+		/* ExtINT messages are not delivered by okvm. */
 		return false;
 	}
 	okvm_vcpu_kick(l->vcpu);
@@ -943,12 +947,16 @@ bool okvm_lapic_has_events(struct okvm_vcpu *vcpu)
 {
 	struct okvm_lapic *l = vcpu->lapic;
 
-	if (test_bit(OKVM_LAPIC_EV_INIT, &l->events) ||
-	    test_bit(OKVM_LAPIC_EV_SIPI, &l->events))
+	/* In SMM, INIT waits for RSM and SIPI is dropped (accept_events). */
+	if (!vcpu->in_smm && (test_bit(OKVM_LAPIC_EV_INIT, &l->events) ||
+			      test_bit(OKVM_LAPIC_EV_SIPI, &l->events)))
 		return true;
+	/* A vCPU waiting for SIPI takes no SMI or NMI until it runs (KVM). */
 	if (l->mp_state != KVM_MP_STATE_HALTED &&
 	    l->mp_state != KVM_MP_STATE_RUNNABLE)
 		return false;
+	if (okvm_smm_has_event(vcpu))
+		return true;
 	if (atomic_read(&l->nmi_pending) || vcpu->nmi_pending)
 		return true;
 	if (!(vcpu->rflags & X86_EFLAGS_IF))
@@ -964,6 +972,14 @@ void okvm_lapic_accept_events(struct okvm_vcpu *vcpu)
 	struct kvm_segment cs;
 	u8 vector;
 
+	/*
+	 * SMM latches INIT until RSM and ignores SIPI, as KVM does
+	 * (latched_init in struct kvm_vcpu_events).
+	 */
+	if (vcpu->in_smm) {
+		clear_bit(OKVM_LAPIC_EV_SIPI, &l->events);
+		return;
+	}
 	if (test_and_clear_bit(OKVM_LAPIC_EV_INIT, &l->events)) {
 		/* 9.1.1, "INIT": the reset state but CR0.CD/NW and the TSC. */
 		okvm_x86->vcpu_reset(vcpu, true);
@@ -971,6 +987,7 @@ void okvm_lapic_accept_events(struct okvm_vcpu *vcpu)
 		vcpu->interrupt.injected = false;
 		vcpu->nmi_pending = false;
 		vcpu->nmi_masked = false;
+		okvm_smm_reset(vcpu, true);
 		lapic_reset(l, true);
 		okvm_x86->set_cr(vcpu, 8, 0);
 		l->mp_state = (vcpu->apic_base & MSR_IA32_APICBASE_BSP) ?
@@ -1019,6 +1036,19 @@ void okvm_lapic_wake(struct okvm_vcpu *vcpu)
 		wake_up_interruptible(&vcpu->lapic->wq);
 }
 
+bool okvm_lapic_init_latched(struct okvm_vcpu *vcpu)
+{
+	return test_bit(OKVM_LAPIC_EV_INIT, &vcpu->lapic->events);
+}
+
+void okvm_lapic_set_init_latched(struct okvm_vcpu *vcpu, bool on)
+{
+	if (on)
+		set_bit(OKVM_LAPIC_EV_INIT, &vcpu->lapic->events);
+	else
+		clear_bit(OKVM_LAPIC_EV_INIT, &vcpu->lapic->events);
+}
+
 /*
  * KVM_SET_LAPIC: KVM takes the page as given, then recomputes what
  * follows from it: the version, the PPR, the timer from TMICT.
@@ -1045,6 +1075,11 @@ static int lapic_set_mp_state(struct okvm_vcpu *vcpu, u32 state)
 {
 	struct okvm_lapic *l = vcpu->lapic;
 
+	/* KVM: SMM (entered or pending) latches INIT, so not these. */
+	if ((vcpu->in_smm || vcpu->smi_pending) &&
+	    (state == KVM_MP_STATE_SIPI_RECEIVED ||
+	     state == KVM_MP_STATE_INIT_RECEIVED))
+		return -EINVAL;
 	switch (state) {
 	case KVM_MP_STATE_SIPI_RECEIVED:
 		/* KVM: INIT_RECEIVED with the SIPI of sipi_vector pending. */

@@ -37,6 +37,9 @@ void okvm_lapic_set_runnable(struct okvm_vcpu *vcpu);
 int okvm_lapic_halt(struct okvm_vcpu *vcpu);
 int okvm_lapic_block(struct okvm_vcpu *vcpu);
 void okvm_lapic_wake(struct okvm_vcpu *vcpu);
+/* An INIT that SMM latched (smm.c, KVM_GET/SET_VCPU_EVENTS). */
+bool okvm_lapic_init_latched(struct okvm_vcpu *vcpu);
+void okvm_lapic_set_init_latched(struct okvm_vcpu *vcpu, bool on);
 /* KVM_SET_VAPIC_ADDR's TPR word, around each entry. */
 void okvm_lapic_sync_to_vapic(struct okvm_vcpu *vcpu);
 void okvm_lapic_sync_from_vapic(struct okvm_vcpu *vcpu);

@@ -47,6 +47,7 @@ static const u32 okvm_msrs_to_save[] = {
 	MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
 	MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW,
 	MSR_PLATFORM_INFO,
+	MSR_IA32_SMBASE,	/* the VMM's only (smm.c) */
 	MSR_TSC_AUX,	/* last: listed only where the host has it */
 };
 
@@ -317,6 +318,17 @@ static int okvm_get_msr_checked(struct okvm_vcpu *vcpu, u32 index, u64 *data,
 		*data = vcpu->tsc_aux;
 		return 0;
 	}
+	if (index == MSR_IA32_SMBASE) {
+		/*
+		 * The guest cannot read SMBASE with RDMSR (SDM Vol. 4 Table
+		 * 2-2, 9EH: it exists for VMX's SMM monitor); the VMM saves
+		 * and restores it, as in KVM (smm.c).
+		 */
+		if (!host)
+			return 1;
+		*data = vcpu->smbase;
+		return 0;
+	}
 	if (index == MSR_PLATFORM_INFO) {
 		/* KVM_CAP_MSR_PLATFORM_INFO turns the guest's reads off (vm.c). */
 		if (!host && READ_ONCE(vcpu->vm->platform_info_hidden))
@@ -346,6 +358,12 @@ static int okvm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data,
 	switch (index) {
 	case MSR_EFER:
 		return okvm_set_efer(vcpu, data, host);
+	case MSR_IA32_SMBASE:
+		/* The VMM's, any value, as in KVM; the guest relocates it by RSM. */
+		if (!host)
+			return 1;
+		vcpu->smbase = data;
+		return 0;
 	case MSR_IA32_CR_PAT:
 		if (!okvm_pat_valid(data))
 			return 1;

@@ -101,6 +101,10 @@ struct okvm_spte_format;
  *		intercept #BP under KVM_GUESTDBG_USE_SW_BP; move the guest's
  *		DR6/DR7 aside (intercepting its accesses) or back; load the
  *		DR7 okvm_guest_debug_dr7() says. Also called at vCPU reset.
+ * @event_in_flight: the last exit interrupted an event's delivery, which
+ *		the next entry delivers again (smm.c waits for it).
+ * @smm:	RSM reaches okvm_emulate_rsm() and the SMM entry state can be
+ *		entered (KVM_CAP_X86_SMM).
  */
 struct okvm_x86_ops {
 	const char *name;
@@ -148,6 +152,8 @@ struct okvm_x86_ops {
 	unsigned long (*get_dr)(struct okvm_vcpu *vcpu, int dr);
 	void (*set_dr)(struct okvm_vcpu *vcpu, int dr, unsigned long val);
 	void (*update_guest_debug)(struct okvm_vcpu *vcpu);
+	bool (*event_in_flight)(struct okvm_vcpu *vcpu);
+	bool smm;
 };
 
 extern const struct okvm_x86_ops okvm_svm_ops;

@@ -267,8 +267,11 @@ static bool okvm_apic_base_x2apic_valid(struct okvm_vcpu *vcpu, u64 base)
 	       !(base & ~(BIT_ULL(8) | en_extd | GENMASK_ULL(51, 12)));
 }
 
-/* The checks KVM_SET_SREGS makes before touching anything. */
-static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
+/*
+ * The checks KVM_SET_SREGS makes before touching anything; RSM makes
+ * them on the state it restores (smm.c).
+ */
+bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
 	if ((s->efer & EFER_LME) && (s->cr0 & X86_CR0_PG)) {
 		if (!(s->cr4 & X86_CR4_PAE) || !(s->efer & EFER_LMA))
@@ -287,13 +290,12 @@ static bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	return okvm_cr0_valid(s->cr0) && okvm_cr4_valid(vcpu, s->cr4);
 }
 
-int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
+/*
+ * Segments, descriptor tables, CR0-CR4 and EFER from @s, which the caller
+ * checked (okvm_sregs_valid()): KVM_SET_SREGS, SMM entry and RSM (smm.c).
+ */
+void okvm_load_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
-	unsigned long vec;
-
-	if (!okvm_sregs_valid(vcpu, s))
-		return -EINVAL;
-
 	okvm_x86->set_segment(vcpu, &s->cs, OKVM_SEG_CS);
 	okvm_x86->set_segment(vcpu, &s->ds, OKVM_SEG_DS);
 	okvm_x86->set_segment(vcpu, &s->es, OKVM_SEG_ES);
@@ -309,6 +311,16 @@ int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
 	okvm_x86->set_cr(vcpu, 3, s->cr3);
 	okvm_x86->set_cr(vcpu, 4, s->cr4);
 	okvm_x86->set_efer(vcpu, s->efer);
+}
+
+int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s)
+{
+	unsigned long vec;
+
+	if (!okvm_sregs_valid(vcpu, s))
+		return -EINVAL;
+
+	okvm_load_sregs(vcpu, s);
 	if (vcpu->lapic) {
 		okvm_lapic_set_base(vcpu, s->apic_base, true);
 		okvm_lapic_set_cr8(vcpu, s->cr8);
@@ -435,6 +447,7 @@ void okvm_get_vcpu_events(struct okvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 	ev->nmi.pending = vcpu->nmi_pending;
 	ev->nmi.masked = vcpu->nmi_masked;
 	ev->sipi_vector = vcpu->sipi_vector;
+	okvm_smm_get_events(vcpu, ev);
 	ev->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
 		    KVM_VCPUEVENT_VALID_SMM;
 }
@@ -455,9 +468,8 @@ int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
 	if ((ev->exception.injected || ev->exception.pending) &&
 	    (ev->exception.nr > 31 || ev->exception.nr == 2))
 		return -EINVAL;
-	/* okvm has no SMM: refuse state it would otherwise lose. */
 	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
-	    (ev->smi.smm || ev->smi.pending))
+	    okvm_smm_check_events(vcpu, ev))
 		return -EINVAL;
 
 	vcpu->exception.pending = ev->exception.injected || ev->exception.pending;
@@ -476,6 +488,8 @@ int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
 	vcpu->interrupt.vector = ev->interrupt.nr;
 	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)
 		okvm_x86->set_interrupt_shadow(vcpu, ev->interrupt.shadow);
+	if (ev->flags & KVM_VCPUEVENT_VALID_SMM)
+		okvm_smm_set_events(vcpu, ev);
 	return 0;
 }
 

@@ -253,7 +253,9 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	if (okvm_mmu_need_tlb_flush(vcpu))
 		vcpu->tlb_flush = true;
 
-	if (signal_pending(current) || need_resched()) {
+	/* An SMI posted since okvm_smm_before_entry(): take it first. */
+	if (signal_pending(current) || need_resched() ||
+	    okvm_smm_posted(vcpu)) {
 		WRITE_ONCE(vcpu->mode, OKVM_OUTSIDE_GUEST);
 		local_irq_enable();
 		preempt_enable();
@@ -270,6 +272,9 @@ static int okvm_vcpu_enter_exit(struct okvm_vcpu *vcpu)
 	if (READ_ONCE(vcpu->run->request_interrupt_window) &&
 	    !vcpu->interrupt.injected)
 		okvm_x86->enable_irq_window(vcpu);
+	/* An SMI waits behind this entry's event: exit once it is in. */
+	if (okvm_smm_waits(vcpu))
+		okvm_request_immediate_exit();
 	xcr0 = vcpu->xcr0;
 	if (xsave && xcr0 != okvm_host_xcr0)
 		xsetbv(XCR_XFEATURE_ENABLED_MASK, xcr0);
@@ -345,6 +350,7 @@ static int okvm_vcpu_run_loop(struct okvm_vcpu *vcpu)
 		ret = okvm_guest_debug_step_sti(vcpu);
 		if (ret <= 0)
 			return ret;
+		okvm_smm_before_entry(vcpu);
 		okvm_kvmclock_before_entry(vcpu);
 		okvm_lapic_sync_to_vapic(vcpu);
 		ret = okvm_vcpu_enter_exit(vcpu);

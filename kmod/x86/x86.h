@@ -123,6 +123,8 @@ void okvm_get_regs(struct okvm_vcpu *vcpu, struct kvm_regs *regs);
 void okvm_set_regs(struct okvm_vcpu *vcpu, const struct kvm_regs *regs);
 void okvm_get_sregs(struct okvm_vcpu *vcpu, struct kvm_sregs *sregs);
 int okvm_set_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *sregs);
+bool okvm_sregs_valid(struct okvm_vcpu *vcpu, const struct kvm_sregs *s);
+void okvm_load_sregs(struct okvm_vcpu *vcpu, const struct kvm_sregs *s);
 void okvm_get_vcpu_events(struct okvm_vcpu *vcpu,
 			  struct kvm_vcpu_events *events);
 int okvm_set_vcpu_events(struct okvm_vcpu *vcpu,
@@ -134,6 +136,21 @@ unsigned long okvm_sync_cr8(struct okvm_vcpu *vcpu);
 bool okvm_cr4_valid(struct okvm_vcpu *vcpu, unsigned long cr4);
 int okvm_emulate_mov_to_cr4(struct okvm_vcpu *vcpu, unsigned long val);
 int okvm_emulate_mov_to_cr8(struct okvm_vcpu *vcpu, u64 val);
+
+/* smm.c */
+int okvm_emulate_rsm(struct okvm_vcpu *vcpu);
+void okvm_smm_post(struct okvm_vcpu *vcpu);
+bool okvm_smm_posted(struct okvm_vcpu *vcpu);
+bool okvm_smm_has_event(struct okvm_vcpu *vcpu);
+void okvm_smm_before_entry(struct okvm_vcpu *vcpu);
+bool okvm_smm_waits(struct okvm_vcpu *vcpu);
+int okvm_vcpu_ioctl_smi(struct okvm_vcpu *vcpu);
+void okvm_smm_reset(struct okvm_vcpu *vcpu, bool init);
+void okvm_smm_get_events(struct okvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+int okvm_smm_check_events(struct okvm_vcpu *vcpu,
+			  const struct kvm_vcpu_events *ev);
+void okvm_smm_set_events(struct okvm_vcpu *vcpu,
+			 const struct kvm_vcpu_events *ev);
 
 /* sync_regs.c */
 int okvm_sync_regs_from_run(struct okvm_vcpu *vcpu);
@@ -214,6 +231,10 @@ void okvm_write_xmm(struct okvm_vcpu *vcpu, unsigned int reg, const u8 val[16]);
 int okvm_read_guest(struct okvm_vm *vm, u64 gpa, void *buf, unsigned int len);
 int okvm_write_guest(struct okvm_vm *vm, u64 gpa, const void *buf,
 		     unsigned int len);
+int okvm_vcpu_read_guest(struct okvm_vcpu *vcpu, u64 gpa, void *buf,
+			 unsigned int len);
+int okvm_vcpu_write_guest(struct okvm_vcpu *vcpu, u64 gpa, const void *buf,
+			  unsigned int len);
 int okvm_gva_to_gpa(struct okvm_vcpu *vcpu, u64 gva, unsigned int access,
 		    u64 *gpa, u32 *error_code);
 void okvm_inject_page_fault(struct okvm_vcpu *vcpu, u64 addr, u32 error_code);

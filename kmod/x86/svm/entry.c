@@ -41,6 +41,12 @@ static void svm_save_interrupted_event(struct svm_vcpu *svm, u64 injected)
 	svm->reinject = info;
 }
 
+/* The next VMRUN delivers an interrupted event again. */
+bool svm_event_in_flight(struct okvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->reinject;
+}
+
 /*
  * An NMI may be delivered now: not blocked, not still at the IRET, and
  * no debugger's KVM_GUESTDBG_BLOCKIRQ.
@@ -141,6 +147,11 @@ int svm_vcpu_run(struct okvm_vcpu *vcpu)
 	/* An MSR filter denies something: every MSR access exits. */
 	vmcb->control.msrpm_base_pa = READ_ONCE(vcpu->vm->msr_intercept_all) ?
 				      svm_msrpm_all_pa : svm_msrpm_pa;
+	/*
+	 * The root of the address space the vCPU sees: SMM entry and RSM
+	 * switch it (smm.c), and ask for the TLB flush that goes with it.
+	 */
+	vmcb->control.nested_cr3 = okvm_mmu_root_pa(vcpu);
 	/* No clean bits: VMRUN reloads everything (APM 15.15.3). */
 	vmcb->control.clean = 0;
 

@@ -446,8 +446,10 @@ int svm_handle_exit(struct okvm_vcpu *vcpu)
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
 	case SVM_EXIT_RDTSCP:
-	case SVM_EXIT_RSM:
 		return svm_exit_ud(vcpu);
+	case SVM_EXIT_RSM:
+		/* APM Vol. 2 15.9: RSM intercepted, emulated from SMRAM. */
+		return okvm_emulate_rsm(vcpu);
 	case SVM_EXIT_INVALID:
 		return svm_exit_failed_entry(vcpu);
 	default:

@@ -478,4 +478,6 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.get_dr = svm_get_dr,
 	.set_dr = svm_set_dr,
 	.update_guest_debug = svm_update_guest_debug,
+	.event_in_flight = svm_event_in_flight,
+	.smm = true,
 };

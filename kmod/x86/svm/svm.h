@@ -95,6 +95,7 @@ bool svm_preload_dr7(struct okvm_vcpu *vcpu);
 
 /* entry.c */
 int svm_vcpu_run(struct okvm_vcpu *vcpu);
+bool svm_event_in_flight(struct okvm_vcpu *vcpu);
 
 /* exit.c */
 int svm_handle_exit(struct okvm_vcpu *vcpu);

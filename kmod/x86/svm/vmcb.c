@@ -109,7 +109,7 @@ static void svm_init_control(struct svm_vcpu *svm, struct okvm_vm *vm)
 	 */
 	c->int_ctl = SVM_INT_CTL_V_INTR_MASKING;
 	c->nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	c->nested_cr3 = okvm_mmu_root_pa(vm);
+	c->nested_cr3 = okvm_mmu_root_pa(&svm->vcpu);
 	/* The guest's TSC counts from 0 at vCPU reset (msr.c may move it). */
 	c->tsc_offset = -rdtsc();
 	/* No ASID yet: svm_prepare_cpu() assigns one at the first VMRUN. */

@@ -232,6 +232,12 @@ static void vmx_save_interrupted_event(struct vmx_vcpu *vmx)
 	vmx->reinject_error = vmx->exit_idt_error;
 }
 
+/* The next VM entry delivers an interrupted event again. */
+bool vmx_event_in_flight(struct okvm_vcpu *vcpu)
+{
+	return to_vmx(vcpu)->reinject;
+}
+
 /*
  * Choose what VM entry injects (SDM 27.6), in the order the CPU would
  * deliver events: an interrupted delivery first, then an exception, an
@@ -256,6 +262,9 @@ static u32 vmx_event_to_inject(struct okvm_vcpu *vcpu, u32 blocking,
 		info = vmx->reinject;
 		*error = vmx->reinject_error;
 		vmx->reinject = 0;
+		/* Its delivery blocks NMIs again (see vmx_vcpu_run()). */
+		if ((info & INTR_INFO_TYPE_MASK) == INTR_TYPE_NMI)
+			vcpu->nmi_masked = true;
 		return info;
 	}
 	if (e->pending) {
@@ -389,8 +398,16 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	if (!vmx_cpu_on() || !vmx_vmcs_is_current(vmx))
 		return -EIO;
 
+	/*
+	 * SMM entry and RSM switch address spaces (smm.c): the other root,
+	 * whose translations the flush the switch asked for drops.
+	 */
+	if (unlikely(vmx->eptp != vmx_eptp(vcpu))) {
+		vmx->eptp = vmx_eptp(vcpu);
+		vmcs_write(VMCS_EPT_POINTER, vmx->eptp);
+	}
 	if (vcpu->tlb_flush) {
-		vmx_invept(vmx_eptp(vcpu->vm));
+		vmx_invept(vmx->eptp);
 		vcpu->tlb_flush = false;
 	}
 	vmx_refresh_host_state(vmx);
@@ -459,8 +476,18 @@ int vmx_vcpu_run(struct okvm_vcpu *vcpu)
 	vcpu->rip = vmcs_read(VMCS_GUEST_RIP);
 	vmx->exit_rip = vcpu->rip;
 	vcpu->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
-	vcpu->nmi_masked = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
-			   GUEST_INTR_NMI_BLOCKING;
+	/*
+	 * With virtual NMIs, blocking starts only when an entry delivers an
+	 * NMI okvm injected (SDM 27.6, event injection; vcpu->nmi_masked is
+	 * set then), so an exit can only report it ended (the guest's IRET,
+	 * SDM 26.3). Read back that
+	 * change alone, as kvm-intel does (nmi_known_unmasked): on the Bochs
+	 * bed, exits kept reporting blocking after RSM had cleared the field
+	 * that SMM entry set (smm.c).
+	 */
+	if (vcpu->nmi_masked)
+		vcpu->nmi_masked = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY) &
+				   GUEST_INTR_NMI_BLOCKING;
 	vmx_save_interrupted_event(vmx);
 	return 0;
 }

@@ -62,9 +62,9 @@ void vmx_vcpu_free(struct okvm_vcpu *vcpu)
  * 6), a 4-level walk (bits 5:3 = 3, "length minus one"), accessed/dirty
  * flags (bit 6) when the CPU has them, and the root table.
  */
-u64 vmx_eptp(struct okvm_vm *vm)
+u64 vmx_eptp(struct okvm_vcpu *vcpu)
 {
-	u64 eptp = 6 | (3 << 3) | okvm_mmu_root_pa(vm);
+	u64 eptp = 6 | (3 << 3) | okvm_mmu_root_pa(vcpu);
 
 	if (vmx_config.ept_ad)
 		eptp |= BIT_ULL(6);
@@ -182,7 +182,8 @@ static void vmx_set_controls(struct vmx_vcpu *vmx)
 	vmcs_write(VMCS_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
 	vmcs_write(VMCS_MSR_BITMAP, vmx_msr_bitmap_pa(false));
-	vmcs_write(VMCS_EPT_POINTER, vmx_eptp(vmx->vcpu.vm));
+	vmx->eptp = vmx_eptp(&vmx->vcpu);
+	vmcs_write(VMCS_EPT_POINTER, vmx->eptp);
 	/* SDM 27.3.1.5: all ones when there is no shadow VMCS. */
 	vmcs_write(VMCS_LINK_POINTER, ~0ULL);
 	vmcs_write(VMCS_CR0_GUEST_HOST_MASK, vmx_cr0_host_owned());
@@ -417,8 +418,8 @@ static void vmx_refresh_pdptes(struct okvm_vcpu *vcpu)
 	if (!(cr0 & X86_CR0_PG) || !(cr4 & X86_CR4_PAE) ||
 	    (vmx_get_efer(vcpu) & EFER_LMA))
 		return;
-	if (okvm_read_guest(vcpu->vm, vmx_get_cr(vcpu, 3) & 0xffffffe0,
-			    vmx->pdpte, sizeof(vmx->pdpte)))
+	if (okvm_vcpu_read_guest(vcpu, vmx_get_cr(vcpu, 3) & 0xffffffe0,
+				 vmx->pdpte, sizeof(vmx->pdpte)))
 		memset(vmx->pdpte, 0, sizeof(vmx->pdpte));
 	vmx->pdpte_load = true;
 }

@@ -683,4 +683,6 @@ const struct okvm_x86_ops okvm_vmx_ops = {
 	.get_dr = vmx_get_dr,
 	.set_dr = vmx_set_dr,
 	.update_guest_debug = vmx_update_guest_debug,
+	.event_in_flight = vmx_event_in_flight,
+	.smm = true,
 };

@@ -65,6 +65,8 @@ extern struct vmx_config vmx_config;
  * @pdpte: the four PAE page-directory-pointer entries for the next entry
  *	(SDM 27.3.2.4), read from guest memory when the VMM set CR0/CR3/CR4
  *	or EFER; @pdpte_load says whether the next entry must write them.
+ * @eptp: what VMCS_EPT_POINTER holds: the root of the address space the
+ *	vCPU sees (normal or SMM, mmu.c), switched at the next entry.
  */
 struct vmx_vcpu {
 	struct okvm_vcpu vcpu;
@@ -101,6 +103,7 @@ struct vmx_vcpu {
 
 	u64 pdpte[4];
 	bool pdpte_load;
+	u64 eptp;
 };
 
 static inline struct vmx_vcpu *to_vmx(struct okvm_vcpu *vcpu)
@@ -140,7 +143,7 @@ int vmx_vcpu_create(struct okvm_vcpu *vcpu);
 void vmx_vcpu_free(struct okvm_vcpu *vcpu);
 void vmx_vcpu_reset(struct okvm_vcpu *vcpu, bool init);
 void vmx_set_host_state_per_cpu(struct vmx_vcpu *vmx, int cpu);
-u64 vmx_eptp(struct okvm_vm *vm);
+u64 vmx_eptp(struct okvm_vcpu *vcpu);
 void vmx_get_segment(struct okvm_vcpu *vcpu, struct kvm_segment *var,
 		     enum okvm_seg seg);
 void vmx_set_segment(struct okvm_vcpu *vcpu, const struct kvm_segment *var,
@@ -174,6 +177,7 @@ int vmx_exit_db_bp(struct okvm_vcpu *vcpu, u8 vector);
 /* entry.c */
 void vmx_read_host_syscall_msrs(void);
 int vmx_vcpu_run(struct okvm_vcpu *vcpu);
+bool vmx_event_in_flight(struct okvm_vcpu *vcpu);
 
 /* exit.c */
 int vmx_handle_exit(struct okvm_vcpu *vcpu);
