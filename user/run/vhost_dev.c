@@ -327,8 +327,9 @@ int vhost_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
 	}
 	/*
 	 * One request queue per vCPU (as many as the transport and the device
-	 * have) when the device does VIRTIO_BLK_F_MQ: each has a worker of
-	 * its own, and the guest submits on the queue of the CPU it runs on.
+	 * have), or queues=N, when the device does VIRTIO_BLK_F_MQ: each has
+	 * a worker of its own, and the guest submits on the queue of the CPU
+	 * it runs on.
 	 */
 	v->blk_queues = 1;
 	if ((v->vhost_features & 1ULL << VIRTIO_BLK_F_MQ) && vm->nr_vcpus > 1) {
@@ -338,6 +339,9 @@ int vhost_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
 		if (v->blk_queues > OKVM_VHOST_BLK_VQ_MAX)
 			v->blk_queues = OKVM_VHOST_BLK_VQ_MAX;
 	}
+	/* queues=N: as many as the user says, if the device does MQ */
+	if (o->queues && (v->vhost_features & 1ULL << VIRTIO_BLK_F_MQ))
+		v->blk_queues = o->queues;
 	want = RING_FEATURES | 1ULL << VIRTIO_BLK_F_SEG_MAX |
 	       1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
 	       (o->ro ? 1ULL << VIRTIO_BLK_F_RO : 0) |
