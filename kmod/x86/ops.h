@@ -86,6 +86,10 @@ struct okvm_spte_format;
  * @enable_irq_window: make the guest exit as soon as it can take an
  *		external interrupt (RFLAGS.IF set, no interrupt shadow); that
  *		exit's handle_exit returns 1.
+ * @event_queued: the next entry injects an event that goes ahead of any
+ *		external interrupt: a delivery the last exit interrupted, or
+ *		an NMI the guest can take now. Called with interrupts off,
+ *		after vcpu_load.
  * @get_interrupt_shadow/@set_interrupt_shadow: KVM_X86_SHADOW_INT_* bits.
  * @dump_state:	print the guest state for a failed entry (once per VM).
  * @get_exit_info: the last exit as KVM reports it in emulation failures:
@@ -130,6 +134,7 @@ struct okvm_x86_ops {
 	int (*set_msr)(struct okvm_vcpu *vcpu, u32 index, u64 data);
 	u64 (*adjust_tsc_offset)(struct okvm_vcpu *vcpu, s64 delta);
 	void (*enable_irq_window)(struct okvm_vcpu *vcpu);
+	bool (*event_queued)(struct okvm_vcpu *vcpu);
 	u64 (*get_interrupt_shadow)(struct okvm_vcpu *vcpu);
 	void (*set_interrupt_shadow)(struct okvm_vcpu *vcpu, u64 shadow);
 	void (*dump_state)(struct okvm_vcpu *vcpu);

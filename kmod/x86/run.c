@@ -113,6 +113,16 @@ static bool okvm_ready_for_interrupt(struct okvm_vcpu *vcpu)
  * and otherwise opens the interrupt window, whose exit brings the vCPU
  * back here. Acknowledging only what is delivered at once keeps the
  * vendors' injection the same as for KVM_INTERRUPT.
+ *
+ * "At once" means nothing else is injected with this entry: an exception,
+ * a delivery the last exit interrupted, an NMI. Each of those enters its
+ * handler through an interrupt gate with RFLAGS.IF clear, so an interrupt
+ * acknowledged now and injected at the entry after would land in that
+ * handler with interrupts disabled (SVM's event injection does not check
+ * IF: APM Vol. 2 15.20). A Linux guest then deadlocked on a spinlock its
+ * interrupted code held, or faulted on the entry stack and panicked;
+ * under load, when exits that interrupt an event delivery are frequent.
+ * The interrupt window instead opens once that handler allows interrupts.
  */
 static void okvm_inject_apic_events(struct okvm_vcpu *vcpu)
 {
@@ -129,7 +139,8 @@ static void okvm_inject_apic_events(struct okvm_vcpu *vcpu)
 		pic = okvm_lapic_accepts_pic(vcpu) && okvm_pic_output(vm);
 	if (vec < 0 && !pic)
 		return;
-	if (!okvm_interrupt_allowed(vcpu) || vcpu->exception.pending) {
+	if (!okvm_interrupt_allowed(vcpu) || vcpu->exception.pending ||
+	    okvm_x86->event_queued(vcpu)) {
 		okvm_x86->enable_irq_window(vcpu);
 		return;
 	}

@@ -4,8 +4,9 @@
  * KVM_GET/SET_LAPIC, the APIC timer in one-shot, periodic and TSC-deadline
  * modes, HLT sleeping until the timer fires, self-IPIs, IPIs between
  * vCPUs, APs started with INIT/SIPI in real mode, guests storming
- * interrupts while the VMM stops them with a signal, and the TPR kept in
- * step with a word of guest memory (KVM_SET_VAPIC_ADDR).
+ * interrupts while the VMM stops them with a signal, an NMI and an
+ * interrupt pending at once, and the TPR kept in step with a word of
+ * guest memory (KVM_SET_VAPIC_ADDR).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -596,6 +597,78 @@ static void guest_storm(void)
 
 static void sigusr1(int sig)
 {
+}
+
+/*
+ * An NMI and an interrupt pending at the same entry, the guest able to
+ * take both: the NMI goes first (SDM Vol. 3 6.9), and the interrupt must
+ * then wait until the guest can take it again (RFLAGS.IF set, 6.8.1), not
+ * land in the NMI handler, which runs with IF clear. Each round the guest
+ * stops at an OUT to EVENT_PORT with interrupts enabled, and the VMM makes
+ * both pending (KVM_NMI, KVM_SIGNAL_MSI) before it runs on. The interrupt
+ * handler counts interrupts that interrupted code with IF clear. (A
+ * delivery an exit cut short and delivered again goes ahead of an
+ * interrupt in the same way; run.c, okvm_inject_apic_events().)
+ */
+#define EVENT_PORT	0x510
+#define EVENT_ROUNDS	16
+#define RFLAGS_IF	(1ULL << 9)
+
+static volatile uint64_t irqs_taken, irqs_with_if_clear, nmis_taken;
+
+static void if_check_irq_handler(struct ex_regs *regs)
+{
+	if (!(regs->rflags & RFLAGS_IF))
+		irqs_with_if_clear++;
+	irqs_taken++;
+	apic_write(APIC_EOI, 0);
+}
+
+static void if_check_nmi_handler(struct ex_regs *regs)
+{
+	nmis_taken++;
+}
+
+static void guest_nmi_and_irq(void)
+{
+	uint64_t i;
+
+	guest_apic_enable();
+	for (i = 0; i < EVENT_ROUNDS; i++) {
+		asm volatile("sti; outb %%al, %%dx; cli"
+			     : : "a"(0), "d"(EVENT_PORT) : "memory");
+		/* Whatever is still pending arrives here. */
+		while (irqs_taken < i + 1 || nmis_taken < i + 1)
+			asm volatile("sti; hlt; cli");
+	}
+	GUEST_SYNC(irqs_with_if_clear);
+	GUEST_SYNC(irqs_taken);
+	GUEST_SYNC(nmis_taken);
+	GUEST_DONE();
+}
+
+TEST(nmi_and_irq_at_once)
+{
+	struct kvm_msi msi = { .address_lo = 0xfee00000, .data = IPI_VEC };
+	struct kvm_vcpu *vcpu;
+	struct kvm_vm *vm = irqchip_guest(guest_nmi_and_irq, &vcpu);
+	struct ucall uc;
+	int i;
+
+	vm_install_exception_handler(vm, IPI_VEC, if_check_irq_handler);
+	vm_install_exception_handler(vm, 2, if_check_nmi_handler);
+	for (i = 0; i < EVENT_ROUNDS; i++) {
+		vcpu_run(vcpu);
+		ASSERT_EQ(KVM_EXIT_IO, vcpu->run->exit_reason);
+		ASSERT_EQ(EVENT_PORT, vcpu->run->io.port);
+		ASSERT_EQ(0, ioctl(vcpu->fd, KVM_NMI, 0));
+		ASSERT_EQ(1, ioctl(vm->fd, KVM_SIGNAL_MSI, &msi));
+	}
+	ASSERT_SYNC(vcpu, &uc, 0);		/* none with IF clear */
+	ASSERT_SYNC(vcpu, &uc, EVENT_ROUNDS);
+	ASSERT_SYNC(vcpu, &uc, EVENT_ROUNDS);
+	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
+	kvm_vm_free(vm);
 }
 
 static volatile int run_returned;

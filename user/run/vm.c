@@ -34,6 +34,7 @@
 #include "virtio_pci.h"
 
 #define KICK_SIGNAL	SIGUSR1
+#define DUMP_SIGNAL	SIGUSR2
 #define CTRL_A		0x01
 
 struct kvm_run_vcpu {
@@ -44,6 +45,7 @@ struct kvm_run_vcpu {
 	size_t run_size;
 	pthread_t thread;
 	bool started;
+	volatile sig_atomic_t dump;	/* SIGUSR2 asked for a state dump */
 };
 
 static char errbuf[512];
@@ -128,6 +130,58 @@ static void dump_regs(struct kvm_run_vcpu *v)
 		s.cs.selector, s.cs.base, s.cs.l, s.cs.db, nl);
 }
 
+/* a 32-bit local APIC register out of KVM_GET_LAPIC's page */
+static uint32_t lapic_reg(const struct kvm_lapic_state *l, unsigned int off)
+{
+	uint32_t v;
+
+	memcpy(&v, &l->regs[off], sizeof(v));
+	return v;
+}
+
+/*
+ * SIGUSR2: what a vCPU is doing, for a guest that seems stuck: its
+ * registers, the event state KVM would migrate, and the local APIC's
+ * timer and interrupt registers (ISR, IRR: SDM vol 3 11.8.4). Printed
+ * from the vCPU's own thread between two KVM_RUNs; the guest goes on.
+ */
+static void dump_state(struct kvm_run_vcpu *v)
+{
+	struct kvm_vcpu_events e;
+	struct kvm_mp_state mp;
+	struct kvm_lapic_state *l;
+	const char *nl = term_nl();
+	unsigned int i;
+
+	dump_regs(v);
+	if (!ioctl(v->fd, KVM_GET_VCPU_EVENTS, &e))
+		fprintf(stderr, "  events: irq inj %u nr %u soft %u shadow %u, nmi inj %u pend %u masked %u, exc inj %u nr %u%s",
+			e.interrupt.injected, e.interrupt.nr, e.interrupt.soft,
+			e.interrupt.shadow, e.nmi.injected, e.nmi.pending,
+			e.nmi.masked, e.exception.injected, e.exception.nr, nl);
+	if (!ioctl(v->fd, KVM_GET_MP_STATE, &mp))
+		fprintf(stderr, "  mp_state %u, immediate_exit %u, ready_for_irq %u, if %u%s",
+			mp.mp_state, v->run->immediate_exit,
+			v->run->ready_for_interrupt_injection, v->run->if_flag, nl);
+	l = calloc(1, sizeof(*l));
+	if (!l || ioctl(v->fd, KVM_GET_LAPIC, l)) {
+		free(l);
+		return;
+	}
+	fprintf(stderr, "  lapic: tpr %02x svr %03x lvtt %08x tmict %08x tmcct %08x tdcr %x lint0 %08x%s",
+		lapic_reg(l, 0x80), lapic_reg(l, 0xf0), lapic_reg(l, 0x320),
+		lapic_reg(l, 0x380), lapic_reg(l, 0x390), lapic_reg(l, 0x3e0),
+		lapic_reg(l, 0x350), nl);
+	fprintf(stderr, "  isr");
+	for (i = 8; i-- > 0;)
+		fprintf(stderr, " %08x", lapic_reg(l, 0x100 + i * 16));
+	fprintf(stderr, "%s  irr", nl);
+	for (i = 8; i-- > 0;)
+		fprintf(stderr, " %08x", lapic_reg(l, 0x200 + i * 16));
+	fprintf(stderr, "%s", nl);
+	free(l);
+}
+
 static void handle_io(struct kvm_run_vcpu *v)
 {
 	struct kvm_run *run = v->run;
@@ -160,6 +214,10 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(v->fd, KVM_RUN, 0)) {
 			if (errno == EINTR || errno == EAGAIN) {
 				run->immediate_exit = 0;
+				if (v->dump) {
+					v->dump = 0;
+					dump_state(v);
+				}
 				continue;
 			}
 			vm_request_stop(vm, RUN_EXIT_CRASH, "vCPU %u: KVM_RUN: %s",
@@ -762,7 +820,24 @@ static void destroy_vm(struct vm *vm)
 		close(vm->stop_efd);
 }
 
-/* wait for a stop or SIGINT/SIGTERM; returns the exit status */
+/* every vCPU out of KVM_RUN once to print its state (dump_state) */
+static void request_dump(struct vm *vm)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		if (!vm->vcpus[i].started)
+			continue;
+		vm->vcpus[i].dump = 1;
+		vm->vcpus[i].run->immediate_exit = 1;
+		pthread_kill(vm->vcpus[i].thread, KICK_SIGNAL);
+	}
+}
+
+/*
+ * wait for a stop or SIGINT/SIGTERM; SIGUSR2 dumps the vCPUs' state.
+ * Returns the exit status.
+ */
 static int wait_for_stop(struct vm *vm, int sfd)
 {
 	struct pollfd pfd[2] = {
@@ -781,6 +856,10 @@ static int wait_for_stop(struct vm *vm, int sfd)
 		if (pfd[0].revents)
 			break;
 		if (pfd[1].revents && read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == DUMP_SIGNAL) {
+				request_dump(vm);
+				continue;
+			}
 			vm_request_stop(vm, 128 + si.ssi_signo, "stopped by %s",
 					strsignal(si.ssi_signo));
 			break;
@@ -823,7 +902,7 @@ int run_main(int argc, char **argv)
 	rtc_init(&vm.rtc);
 
 	/*
-	 * Signals: SIGINT/SIGTERM/SIGHUP to main through a signalfd, blocked
+	 * Signals: SIGINT/SIGTERM/SIGHUP/SIGUSR2 to main through a signalfd, blocked
 	 * everywhere else; the kick signal only in vCPU threads; a closed
 	 * output pipe is not a reason to die.
 	 */
@@ -833,6 +912,7 @@ int run_main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, DUMP_SIGNAL);
 	sigaddset(&set, KICK_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigdelset(&set, KICK_SIGNAL);

@@ -43,6 +43,12 @@ static bool svm_nmi_deliverable(struct okvm_vcpu *vcpu)
 	return vcpu->nmi_pending && !vcpu->nmi_masked && !svm->awaiting_iret;
 }
 
+/* An event svm_event_to_inject() puts ahead of an external interrupt. */
+bool svm_event_queued(struct okvm_vcpu *vcpu)
+{
+	return to_svm(vcpu)->reinject || svm_nmi_deliverable(vcpu);
+}
+
 /*
  * What goes into EVENTINJ for this entry (APM 15.20), in the order the CPU
  * would deliver them: an interrupted delivery first, then an exception, an

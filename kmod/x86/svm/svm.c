@@ -434,6 +434,7 @@ const struct okvm_x86_ops okvm_svm_ops = {
 	.set_msr = svm_set_msr,
 	.adjust_tsc_offset = svm_adjust_tsc_offset,
 	.enable_irq_window = svm_enable_irq_window,
+	.event_queued = svm_event_queued,
 	.get_interrupt_shadow = svm_get_interrupt_shadow,
 	.set_interrupt_shadow = svm_set_interrupt_shadow,
 	.dump_state = svm_dump_vmcb,

@@ -71,6 +71,7 @@ int svm_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 int svm_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data);
 u64 svm_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
 void svm_enable_irq_window(struct okvm_vcpu *vcpu);
+bool svm_event_queued(struct okvm_vcpu *vcpu);
 void svm_disable_irq_window(struct okvm_vcpu *vcpu);
 u64 svm_get_interrupt_shadow(struct okvm_vcpu *vcpu);
 void svm_set_interrupt_shadow(struct okvm_vcpu *vcpu, u64 shadow);

@@ -287,6 +287,17 @@ static u32 vmx_event_to_inject(struct okvm_vcpu *vcpu, u32 blocking,
 	return 0;
 }
 
+/* An event vmx_event_to_inject() puts ahead of an external interrupt. */
+bool vmx_event_queued(struct okvm_vcpu *vcpu)
+{
+	u32 blocking = vmcs_read32(VMCS_GUEST_INTERRUPTIBILITY);
+
+	return to_vmx(vcpu)->reinject ||
+	       (vcpu->nmi_pending && !vcpu->nmi_masked &&
+		!(blocking & (GUEST_INTR_STI_BLOCKING |
+			      GUEST_INTR_MOV_SS_BLOCKING)));
+}
+
 /* The events part of the entry: injection, windows, NMI blocking. */
 static void vmx_prepare_events(struct okvm_vcpu *vcpu)
 {

@@ -675,6 +675,7 @@ const struct okvm_x86_ops okvm_vmx_ops = {
 	.set_msr = vmx_set_msr,
 	.adjust_tsc_offset = vmx_adjust_tsc_offset,
 	.enable_irq_window = vmx_enable_irq_window,
+	.event_queued = vmx_event_queued,
 	.get_interrupt_shadow = vmx_get_interrupt_shadow,
 	.set_interrupt_shadow = vmx_set_interrupt_shadow,
 	.dump_state = vmx_dump_vmcs,

@@ -149,6 +149,7 @@ int vmx_get_msr(struct okvm_vcpu *vcpu, u32 index, u64 *data);
 int vmx_set_msr(struct okvm_vcpu *vcpu, u32 index, u64 data);
 u64 vmx_adjust_tsc_offset(struct okvm_vcpu *vcpu, s64 delta);
 void vmx_enable_irq_window(struct okvm_vcpu *vcpu);
+bool vmx_event_queued(struct okvm_vcpu *vcpu);
 u64 vmx_get_interrupt_shadow(struct okvm_vcpu *vcpu);
 void vmx_set_interrupt_shadow(struct okvm_vcpu *vcpu, u64 shadow);
 void vmx_dump_vmcs(struct okvm_vcpu *vcpu);
