@@ -341,9 +341,9 @@ static void okvm_blk_drain(struct okvm_blk_queue *q)
 /*
  * An IN or OUT request (range checked) on an O_DIRECT backing fd, with a
  * kiocb of its own. Returns -EIOCBQUEUED when the file completes it later
- * (okvm_blk_complete()); else the used length, the status written;
- * -ENOMEM when it could not be set up (the caller serves it
- * synchronously); another negative errno when it stopped the ring.
+ * (okvm_blk_complete()) or completed it at once and it is on the used
+ * ring already; -ENOMEM when it could not be set up (the caller serves it
+ * synchronously); -EFAULT when it stopped the ring.
  */
 static long okvm_blk_submit(struct okvm_blk_queue *q, const struct okvm_vhost_chain *c,
 			    bool write, u64 sector)
