@@ -252,7 +252,7 @@ static int okvm_net_open(struct inode *inode, struct file *f)
 		return -ENOMEM;
 	for (i = 0; i < OKVM_NET_VQS; i++)
 		n->vq_ptrs[i] = &n->vqs[i].vq;
-	okvm_vhost_dev_init(&n->dev, n->vq_ptrs, OKVM_NET_VQS, handlers);
+	okvm_vhost_dev_init(&n->dev, n->vq_ptrs, OKVM_NET_VQS, handlers, false);
 	okvm_vhost_poll_init(&n->vqs[OKVM_NET_RX].sock_poll, &n->dev,
 			     OKVM_NET_RX, EPOLLIN);
 	f->private_data = n;

@@ -2,8 +2,9 @@
 /*
  * vhost.c - the device half of okvm's vhost core: the owner (the process
  * that called VHOST_SET_OWNER, whose address space holds the rings and
- * the guest's memory), the one worker thread that runs every ring's
- * handler in that address space, the polls that wake it, and the ioctls
+ * the guest's memory), the worker threads that run the rings' handlers
+ * in that address space (one for all rings, or one per ring), the polls
+ * that wake them, and the ioctls
  * of <linux/vhost.h> that concern the whole device.
  *
  * Errnos follow in-tree vhost (its core in drivers/vhost): every ioctl but
@@ -33,12 +34,21 @@ void okvm_vhost_signal(struct eventfd_ctx *ctx)
 #endif
 }
 
+/*
+ * Queue ring @bit's handler on its worker; any context (a wait-queue
+ * callback, a kiocb completion in interrupt context). A ring whose worker
+ * is not started yet keeps the bit until the worker's first look.
+ */
 void okvm_vhost_queue_work(struct okvm_vhost_dev *dev, unsigned int bit)
 {
+	struct okvm_vhost_worker *w = dev->vqs[bit]->worker;
+	struct task_struct *task;
+
 	/* Set the bit before the wake-up: the worker tests it after it sets its state. */
-	set_bit(bit, &dev->pending);
-	if (dev->worker)
-		wake_up_process(dev->worker);
+	set_bit(bit, &w->pending);
+	task = READ_ONCE(w->task);
+	if (task)
+		wake_up_process(task);
 }
 
 static int okvm_vhost_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
@@ -126,7 +136,9 @@ void okvm_vq_serve(struct okvm_vq *vq, okvm_vq_chain_fn serve)
 			break;
 		}
 		len = serve(vq, &c);
-		if (len < 0 || okvm_vq_add_used(vq, c.head, len))
+		/* -EIOCBQUEUED: the device adds it to the used ring later */
+		if (len != -EIOCBQUEUED &&
+		    (len < 0 || okvm_vq_add_used(vq, c.head, len)))
 			break;
 		if (++done >= OKVM_VHOST_BUDGET) {
 			okvm_vhost_queue_work(vq->dev, vq->index);
@@ -140,7 +152,7 @@ out:
 }
 
 /*
- * The worker: sleeps until some bit of dev->pending is set, then runs the
+ * A worker: sleeps until some bit of its ->pending is set, then runs the
  * handler of each ring whose bit it took. A handler serves at most
  * OKVM_VHOST_BUDGET chains and queues itself again when more are waiting,
  * so one busy ring cannot starve the others, and cond_resched() keeps the
@@ -148,7 +160,8 @@ out:
  */
 static int okvm_vhost_worker(void *data)
 {
-	struct okvm_vhost_dev *dev = data;
+	struct okvm_vhost_worker *w = data;
+	struct okvm_vhost_dev *dev = w->dev;
 	unsigned long pending;
 	unsigned int bit;
 
@@ -159,7 +172,7 @@ static int okvm_vhost_worker(void *data)
 			__set_current_state(TASK_RUNNING);
 			break;
 		}
-		pending = xchg(&dev->pending, 0);
+		pending = xchg(&w->pending, 0);
 		if (!pending) {
 			schedule();
 			continue;
@@ -177,20 +190,26 @@ static int okvm_vhost_worker(void *data)
 	return 0;
 }
 
+/* @nvqs is at most OKVM_VHOST_VQS_MAX. */
 void okvm_vhost_dev_init(struct okvm_vhost_dev *dev, struct okvm_vq **vqs,
-			 unsigned int nvqs, okvm_vq_handler_t *handlers)
+			 unsigned int nvqs, okvm_vq_handler_t *handlers,
+			 bool worker_per_vq)
 {
 	unsigned int i;
 
 	mutex_init(&dev->mutex);
 	dev->vqs = vqs;
 	dev->nvqs = nvqs;
+	dev->worker_per_vq = worker_per_vq;
+	for (i = 0; i < OKVM_VHOST_VQS_MAX; i++)
+		dev->workers[i].dev = dev;
 	for (i = 0; i < nvqs; i++) {
 		struct okvm_vq *vq = vqs[i];
 
 		vq->dev = dev;
 		vq->index = i;
 		vq->handle = handlers[i];
+		vq->worker = &dev->workers[worker_per_vq ? i : 0];
 		mutex_init(&vq->mutex);
 		okvm_vhost_poll_init(&vq->kick_poll, dev, i, EPOLLIN);
 		okvm_vq_reset(vq);
@@ -203,9 +222,42 @@ int okvm_vhost_check_owner(struct okvm_vhost_dev *dev)
 	return dev->mm == current->mm ? 0 : -EPERM;
 }
 
+/*
+ * Start worker @w in the owner's mm, charged to the owner's cgroups as
+ * in-tree vhost's (the caller is the owner).
+ */
+static int okvm_vhost_worker_create(struct okvm_vhost_worker *w)
+{
+	struct task_struct *task;
+	int r;
+
+	task = kthread_create(okvm_vhost_worker, w, "okvm-vhost-%d", current->pid);
+	if (IS_ERR(task))
+		return PTR_ERR(task);
+	r = cgroup_attach_task_all(current, task);
+	if (r) {
+		kthread_stop(task);
+		return r;
+	}
+	WRITE_ONCE(w->task, task);
+	wake_up_process(task);
+	return 0;
+}
+
+/*
+ * The worker of a ring that has one of its own, when it gets a backend
+ * (dev->mutex held, the owner checked); no-op when it runs already or the
+ * ring shares workers[0].
+ */
+int okvm_vhost_vq_worker_start(struct okvm_vq *vq)
+{
+	if (vq->worker->task)
+		return 0;
+	return okvm_vhost_worker_create(vq->worker);
+}
+
 static long okvm_vhost_set_owner(struct okvm_vhost_dev *dev)
 {
-	struct task_struct *worker;
 	int r;
 
 	if (dev->mm)
@@ -213,25 +265,11 @@ static long okvm_vhost_set_owner(struct okvm_vhost_dev *dev)
 	dev->mm = get_task_mm(current);
 	if (!dev->mm)
 		return -EINVAL;
-	worker = kthread_create(okvm_vhost_worker, dev, "okvm-vhost-%d",
-				current->pid);
-	if (IS_ERR(worker)) {
-		r = PTR_ERR(worker);
-		goto err_mm;
-	}
-	/* The worker's I/O is charged to the owner's cgroups, as in-tree vhost's. */
-	r = cgroup_attach_task_all(current, worker);
+	r = okvm_vhost_worker_create(&dev->workers[0]);
 	if (r) {
-		kthread_stop(worker);
-		goto err_mm;
+		mmput(dev->mm);
+		dev->mm = NULL;
 	}
-	dev->worker = worker;
-	wake_up_process(worker);
-	return 0;
-
-err_mm:
-	mmput(dev->mm);
-	dev->mm = NULL;
 	return r;
 }
 
@@ -246,8 +284,9 @@ void okvm_vhost_dev_stop(struct okvm_vhost_dev *dev)
 
 /*
  * Back to the state of a fresh open (VHOST_RESET_OWNER, release): the
- * backends are detached and the polls stopped by the caller; this stops
- * the worker (kthread_stop() waits for the handler it may be in) and
+ * backends are detached (nothing in flight) and the polls stopped by the
+ * caller; this stops the workers (kthread_stop() waits for the handler
+ * one may be in) and
  * drops every reference the device holds.
  */
 void okvm_vhost_dev_cleanup(struct okvm_vhost_dev *dev)
@@ -255,11 +294,15 @@ void okvm_vhost_dev_cleanup(struct okvm_vhost_dev *dev)
 	unsigned int i;
 
 	okvm_vhost_dev_stop(dev);
-	if (dev->worker) {
-		kthread_stop(dev->worker);
-		dev->worker = NULL;
+	for (i = 0; i < OKVM_VHOST_VQS_MAX; i++) {
+		struct okvm_vhost_worker *w = &dev->workers[i];
+
+		if (w->task) {
+			kthread_stop(w->task);
+			WRITE_ONCE(w->task, NULL);
+		}
+		w->pending = 0;
 	}
-	dev->pending = 0;
 	for (i = 0; i < dev->nvqs; i++) {
 		struct okvm_vq *vq = dev->vqs[i];
 

@@ -79,6 +79,21 @@ struct okvm_vhost_chain {
 
 typedef void (*okvm_vq_handler_t)(struct okvm_vq *vq);
 
+/*
+ * struct okvm_vhost_worker - a kthread in the owner's mm that runs the
+ * handlers of the rings whose bits are set in @pending. A device has one
+ * for all its rings (vhost-net), or one per ring (vhost-blk's queues,
+ * started when the ring gets its backend).
+ */
+struct okvm_vhost_worker {
+	struct task_struct *task;
+	struct okvm_vhost_dev *dev;
+	unsigned long pending;	/* bits: ring indexes */
+};
+
+/* Rings (and so workers) a device may have: bits of one unsigned long. */
+#define OKVM_VHOST_VQS_MAX	16
+
 struct okvm_vq {
 	struct okvm_vhost_dev *dev;
 	struct mutex mutex;	/* the ring, its files and backend */
@@ -104,6 +119,7 @@ struct okvm_vq {
 	struct eventfd_ctx *err;
 	struct okvm_vhost_poll kick_poll;
 	okvm_vq_handler_t handle;
+	struct okvm_vhost_worker *worker;	/* the one that runs @handle */
 
 	/* copies of the device's state, read by the handler under ->mutex */
 	void *backend;
@@ -120,8 +136,9 @@ struct okvm_vq {
 struct okvm_vhost_dev {
 	struct mutex mutex;		/* the ioctls */
 	struct mm_struct *mm;		/* the owner's, held while owned */
-	struct task_struct *worker;
-	unsigned long pending;		/* work bits for the worker */
+	/* workers[0] serves every ring unless each ring has its own */
+	struct okvm_vhost_worker workers[OKVM_VHOST_VQS_MAX];
+	bool worker_per_vq;
 	struct okvm_vq **vqs;
 	unsigned int nvqs;
 	u64 features;
@@ -132,7 +149,9 @@ struct okvm_vhost_dev {
 
 /* vhost.c: the device, its owner and worker, and the generic ioctls */
 void okvm_vhost_dev_init(struct okvm_vhost_dev *dev, struct okvm_vq **vqs,
-			 unsigned int nvqs, okvm_vq_handler_t *handlers);
+			 unsigned int nvqs, okvm_vq_handler_t *handlers,
+			 bool worker_per_vq);
+int okvm_vhost_vq_worker_start(struct okvm_vq *vq);
 long okvm_vhost_dev_ioctl(struct okvm_vhost_dev *dev, unsigned int ioctl,
 			  void __user *argp);
 int okvm_vhost_check_owner(struct okvm_vhost_dev *dev);
@@ -184,8 +203,10 @@ static inline bool okvm_vq_has(const struct okvm_vq *vq, unsigned int bit)
 
 /*
  * A handler's work on one chain (its iovecs in vq->iov, the ring mutex
- * held): the bytes it wrote before the used entry, or a negative errno
- * when it stopped the ring (okvm_vq_error()) and the chain is not used.
+ * held): the bytes it wrote before the used entry, -EIOCBQUEUED when the
+ * device completes the chain later (and adds it to the used ring then),
+ * or another negative errno when it stopped the ring (okvm_vq_error())
+ * and the chain is not used.
  */
 typedef long (*okvm_vq_chain_fn)(struct okvm_vq *vq,
 				 const struct okvm_vhost_chain *c);

@@ -123,6 +123,13 @@ TEST(opts_devices)
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,rw", NULL));
 	EXPECT_NE(NULL, strstr(err, "unknown disk option 'rw'"));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,ro,", NULL));
+	ASSERT_EQ(0, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=2", NULL));
+	EXPECT_EQ(2, o->disk[0].queues);
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,queues=2", NULL));
+	EXPECT_NE(NULL, strstr(err, "queues= is for vhost disks"));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=0", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=5", NULL));
+	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=12", NULL));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,key-file=", NULL));
 	EXPECT_NE(NULL, strstr(err, "unknown disk option 'key-file='"));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a", "-d", "a", "-d", "a",

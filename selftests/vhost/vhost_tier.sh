@@ -7,7 +7,7 @@
 # /payload/mods/*/ with their load order in each directory's "order"
 # (scripts/check's intree_kvm); okvm's in /payload/okvm-vhost.ko.
 #
-#   okvm    load tun and loop, insmod okvm-vhost.ko, run vhost_net_test on
+#   okvm    load tun, loop and null_blk, insmod okvm-vhost.ko, run vhost_net_test on
 #           /dev/okvm-vhost-net and vhost_blk_test, close everything,
 #           rmmod okvm-vhost (it must go: no device left open by a leaked
 #           reference), no tap interface left behind, no splat in dmesg
@@ -22,7 +22,13 @@ SPLAT='BUG:|WARNING:|Oops|general protection fault|kernel BUG|KASAN|UBSAN|soft l
 for dir in /payload/mods/*/; do
 	[ -f "$dir/order" ] || continue
 	while read -r m; do
-		[ -d "/sys/module/$m" ] || insmod "$dir/$m.ko" ||
+		# null_blk: memory-backed, each request completed 50 ms
+		# later from a timer interrupt (vhost_blk_test's inflight)
+		args=
+		[ "$m" = null_blk ] &&
+			args="nr_devices=1 memory_backed=1 gb=1 irqmode=2 completion_nsec=50000000"
+		# shellcheck disable=SC2086 # the module's parameters, split
+		[ -d "/sys/module/$m" ] || insmod "$dir/$m.ko" $args ||
 			{ echo "vhost_tier: insmod $m failed"; exit 1; }
 	done < "$dir/order"
 done

@@ -65,6 +65,8 @@ struct disk_opt {
 	/* the passphrase of the encrypted images of its chain; "" if none */
 	char key_file[RUN_PATH_MAX];
 	char vhost[RUN_VHOST_MAX];	/* the vhost-blk node; empty: none */
+	unsigned int queues;	/* vhost-blk request queues; 0: one per vCPU */
+#define RUN_BLK_QUEUES_MAX	4	/* virtio.h's VIRTIO_MAX_QUEUES */
 };
 
 /* -n tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]] */

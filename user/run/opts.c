@@ -17,7 +17,7 @@
 void run_usage(void *file)
 {
 	fputs("usage: okvm run -k KERNEL [-i INITRD] [-p PARAMS] [-m SIZE] [-c CPUS]\n"
-	      "                [-d FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]]]...\n"
+	      "                [-d FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH][,queues=N]]]...\n"
 	      "                [--rng] [-n tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]]...\n"
 	      "                [--dev PATH] [--boot-timer]\n"
 	      "\n"
@@ -28,14 +28,15 @@ void run_usage(void *file)
 	      "  -p, --params PARAMS   kernel command line, after okvm's console=ttyS0\n"
 	      "  -m, --mem SIZE        guest RAM: MiB, or with a K, M, G suffix (default 512M)\n"
 	      "  -c, --cpus CPUS       vCPUs, one thread each (default 1)\n"
-	      "  -d, --disk FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]]\n"
+	      "  -d, --disk FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH][,queues=N]]\n"
 	      "                        a virtio-blk disk (/dev/vda, vdb, ... in order): a\n"
 	      "                        raw or qcow2 image or a block device; ro: read-only,\n"
 	      "                        cache=none: O_DIRECT, key-file: the passphrase (the\n"
 	      "                        file's bytes) of the encrypted images of its backing\n"
 	      "                        chain (up to 8 disks); vhost: served in the kernel\n"
 	      "                        by " RUN_VHOST_BLK " (or PATH), raw images and\n"
-	      "                        block devices only\n"
+	      "                        block devices only, with queues=N request queues\n"
+	      "                        (1-4; default one per vCPU)\n"
 	      "  -n, --network tap[=NAME][,bridge=BR][,guest_mac=MAC][,vhost[=PATH]]\n"
 	      "                        a virtio-net card on a new tap device (named NAME),\n"
 	      "                        attached to the existing bridge BR (up to 4); vhost:\n"
@@ -138,7 +139,7 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 	memset(d, 0, sizeof(*d));
 	rest = word(s, d->path, sizeof(d->path), &toolong);
 	if (!d->path[0] || toolong) {
-		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH]], not '%s'",
+		snprintf(err, errlen, "-d takes FILE[,ro][,cache=none][,key-file=PATH][,vhost[=PATH][,queues=N]], not '%s'",
 			 s);
 		return -1;
 	}
@@ -156,11 +157,18 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 			d->nocache = 1;
 		} else if (!strncmp(w, "key-file=", 9) && w[9] && !toolong) {
 			snprintf(d->key_file, sizeof(d->key_file), "%s", w + 9);
+		} else if (!strncmp(w, "queues=", 7) && w[7] >= '1' &&
+			   w[7] <= '0' + RUN_BLK_QUEUES_MAX && !w[8]) {
+			d->queues = w[7] - '0';
 		} else {
-			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH, vhost)",
-				 d->path, w);
+			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH, vhost, queues=1..%d)",
+				 d->path, w, RUN_BLK_QUEUES_MAX);
 			return -1;
 		}
+	}
+	if (d->queues && !d->vhost[0]) {
+		snprintf(err, errlen, "-d %s: queues= is for vhost disks", d->path);
+		return -1;
 	}
 	return 0;
 }

@@ -53,9 +53,11 @@ struct vhost_dev {
 	unsigned long set_backend;	/* its backend ioctl */
 	int backend_fd;			/* the tap or the image */
 	bool running;
+	unsigned int started;		/* bit q: queue q has rings and backend */
 	/* virtio-blk */
 	struct blk *blk;
 	bool ro;
+	unsigned int blk_queues;	/* > 1: VIRTIO_BLK_F_MQ */
 	/* virtio-net */
 	char ifname[IFNAMSIZ];
 	uint8_t mac[6];
@@ -122,6 +124,8 @@ static void vhost_dev_stop(struct virtio_dev *d)
 	if (!v->running)
 		return;
 	for (q = 0; q < d->ops->nr_queues; q++) {
+		if (!(v->started & 1U << q))
+			continue;
 		f.index = q;
 		f.fd = -1;
 		if (ioctl(v->fd, v->set_backend, &f))
@@ -129,6 +133,7 @@ static void vhost_dev_stop(struct virtio_dev *d)
 		ioctl(v->fd, VHOST_SET_VRING_KICK, &f);
 		ioctl(v->fd, VHOST_SET_VRING_CALL, &f);
 	}
+	v->started = 0;
 	v->running = false;
 }
 
@@ -144,17 +149,27 @@ static int vhost_dev_start(struct virtio_dev *d)
 		vlog(v, "VHOST_SET_FEATURES", -1);
 		return -1;
 	}
+	/*
+	 * A multi-queue driver may use fewer queues than offered (Linux: no
+	 * more than its CPUs); the others get no ring and no backend.
+	 */
+	if (!d->vq[0].enabled) {
+		errno = EINVAL;
+		vlog(v, "the driver did not enable the first queue", 0);
+		return -1;
+	}
+	v->started = 0;
 	for (q = 0; q < d->ops->nr_queues; q++) {
-		if (!d->vq[q].enabled) {
-			errno = EINVAL;
-			vlog(v, "the driver did not enable every queue", q);
-			return -1;
-		}
+		if (!d->vq[q].enabled)
+			continue;
 		if (ring_setup(v, d, q))
 			return -1;
+		v->started |= 1U << q;
 	}
 	v->running = true;
 	for (q = 0; q < d->ops->nr_queues; q++) {
+		if (!d->vq[q].enabled)
+			continue;
 		f.index = q;
 		f.fd = v->backend_fd;
 		if (ioctl(v->fd, v->set_backend, &f)) {
@@ -190,6 +205,7 @@ static void vhost_blk_config(struct virtio_dev *d, unsigned int off,
 	c.capacity = v->blk->size / SECTOR;
 	c.seg_max = VHOST_BLK_SEG_MAX;
 	c.blk_size = SECTOR;
+	c.num_queues = v->blk_queues;
 	memcpy(data, (uint8_t *)&c + off, len);
 }
 
@@ -309,13 +325,31 @@ int vhost_blk_add(struct vm *vm, struct blk *b, const struct disk_opt *o,
 			 o->path, o->vhost, strerror(errno));
 		goto fail;
 	}
+	/*
+	 * One request queue per vCPU (as many as the transport and the device
+	 * have), or queues=N, when the device does VIRTIO_BLK_F_MQ: each has
+	 * a worker of its own, and the guest submits on the queue of the CPU
+	 * it runs on.
+	 */
+	v->blk_queues = 1;
+	if ((v->vhost_features & 1ULL << VIRTIO_BLK_F_MQ) && vm->nr_vcpus > 1) {
+		v->blk_queues = vm->nr_vcpus;
+		if (v->blk_queues > VIRTIO_MAX_QUEUES)
+			v->blk_queues = VIRTIO_MAX_QUEUES;
+		if (v->blk_queues > OKVM_VHOST_BLK_VQ_MAX)
+			v->blk_queues = OKVM_VHOST_BLK_VQ_MAX;
+	}
+	/* queues=N: as many as the user says, if the device does MQ */
+	if (o->queues && (v->vhost_features & 1ULL << VIRTIO_BLK_F_MQ))
+		v->blk_queues = o->queues;
 	want = RING_FEATURES | 1ULL << VIRTIO_BLK_F_SEG_MAX |
 	       1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH |
-	       (o->ro ? 1ULL << VIRTIO_BLK_F_RO : 0);
+	       (o->ro ? 1ULL << VIRTIO_BLK_F_RO : 0) |
+	       (v->blk_queues > 1 ? 1ULL << VIRTIO_BLK_F_MQ : 0);
 	v->ops.name = "vhost-blk";
 	v->ops.device_id = 2;
 	v->ops.pci_class = 0x018000;		/* mass storage, other */
-	v->ops.nr_queues = 1;
+	v->ops.nr_queues = v->blk_queues;
 	v->ops.features = want & v->vhost_features;
 	v->ops.config_size = sizeof(struct virtio_blk_config);
 	v->ops.config_read = vhost_blk_config;

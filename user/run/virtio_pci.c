@@ -16,10 +16,16 @@
  * A vhost backend (vhost_dev.c) takes both eventfds into the kernel: its
  * worker waits on the kick eventfd and signals the vector's irqfd itself.
  * Such a vector is "direct": its GSI follows every change of its message
- * at once, since no msix_send() runs before the interrupt. Its mask bit
- * is not seen by the kernel worker (the interrupt is delivered while
- * masked); Linux masks a vector only while no handler is requested, when
- * the device is reset or has no work for it.
+ * at once, since no msix_send() runs before the interrupt. The kernel
+ * worker does not see its mask bit, so the irqfd does: while the vector
+ * is masked (its own bit, the function mask, or MSI-X off) the irqfd is
+ * deassigned and the worker's signals stay in the eventfd's count, which
+ * is the vector's pending bit (PBA); unmasking assigns it again, and
+ * KVM_IRQFD injects at once when the eventfd is already readable (KVM's
+ * irqfd_assign(), okvm's alike), delivering what waited. QEMU gets the
+ * same with a masked notifier it swaps in for the call fd. Linux masks a
+ * vector while it rewrites its message (an affinity change) and while no
+ * handler is requested.
  *
  * BAR 0 layout (VP_*): common 0x0000, ISR 0x1000, device 0x2000,
  * notify 0x3000 (4 bytes per queue), MSI-X table 0x4000, PBA 0x5000.
@@ -65,6 +71,7 @@ struct msix_vec {
 	bool pending;
 	bool routed;
 	bool direct;			/* a vhost worker signals @efd */
+	bool irqfd_off;			/* direct and masked: irqfd deassigned */
 	uint32_t r_lo, r_hi, r_data;	/* what the GSI routes to now */
 };
 
@@ -111,6 +118,45 @@ static int msix_route(struct virtio_pci *vp, struct msix_vec *v)
 	return 0;
 }
 
+static bool msix_vec_masked(struct virtio_pci *vp, struct msix_vec *v)
+{
+	return !vp->msix_enabled || vp->msix_masked || (v->ctrl & 1);
+}
+
+/*
+ * msix_lock held: a direct vector's irqfd follows its mask (PCI 3.0
+ * 6.8.3.5: a masked vector's message is not sent but its pending bit
+ * set, and sent on unmask); the route is brought up to date first, so
+ * what waited goes to the message the guest has now.
+ */
+static void msix_sync_direct(struct virtio_pci *vp, struct msix_vec *v)
+{
+	struct kvm_irqfd irqfd = { .fd = v->efd, .gsi = v->gsi };
+	bool masked = msix_vec_masked(vp, v);
+
+	if (!v->direct || masked == v->irqfd_off)
+		return;
+	if (!masked && msix_route(vp, v))
+		return;
+	if (masked)
+		irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+	if (ioctl(vp->vm->vm_fd, KVM_IRQFD, &irqfd)) {
+		vm_request_stop(vp->vm, RUN_EXIT_CRASH, "%s: KVM_IRQFD (%s): %s",
+				vp->dev.ops->name, masked ? "mask" : "unmask",
+				strerror(errno));
+		return;
+	}
+	v->irqfd_off = masked;
+}
+
+/* msix_lock held: a direct vector masked with a signal waiting in its eventfd */
+static bool msix_direct_pending(struct msix_vec *v)
+{
+	struct pollfd pfd = { .fd = v->efd, .events = POLLIN };
+
+	return v->irqfd_off && poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+}
+
 /* msix_lock held: the vector's route, then its irqfd */
 static void msix_send(struct virtio_pci *vp, struct msix_vec *v)
 {
@@ -132,7 +178,7 @@ static void msix_fire(struct virtio_pci *vp, unsigned int n)
 		return;		/* NO_VECTOR: okvm offers no INTx */
 	v = &vp->vec[n];
 	pthread_mutex_lock(&vp->msix_lock);
-	if (!vp->msix_enabled || vp->msix_masked || (v->ctrl & 1))
+	if (msix_vec_masked(vp, v))
 		v->pending = true;
 	else
 		msix_send(vp, v);
@@ -188,6 +234,7 @@ static int vp_call_fd(struct virtio_dev *d, unsigned int q)
 	pthread_mutex_lock(&vp->msix_lock);
 	v->direct = true;
 	fd = msix_route(vp, v) ? -1 : v->efd;
+	msix_sync_direct(vp, v);
 	pthread_mutex_unlock(&vp->msix_lock);
 	return fd;
 }
@@ -229,6 +276,7 @@ static void vp_cfg_written(struct pci_dev *p, unsigned int off,
 			   unsigned int len)
 {
 	struct virtio_pci *vp = p->opaque;
+	unsigned int i;
 	uint16_t ctl;
 
 	if (off < 0x14 && off + len > 0x04)	/* command or BAR 0 */
@@ -238,6 +286,8 @@ static void vp_cfg_written(struct pci_dev *p, unsigned int off,
 		pthread_mutex_lock(&vp->msix_lock);
 		vp->msix_enabled = ctl & MSIX_CTRL_ENABLE;
 		vp->msix_masked = ctl & MSIX_CTRL_MASKALL;
+		for (i = 0; i < vp->nr_vec; i++)
+			msix_sync_direct(vp, &vp->vec[i]);
 		msix_flush(vp);
 		pthread_mutex_unlock(&vp->msix_lock);
 	}
@@ -450,7 +500,8 @@ static void msix_mmio(struct virtio_pci *vp, uint64_t off, bool write,
 			uint32_t bits = 0;
 
 			for (i = 0; i < vp->nr_vec && off == VP_MSIX_PBA; i++)
-				bits |= (uint32_t)vp->vec[i].pending << i;
+				bits |= (uint32_t)(vp->vec[i].pending ||
+						   msix_direct_pending(&vp->vec[i])) << i;
 			put_le(data, 4, bits);
 		}
 		pthread_mutex_unlock(&vp->msix_lock);
@@ -472,6 +523,7 @@ static void msix_mmio(struct virtio_pci *vp, uint64_t off, bool write,
 		*reg = get_le(data, 4);
 		if (reg == &v->ctrl) {
 			v->ctrl &= 1;	/* only the mask bit is defined */
+			msix_sync_direct(vp, v);
 			msix_flush(vp);
 		} else if (v->direct) {
 			msix_route(vp, v);
@@ -578,7 +630,7 @@ static void vp_free(struct virtio_pci *vp)
 	unsigned int i;
 
 	for (i = 0; i < NR_VECTORS; i++) {
-		if (vp->vec[i].efd < 0 || !vp->vec[i].gsi)
+		if (vp->vec[i].efd < 0 || !vp->vec[i].gsi || vp->vec[i].irqfd_off)
 			continue;
 		irqfd.fd = vp->vec[i].efd;
 		irqfd.gsi = vp->vec[i].gsi;

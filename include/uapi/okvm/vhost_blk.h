@@ -14,9 +14,12 @@
 #include <linux/types.h>
 #include <linux/vhost.h>
 
-/* The request queue: vhost-blk has one virtqueue (index 0). */
+/*
+ * The request queues: index 0, and with VIRTIO_BLK_F_MQ up to
+ * OKVM_VHOST_BLK_VQ_MAX of them, each served by a worker of its own.
+ */
 #define OKVM_VHOST_BLK_VQ_REQ		0
-#define OKVM_VHOST_BLK_VQ_MAX		1
+#define OKVM_VHOST_BLK_VQ_MAX		16
 
 /*
  * OKVM_VHOST_BLK_SET_BACKEND: struct vhost_vring_file, as
@@ -36,7 +39,7 @@ struct okvm_vhost_blk_config {
 	__u32 blk_size;		/* the backing file's logical block size */
 	__u32 seg_max;		/* data segments one request may carry */
 	__u32 flags;		/* OKVM_VHOST_BLK_F_* */
-	__u32 padding;		/* zero */
+	__u32 num_queues;	/* request queues it serves (OKVM_VHOST_BLK_VQ_MAX) */
 };
 
 #define OKVM_VHOST_BLK_F_RO		(1U << 0)	/* the fd is not writable */
