@@ -119,10 +119,10 @@ static bool okvm_ready_for_interrupt(struct okvm_vcpu *vcpu)
  * handler through an interrupt gate with RFLAGS.IF clear, so an interrupt
  * acknowledged now and injected at the entry after would land in that
  * handler with interrupts disabled (SVM's event injection does not check
- * IF: APM Vol. 2 15.20). A Linux guest then deadlocked on a spinlock its
- * interrupted code held, or faulted on the entry stack and panicked;
- * under load, when exits that interrupt an event delivery are frequent.
- * The interrupt window instead opens once that handler allows interrupts.
+ * IF: APM Vol. 2 15.20), where a Linux guest may spin forever on a lock
+ * the handler holds (lapic_test's nmi_and_irq_at_once shows the wrong
+ * delivery). The interrupt window instead opens once that handler allows
+ * interrupts.
  */
 static void okvm_inject_apic_events(struct okvm_vcpu *vcpu)
 {
