@@ -153,7 +153,6 @@ static int guest_virt_to_phys(struct vm *vm, uint64_t cr3, uint64_t va,
 	for (level = 4; level >= 1; level--) {
 		shift = 12 + 9 * (level - 1);
 		entry = gmem_at(&vm->mem, table + ((va >> shift) & 511) * 8, 8);
-
 		if (!entry)
 			return -1;
 		e = *entry;
@@ -194,9 +193,10 @@ static void dump_stack(struct kvm_run_vcpu *v, uint64_t rsp, uint64_t cr3,
 
 /*
  * SIGUSR2: what a vCPU is doing, for a guest that seems stuck: its
- * registers, the top of its stack (in long mode), the event state KVM would migrate, and the local APIC's
- * timer and interrupt registers (ISR, IRR: SDM vol 3 11.8.4). Printed
- * from the vCPU's own thread between two KVM_RUNs; the guest goes on.
+ * registers, the top of its stack (in long mode), the event state KVM
+ * would migrate, and the local APIC's timer and interrupt registers (ISR,
+ * IRR: SDM vol 3 11.8.4). Printed from the vCPU's own thread between two
+ * KVM_RUNs; the guest goes on.
  */
 static void dump_state(struct kvm_run_vcpu *v)
 {
