@@ -9,7 +9,8 @@
  * 10-2), the vCPU runs the handler at SMBASE + 0x8000 in big real mode
  * with NMIs blocked, and sees address space 1, where SMRAM is; RSM brings
  * the saved state back and address space 0 with it. Also: RSM outside SMM
- * and the guest's RDMSR of SMBASE fault; the smi fields of struct
+ * and the guest's RDMSR of SMBASE fault; RSM of a bad save area shuts
+ * down; the smi fields of struct
  * kvm_vcpu_events round-trip; slots, dirty logs and KVM_SMI with bad
  * input get KVM's errnos.
  */
@@ -294,6 +295,35 @@ TEST(rsm_outside_smm_and_smbase_rdmsr_fault)
 	EXPECT_EQ(1, uc.args[2]) TH_LOG("RDMSR of SMBASE did not raise #GP");
 	ASSERT_UCALL(vcpu, &uc, UCALL_DONE);
 	kvm_vm_free(vm);
+}
+
+/*
+ * A save area RSM cannot load (here a reserved CR4 bit, SDM Vol. 3 2.5)
+ * shuts the vCPU down (SDM 34.13: RSM with an invalid state "enters the
+ * shutdown state"), as KVM does: KVM_EXIT_SHUTDOWN, nothing loaded. The
+ * save area is SMRAM, which the guest's SMM handler may write at will.
+ */
+TEST(rsm_of_a_bad_save_area_shuts_down)
+{
+	struct kvm_vm *vm;
+	struct kvm_vcpu *vcpu;
+	struct ucall uc;
+	uint8_t *smram;
+
+	if (!has_smm())
+		SKIP(return, "no KVM_CAP_X86_SMM");
+	vm = vm_create_guest(0);
+	vcpu = vm_vcpu_add_guest(vm, 0, guest_smi);
+	smram = add_smram(_metadata, vm, 0);
+	ASSERT_EQ(1, vcpu_set_msr(vcpu, MSR_IA32_SMBASE, SMRAM_GPA));
+	ASSERT_SYNC(vcpu, &uc, 1);
+	ASSERT_EQ(0, okvm_ioctl(vcpu->fd, KVM_SMI, 0));
+	expect_handler_out(_metadata, vcpu);
+	SAVED(smram, uint64_t, 0x7f48) |= 1ULL << 31;
+	vcpu_run(vcpu);
+	ASSERT_EXIT(vcpu, KVM_EXIT_SHUTDOWN);
+	kvm_vm_free(vm);
+	munmap(smram, SMRAM_SIZE);
 }
 
 /* The smi fields of KVM_GET/SET_VCPU_EVENTS, as KVM keeps them. */
