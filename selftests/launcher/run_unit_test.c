@@ -128,6 +128,7 @@ TEST(opts_devices)
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,queues=2", NULL));
 	EXPECT_NE(NULL, strstr(err, "queues= is for vhost disks"));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=0", NULL));
+	EXPECT_NE(NULL, strstr(err, "queues takes 1 to 4"));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=5", NULL));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,vhost,queues=12", NULL));
 	EXPECT_EQ(-1, parse(o, err, "-k", "bz", "-d", "a,key-file=", NULL));

@@ -157,8 +157,12 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 			d->nocache = 1;
 		} else if (!strncmp(w, "key-file=", 9) && w[9] && !toolong) {
 			snprintf(d->key_file, sizeof(d->key_file), "%s", w + 9);
-		} else if (!strncmp(w, "queues=", 7) && w[7] >= '1' &&
-			   w[7] <= '0' + RUN_BLK_QUEUES_MAX && !w[8]) {
+		} else if (!strncmp(w, "queues=", 7)) {
+			if (w[7] < '1' || w[7] > '0' + RUN_BLK_QUEUES_MAX || w[8]) {
+				snprintf(err, errlen, "-d %s: '%s': queues takes 1 to %d",
+					 d->path, w, RUN_BLK_QUEUES_MAX);
+				return -1;
+			}
 			d->queues = w[7] - '0';
 		} else {
 			snprintf(err, errlen, "-d %s: unknown disk option '%s' (ro, cache=none, key-file=PATH, vhost, queues=1..%d)",
@@ -167,7 +171,7 @@ int run_parse_disk(const char *s, struct disk_opt *d, char *err,
 		}
 	}
 	if (d->queues && !d->vhost[0]) {
-		snprintf(err, errlen, "-d %s: queues= is for vhost disks", d->path);
+		snprintf(err, errlen, "-d %s: queues= is for vhost disks: add ,vhost", d->path);
 		return -1;
 	}
 	return 0;
